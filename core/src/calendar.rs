@@ -1,0 +1,130 @@
+//! Points in time (`Timestamp`, device milliseconds) and calendar days (`Day`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::{Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
+
+/// Why a date or time could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("'{0}' is not a date of the form YYYY-MM-DD")]
+    BadDay(String),
+    #[error("{0} ms is outside the supported range of time")]
+    OutOfRange(i64),
+}
+
+/// Milliseconds since 1970-01-01T00:00:00Z, as a device's clock read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Milliseconds since the Unix epoch.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds since the Unix epoch (Automerge's change time unit).
+    pub fn seconds(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// The UTC calendar day this instant falls on.
+    pub fn day(self) -> Result<Day, CalendarError> {
+        let nanos = i128::from(self.0) * 1_000_000;
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .map(|t| Day(t.date()))
+            .map_err(|_| CalendarError::OutOfRange(self.0))
+    }
+
+    /// Whole days from `self` to `later` (negative if `later` is earlier).
+    pub fn days_until(self, later: Timestamp) -> i64 {
+        (later.0 - self.0).div_euclid(86_400_000)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = i128::from(self.0) * 1_000_000;
+        match OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+        {
+            Some(s) => f.write_str(&s),
+            None => write!(f, "{}ms", self.0),
+        }
+    }
+}
+
+/// A calendar day, written `YYYY-MM-DD`, such as a commitment's due date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(Date);
+
+impl Day {
+    /// The day from its parts, if it exists.
+    pub fn from_ymd(year: i32, month: u8, day: u8) -> Result<Self, CalendarError> {
+        let bad = || CalendarError::BadDay(format!("{year:04}-{month:02}-{day:02}"));
+        let month = time::Month::try_from(month).map_err(|_| bad())?;
+        Date::from_calendar_date(year, month, day)
+            .map(Day)
+            .map_err(|_| bad())
+    }
+
+    /// Midnight UTC at the start of this day.
+    pub fn start(self) -> Timestamp {
+        let secs = self.0.midnight().assume_utc().unix_timestamp();
+        Timestamp(secs * 1000)
+    }
+}
+
+impl FromStr for Day {
+    type Err = CalendarError;
+    fn from_str(s: &str) -> Result<Self, CalendarError> {
+        let format = format_description!("[year]-[month]-[day]");
+        Date::parse(s, &format)
+            .map(Day)
+            .map_err(|_| CalendarError::BadDay(s.chars().take(40).collect()))
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        write!(f, "{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    }
+}
+
+impl Serialize for Day {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_parse_and_print() {
+        let d: Day = "2026-11-27".parse().unwrap();
+        assert_eq!(d.to_string(), "2026-11-27");
+        assert!("2026-02-30".parse::<Day>().is_err());
+        assert!("27/11/2026".parse::<Day>().is_err());
+    }
+
+    #[test]
+    fn a_timestamp_falls_on_its_utc_day() {
+        let d: Day = "2026-11-27".parse().unwrap();
+        assert_eq!(d.start().day().unwrap(), d);
+        assert_eq!(Timestamp(d.start().0 + 86_399_999).day().unwrap(), d);
+        assert_eq!(d.start().to_string(), "2026-11-27T00:00:00Z");
+    }
+}

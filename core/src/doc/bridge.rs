@@ -1,0 +1,178 @@
+//! The bridge between JSON values and Automerge maps: reading a subtree, writing a merge patch.
+//!
+//! Every collection in a fieldsync document is a map (never a list), so merges are
+//! per-key. Writing uses JSON merge-patch semantics (RFC 7386): a key with `null`
+//! is deleted, an object is merged recursively, a scalar is written only if it
+//! differs from what is there. Keys the patch does not name are never touched, so
+//! an older client cannot wipe fields it does not know, and an edit of one field
+//! never competes with a concurrent edit of another.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use serde_json::{Map, Number, Value as Json};
+
+use super::error::DocError;
+
+/// Reads the object `obj` (and everything below it) as JSON. Where concurrent
+/// writes conflict, the value Automerge picks as the winner is read.
+pub(crate) fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Json {
+    match doc.object_type(obj) {
+        Ok(ObjType::Map) | Ok(ObjType::Table) => {
+            let mut out = Map::new();
+            for key in doc.keys(obj) {
+                if let Ok(Some((value, id))) = doc.get(obj, key.as_str()) {
+                    out.insert(key, value_to_json(doc, value, &id));
+                }
+            }
+            Json::Object(out)
+        }
+        Ok(ObjType::List) => {
+            let len = doc.length(obj);
+            let items = (0..len)
+                .filter_map(|i| doc.get(obj, i).ok().flatten())
+                .map(|(v, id)| value_to_json(doc, v, &id))
+                .collect();
+            Json::Array(items)
+        }
+        Ok(ObjType::Text) => Json::String(doc.text(obj).unwrap_or_default()),
+        Err(_) => Json::Null,
+    }
+}
+
+/// One value as JSON, following it into the object `id` when it is one.
+pub(crate) fn value_to_json<R: ReadDoc>(doc: &R, value: Value<'_>, id: &ObjId) -> Json {
+    match value {
+        Value::Object(_) => read(doc, id),
+        Value::Scalar(s) => scalar_to_json(&s),
+    }
+}
+
+fn scalar_to_json(s: &ScalarValue) -> Json {
+    match s {
+        ScalarValue::Str(s) => Json::String(s.to_string()),
+        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Json::Number((*i).into()),
+        ScalarValue::Uint(u) => Json::Number((*u).into()),
+        ScalarValue::F64(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        ScalarValue::Counter(c) => Json::Number(i64::from(c).into()),
+        ScalarValue::Boolean(b) => Json::Bool(*b),
+        ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::Null,
+    }
+}
+
+fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
+    Some(match v {
+        Json::Bool(b) => ScalarValue::Boolean(*b),
+        Json::String(s) => ScalarValue::Str(s.as_str().into()),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                ScalarValue::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                ScalarValue::Uint(u)
+            } else {
+                ScalarValue::F64(n.as_f64()?)
+            }
+        }
+        Json::Null | Json::Array(_) | Json::Object(_) => return None,
+    })
+}
+
+/// Writes a merge patch into the map `obj`: see the module docs.
+pub(crate) fn write_patch<T: Transactable>(tx: &mut T, obj: &ObjId, patch: &Map<String, Json>) -> Result<(), DocError> {
+    for (key, value) in patch {
+        match value {
+            Json::Null => {
+                if tx.get(obj, key.as_str())?.is_some() {
+                    tx.delete(obj, key.as_str())?;
+                }
+            }
+            Json::Object(inner) => {
+                let child = match tx.get(obj, key.as_str())? {
+                    Some((Value::Object(ObjType::Map), id)) => id,
+                    _ => tx.put_object(obj, key.as_str(), ObjType::Map)?,
+                };
+                write_patch(tx, &child, inner)?;
+            }
+            Json::Array(_) => return Err(DocError::ListNotAllowed(key.clone())),
+            scalar => {
+                let new = json_to_scalar(scalar).ok_or_else(|| DocError::ListNotAllowed(key.clone()))?;
+                let same = matches!(tx.get(obj, key.as_str())?, Some((Value::Scalar(old), _)) if same_scalar(&old, &new));
+                if !same {
+                    tx.put(obj, key.as_str(), new)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same_scalar(a: &ScalarValue, b: &ScalarValue) -> bool {
+    match (a, b) {
+        (ScalarValue::Int(x), ScalarValue::Uint(y)) | (ScalarValue::Uint(y), ScalarValue::Int(x)) => {
+            u64::try_from(*x).is_ok_and(|x| x == *y)
+        }
+        _ => a == b,
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7386) to a JSON value in memory, the same
+/// way [`write_patch`] applies it to a document: used to check a patch's result
+/// before anything is written.
+pub(crate) fn merge_patch(target: &mut Json, patch: &Json) {
+    let Json::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Json::Object(Map::new());
+    }
+    if let Json::Object(map) = target {
+        for (k, v) in patch {
+            if v.is_null() {
+                map.remove(k);
+            } else {
+                merge_patch(map.entry(k.clone()).or_insert(Json::Null), v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{AutoCommit, ROOT};
+    use serde_json::json;
+
+    #[test]
+    fn a_patch_round_trips_and_leaves_unnamed_keys_alone() {
+        let mut doc = AutoCommit::new();
+        let patch = json!({"name": "林記", "tier": 2, "lat": 25.5, "nested": {"a": true}});
+        write_patch(&mut doc, &ROOT, patch.as_object().unwrap()).unwrap();
+        write_patch(&mut doc, &ROOT, json!({"tier": 3, "nested": {"a": null}}).as_object().unwrap()).unwrap();
+        assert_eq!(read(&doc, &ROOT), json!({"name": "林記", "tier": 3, "lat": 25.5, "nested": {}}));
+    }
+
+    #[test]
+    fn writing_an_unchanged_value_makes_no_operation() {
+        let mut doc = AutoCommit::new();
+        write_patch(&mut doc, &ROOT, json!({"a": 1}).as_object().unwrap()).unwrap();
+        doc.commit();
+        let heads = doc.get_heads();
+        write_patch(&mut doc, &ROOT, json!({"a": 1}).as_object().unwrap()).unwrap();
+        doc.commit();
+        assert_eq!(doc.get_heads(), heads);
+    }
+
+    #[test]
+    fn lists_are_refused() {
+        let mut doc = AutoCommit::new();
+        let err = write_patch(&mut doc, &ROOT, json!({"xs": [1]}).as_object().unwrap());
+        assert!(matches!(err, Err(DocError::ListNotAllowed(k)) if k == "xs"));
+    }
+
+    #[test]
+    fn merge_patch_matches_rfc_7386() {
+        let mut v = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut v, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(v, json!({"a": "z", "c": {"d": "e"}}));
+    }
+}

@@ -1,0 +1,336 @@
+//! `Document`: one fieldsync Automerge document (a dealer's or a territory's) and every typed operation on it.
+
+use std::collections::BTreeMap;
+
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value as Json, json};
+
+use super::bridge;
+use super::error::DocError;
+use super::genesis::{self, collections};
+use super::id::DocId;
+use super::state::{DealerState, TerritoryState};
+use crate::ids::{DealerId, NoteId, TerritoryId};
+use crate::lifecycle::Stage;
+use crate::model::{DealerProfile, Notable, Record, Territory, Tracked};
+use crate::stamp::Stamp;
+
+/// One document, loaded and editable. Every edit validates first and writes
+/// nothing if a rule fails; every edit is one Automerge change stamped with its author.
+#[derive(Debug)]
+pub struct Document {
+    am: AutoCommit,
+    id: DocId,
+    territory: TerritoryId,
+}
+
+impl Document {
+    fn new_with(id: DocId, territory: TerritoryId, actor: ActorId) -> Result<Self, DocError> {
+        let (mut am, _) = genesis::genesis(&id, &territory)?;
+        am.set_actor(actor);
+        Ok(Document { am, id, territory })
+    }
+
+    /// A new dealer document with its profile.
+    pub fn create_dealer(
+        id: DealerId,
+        territory: TerritoryId,
+        profile: &DealerProfile,
+        stamp: &Stamp,
+        actor: ActorId,
+    ) -> Result<Self, DocError> {
+        profile.validate()?;
+        let mut doc = Self::new_with(DocId::Dealer(id), territory, actor)?;
+        doc.write("profile", to_object(profile)?, stamp)?;
+        Ok(doc)
+    }
+
+    /// A new territory document with its metadata.
+    pub fn create_territory(id: TerritoryId, territory: &Territory, stamp: &Stamp, actor: ActorId) -> Result<Self, DocError> {
+        territory.validate()?;
+        let mut doc = Self::new_with(DocId::Territory(id.clone()), id, actor)?;
+        doc.write("profile", to_object(territory)?, stamp)?;
+        Ok(doc)
+    }
+
+    /// Loads a saved document (from [`Document::save`] or an Automerge export) and checks its shape.
+    pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, DocError> {
+        let mut am = guard(|| AutoCommit::load(bytes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
+        Self::adopt(&mut am)?;
+        let (id, territory) = genesis::check_shape(&mut am)?;
+        am.set_actor(actor);
+        Ok(Document { am, id, territory })
+    }
+
+    /// Builds a document from its changes (in any order), e.g. a first pull from the server.
+    pub fn from_changes(changes: Vec<Change>, actor: ActorId) -> Result<Self, DocError> {
+        let mut am = AutoCommit::new();
+        guard(|| am.apply_changes(changes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
+        Self::adopt(&mut am)?;
+        let (id, territory) = genesis::check_shape(&mut am)?;
+        am.set_actor(actor);
+        Ok(Document { am, id, territory })
+    }
+
+    fn adopt(am: &mut AutoCommit) -> Result<(), DocError> {
+        let missing = am.get_missing_deps(&[]);
+        if missing.is_empty() { Ok(()) } else { Err(DocError::MissingDependencies(missing.len())) }
+    }
+
+    /// Which document this is.
+    pub fn id(&self) -> &DocId {
+        &self.id
+    }
+
+    /// The territory it belongs to.
+    pub fn territory(&self) -> &TerritoryId {
+        &self.territory
+    }
+
+    /// The hashes of the latest changes: equal heads mean equal documents.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.am.get_heads()
+    }
+
+    /// The whole document in Automerge's compact format, openable by any Automerge tool.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.am.save()
+    }
+
+    /// Every change not in the causal past of `have`.
+    pub fn changes_since(&mut self, have: &[ChangeHash]) -> Vec<Change> {
+        self.am.get_changes(have)
+    }
+
+    /// Whether the document already holds the change `hash`.
+    pub fn has_change(&mut self, hash: &ChangeHash) -> bool {
+        self.am.get_change_by_hash(hash).is_some()
+    }
+
+    /// The underlying Automerge document, read-only.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.am
+    }
+
+    pub(crate) fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.am
+    }
+
+    /// Applies changes received from elsewhere. Duplicates are ignored and the
+    /// order does not matter, but all their dependencies must be present once
+    /// they are applied; if not, or if they would break the document's shape,
+    /// nothing changes. Returns the hashes that were new.
+    pub fn apply(&mut self, changes: Vec<Change>) -> Result<Vec<ChangeHash>, DocError> {
+        let fresh: Vec<Change> = changes.into_iter().filter(|c| !self.has_change(&c.hash())).collect();
+        if fresh.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hashes: Vec<ChangeHash> = fresh.iter().map(Change::hash).collect();
+        let mut fork = self.am.fork();
+        guard(|| fork.apply_changes(fresh))?.map_err(|e| DocError::Malformed(e.to_string()))?;
+        Self::adopt(&mut fork)?;
+        let (id, _) = genesis::check_shape(&mut fork)?;
+        if id != self.id {
+            return Err(DocError::WrongDocument { expected: self.id.clone(), found: id });
+        }
+        fork.set_actor(self.am.get_actor().clone());
+        self.am = fork;
+        Ok(hashes)
+    }
+
+    // ---- generic typed access ------------------------------------------------
+
+    fn collection(&self, name: &'static str) -> Result<ObjId, DocError> {
+        if !collections(&self.id).contains(&name) {
+            return Err(DocError::WrongKind { operation: name, needs: "other", doc: self.id.clone() });
+        }
+        match self.am.get(ROOT, name)? {
+            Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+            _ => Err(DocError::Shape(format!("no '{name}' map"))),
+        }
+    }
+
+    fn record_obj(&self, collection: &'static str, id: &str) -> Result<ObjId, DocError> {
+        let coll = self.collection(collection)?;
+        match self.am.get(&coll, id)? {
+            Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+            _ => Err(DocError::NotFound { collection, id: id.to_owned() }),
+        }
+    }
+
+    /// Writes a patch into `ROOT[collection]` (or a record below it) as one change.
+    fn write(&mut self, collection: &'static str, patch: serde_json::Map<String, Json>, stamp: &Stamp) -> Result<(), DocError> {
+        let obj = self.collection(collection)?;
+        self.write_at(&obj, &patch, stamp)
+    }
+
+    fn write_at(&mut self, obj: &ObjId, patch: &serde_json::Map<String, Json>, stamp: &Stamp) -> Result<(), DocError> {
+        if let Err(e) = bridge::write_patch(&mut self.am, obj, patch) {
+            self.am.rollback();
+            return Err(e);
+        }
+        self.am.commit_with(
+            CommitOptions::default()
+                .with_message(stamp.to_message())
+                .with_time(stamp.at.seconds()),
+        );
+        Ok(())
+    }
+
+    fn hydrate<T: DeserializeOwned>(json: Json, collection: &'static str, id: &str) -> Result<T, DocError> {
+        serde_json::from_value(json).map_err(|e| DocError::BadRecord { collection, id: id.to_owned(), reason: e.to_string() })
+    }
+
+    /// The document's profile: a [`DealerProfile`] or a [`Territory`].
+    pub fn profile<T: DeserializeOwned>(&self) -> Result<T, DocError> {
+        let obj = self.collection("profile")?;
+        Self::hydrate(bridge::read(&self.am, &obj), "profile", self.id.entity())
+    }
+
+    /// Updates the profile with a JSON merge patch, validated as a `T` first.
+    pub fn update_profile<T>(&mut self, patch: &Json, stamp: &Stamp, validate: impl Fn(&T) -> Result<(), crate::model::ValidationError>) -> Result<(), DocError>
+    where
+        T: DeserializeOwned,
+    {
+        let patch = patch.as_object().ok_or(DocError::PatchNotObject)?;
+        let obj = self.collection("profile")?;
+        let mut current = bridge::read(&self.am, &obj);
+        bridge::merge_patch(&mut current, &Json::Object(patch.clone()));
+        let next: T = Self::hydrate(current, "profile", self.id.entity())?;
+        validate(&next)?;
+        self.write_at(&obj, patch, stamp)
+    }
+
+    /// Adds a new record.
+    pub fn insert<R: Record>(&mut self, id: &R::Id, record: &R, stamp: &Stamp) -> Result<(), DocError> {
+        record.validate()?;
+        let coll = self.collection(R::COLLECTION)?;
+        let key = id.to_string();
+        if self.am.get(&coll, key.as_str())?.is_some() {
+            return Err(DocError::Duplicate { collection: R::COLLECTION, id: key });
+        }
+        let body = to_object(record)?;
+        let mut patch = serde_json::Map::new();
+        patch.insert(key, Json::Object(body));
+        self.write_at(&coll, &patch, stamp)
+    }
+
+    /// One record, if present.
+    pub fn record<R: Record>(&self, id: &R::Id) -> Result<Option<R>, DocError> {
+        let key = id.to_string();
+        match self.record_obj(R::COLLECTION, &key) {
+            Ok(obj) => Self::hydrate(bridge::read(&self.am, &obj), R::COLLECTION, &key).map(Some),
+            Err(DocError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// All records of one kind, by id.
+    pub fn records<R: Record>(&self) -> Result<BTreeMap<R::Id, R>, DocError> {
+        let coll = self.collection(R::COLLECTION)?;
+        let Json::Object(all) = bridge::read(&self.am, &coll) else {
+            return Ok(BTreeMap::new());
+        };
+        all.into_iter()
+            .map(|(k, v)| {
+                let id = k.parse::<R::Id>().map_err(|_| DocError::BadRecord {
+                    collection: R::COLLECTION,
+                    id: k.clone(),
+                    reason: "bad id".into(),
+                })?;
+                Ok((id, Self::hydrate(v, R::COLLECTION, &k)?))
+            })
+            .collect()
+    }
+
+    fn patch_record<R: Record>(&mut self, id: &R::Id, patch: serde_json::Map<String, Json>, stamp: &Stamp) -> Result<R, DocError> {
+        let key = id.to_string();
+        let obj = self.record_obj(R::COLLECTION, &key)?;
+        let mut current = bridge::read(&self.am, &obj);
+        bridge::merge_patch(&mut current, &Json::Object(patch.clone()));
+        let next: R = Self::hydrate(current, R::COLLECTION, &key)?;
+        next.validate()?;
+        self.write_at(&obj, &patch, stamp)?;
+        Ok(next)
+    }
+
+    /// Edits a record's editable fields with a JSON merge patch (`null` clears a
+    /// field or removes a set member). Only the named fields are written.
+    pub fn update<R: Record>(&mut self, id: &R::Id, patch: &Json, stamp: &Stamp) -> Result<(), DocError> {
+        let patch = patch.as_object().ok_or(DocError::PatchNotObject)?;
+        if let Some(field) = patch.keys().find(|k| !R::EDITABLE.contains(&k.as_str())) {
+            return Err(DocError::NotEditable { collection: R::COLLECTION, field: field.clone() });
+        }
+        self.patch_record::<R>(id, patch.clone(), stamp).map(|_| ())
+    }
+
+    /// Moves a record's status forward to `stage`, recording who and when;
+    /// `extra` (e.g. the amount spent, a resolution) is written in the same change.
+    pub fn advance<R: Tracked>(&mut self, id: &R::Id, stage: R::Stage, extra: Json, stamp: &Stamp) -> Result<(), DocError> {
+        let current = self
+            .record::<R>(id)?
+            .ok_or_else(|| DocError::NotFound { collection: R::COLLECTION, id: id.to_string() })?;
+        current.lifecycle().check_advance(stage)?;
+        let mut patch = match extra {
+            Json::Object(m) => m,
+            Json::Null => serde_json::Map::new(),
+            _ => return Err(DocError::PatchNotObject),
+        };
+        if let Some(field) = patch.keys().find(|k| k.as_str() == "status") {
+            return Err(DocError::NotEditable { collection: R::COLLECTION, field: field.clone() });
+        }
+        patch.insert("status".into(), json!({ stage.name(): { "by": stamp.user, "at": stamp.at } }));
+        self.patch_record::<R>(id, patch, stamp).map(|_| ())
+    }
+
+    /// Appends a note to a visit, commitment or problem.
+    pub fn add_note<R: Notable>(&mut self, id: &R::Id, note: &NoteId, text: &str, stamp: &Stamp) -> Result<(), DocError> {
+        let body = json!({ "text": text, "by": stamp.user, "at": stamp.at });
+        let mut patch = serde_json::Map::new();
+        patch.insert("notes".into(), json!({ note.to_string(): body }));
+        self.patch_record::<R>(id, patch, stamp).map(|_| ())
+    }
+
+    /// The whole dealer document as typed values.
+    pub fn dealer_state(&self) -> Result<DealerState, DocError> {
+        let DocId::Dealer(id) = &self.id else {
+            return Err(DocError::WrongKind { operation: "dealer_state", needs: "dealer", doc: self.id.clone() });
+        };
+        Ok(DealerState {
+            id: id.clone(),
+            territory: self.territory.clone(),
+            profile: self.profile()?,
+            visits: self.records()?,
+            commitments: self.records()?,
+            claims: self.records()?,
+            problems: self.records()?,
+            activities: self.records()?,
+        })
+    }
+
+    /// The whole territory document as typed values.
+    pub fn territory_state(&self) -> Result<TerritoryState, DocError> {
+        let DocId::Territory(id) = &self.id else {
+            return Err(DocError::WrongKind { operation: "territory_state", needs: "territory", doc: self.id.clone() });
+        };
+        Ok(TerritoryState { id: id.clone(), profile: self.profile()?, dealers: self.records()? })
+    }
+}
+
+/// Serialises a value that must be a JSON object.
+fn to_object<T: Serialize>(value: &T) -> Result<serde_json::Map<String, Json>, DocError> {
+    match serde_json::to_value(value) {
+        Ok(Json::Object(m)) => Ok(m),
+        _ => Err(DocError::PatchNotObject),
+    }
+}
+
+/// Runs Automerge on untrusted bytes; a panic inside it (a bug in the library)
+/// becomes an error instead of taking the process down.
+fn guard<T>(f: impl FnOnce() -> T) -> Result<T, DocError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| DocError::Malformed("Automerge could not decode the input".into()))
+}

@@ -1,0 +1,16 @@
+//! Documents: the Automerge layout of dealers and territories, and typed reads and edits on it.
+
+mod bridge;
+pub mod conflict;
+pub mod document;
+pub mod error;
+pub mod genesis;
+pub mod id;
+pub mod state;
+
+pub use conflict::{Conflict, ConflictValue};
+pub use document::Document;
+pub use error::DocError;
+pub use genesis::SCHEMA_VERSION;
+pub use id::{DocId, DocIdError};
+pub use state::{DealerState, TerritoryState};

@@ -1,0 +1,72 @@
+//! Places on Earth: a point (a dealer's address) and a GPS fix with its accuracy (a visit).
+
+use serde::{Deserialize, Serialize};
+
+/// Why a location is not acceptable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GeoError {
+    #[error("latitude {0} is outside -90..=90")]
+    Latitude(f64),
+    #[error("longitude {0} is outside -180..=180")]
+    Longitude(f64),
+    #[error("accuracy {0} m must be a positive number of metres")]
+    Accuracy(f64),
+}
+
+/// A latitude and longitude in degrees (WGS 84).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl GeoPoint {
+    /// Checks the coordinates are on Earth.
+    pub fn check(&self) -> Result<(), GeoError> {
+        if !(-90.0..=90.0).contains(&self.lat) {
+            return Err(GeoError::Latitude(self.lat));
+        }
+        if !(-180.0..=180.0).contains(&self.lon) {
+            return Err(GeoError::Longitude(self.lon));
+        }
+        Ok(())
+    }
+}
+
+/// Where a device was: a point, how sure it is, and whether a person typed it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeoFix {
+    #[serde(flatten)]
+    pub point: GeoPoint,
+    /// Radius of 68% confidence, in metres.
+    pub accuracy_m: f64,
+    /// True when entered by hand rather than read from the device.
+    #[serde(default)]
+    pub manual: bool,
+}
+
+impl GeoFix {
+    /// Checks the point and that the accuracy is a positive finite number.
+    pub fn check(&self) -> Result<(), GeoError> {
+        self.point.check()?;
+        if !(self.accuracy_m.is_finite() && self.accuracy_m > 0.0) {
+            return Err(GeoError::Accuracy(self.accuracy_m));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixes_off_the_earth_are_refused() {
+        let ok = GeoFix { point: GeoPoint { lat: 25.03, lon: 121.56 }, accuracy_m: 12.0, manual: false };
+        assert!(ok.check().is_ok());
+        let bad_lat = GeoFix { point: GeoPoint { lat: 91.0, lon: 0.0 }, ..ok };
+        assert_eq!(bad_lat.check(), Err(GeoError::Latitude(91.0)));
+        let bad_acc = GeoFix { accuracy_m: f64::NAN, ..ok };
+        assert!(matches!(bad_acc.check(), Err(GeoError::Accuracy(_))));
+    }
+}

@@ -1,0 +1,20 @@
+//! fieldsync-core: the domain model of a channel manager's field work as Automerge
+//! documents, and the pure sync logic that merges every device's changes. No IO,
+//! no async runtime, no wasm-bindgen: the server and the browser adapt it.
+
+pub mod calendar;
+pub mod doc;
+pub mod geo;
+pub mod ids;
+pub mod lifecycle;
+pub mod model;
+pub mod money;
+pub mod set;
+pub mod stamp;
+pub mod sync;
+mod vocab;
+
+pub use vocab::UnknownTerm;
+
+/// Re-exported so callers name the same Automerge types as the core.
+pub use automerge;

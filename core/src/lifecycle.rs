@@ -1,0 +1,95 @@
+//! `Lifecycle<S>`: a status that only moves forward, stored as a grow-only map of the steps taken.
+
+use std::collections::BTreeMap;
+use std::fmt::{Debug, Display};
+use std::str::FromStr;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Timestamp;
+use crate::ids::UserId;
+
+/// Why a status change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("cannot move from '{from}' to '{to}'")]
+    NotAllowed { from: &'static str, to: &'static str },
+    #[error("the record has no '{0}' step")]
+    MissingStart(&'static str),
+}
+
+/// A status vocabulary whose values are ordered by how far along they are.
+pub trait Stage: Copy + Ord + Display + FromStr + Debug + Serialize + DeserializeOwned + 'static {
+    /// The status every record starts in.
+    const START: Self;
+    /// How far along: a merge keeps the furthest step either side reached.
+    fn rank(self) -> u8;
+    /// Whether a record in `from` may move to `self`.
+    fn may_follow(self, from: Self) -> bool;
+    /// The text name.
+    fn name(self) -> &'static str;
+}
+
+/// Who took a step, and when by their device's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub by: UserId,
+    pub at: Timestamp,
+}
+
+/// The steps a record went through, keyed by status. Stored in a document as a
+/// map `{status: {by, at}}`: a merge takes the union of the steps, and the current
+/// status is the furthest one, so a claim reconciled on one device and still
+/// "approved" on another merges to "reconciled".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound = "S: Stage")]
+pub struct Lifecycle<S: Stage>(pub BTreeMap<S, Step>);
+
+impl<S: Stage> Lifecycle<S> {
+    /// A lifecycle at its start status.
+    pub fn start(by: UserId, at: Timestamp) -> Self {
+        Lifecycle(BTreeMap::from([(S::START, Step { by, at })]))
+    }
+
+    /// The furthest status reached; among equally far ones (a concurrent
+    /// conflict such as approved and rejected) the last declared wins.
+    pub fn current(&self) -> S {
+        self.0
+            .keys()
+            .copied()
+            .max_by_key(|s| (s.rank(), *s))
+            .unwrap_or(S::START)
+    }
+
+    /// The step that reached `stage`, if it was reached.
+    pub fn step(&self, stage: S) -> Option<&Step> {
+        self.0.get(&stage)
+    }
+
+    /// True when two different statuses of the same rank were reached
+    /// concurrently (e.g. one device marked a commitment kept, another broken).
+    pub fn is_conflicted(&self) -> bool {
+        let top = self.current().rank();
+        self.0.keys().filter(|s| s.rank() == top).count() > 1
+    }
+
+    /// Checks the record has its start step.
+    pub fn check(&self) -> Result<(), LifecycleError> {
+        if self.0.contains_key(&S::START) {
+            Ok(())
+        } else {
+            Err(LifecycleError::MissingStart(S::START.name()))
+        }
+    }
+
+    /// Checks that moving to `to` is allowed from the current status.
+    pub fn check_advance(&self, to: S) -> Result<(), LifecycleError> {
+        let from = self.current();
+        if to.may_follow(from) {
+            Ok(())
+        } else {
+            Err(LifecycleError::NotAllowed { from: from.name(), to: to.name() })
+        }
+    }
+}

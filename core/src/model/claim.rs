@@ -1,0 +1,112 @@
+//! `ExpenseClaim` (費用申報): requested before use, approved or rejected, spent, then reconciled (核報).
+
+use serde::{Deserialize, Serialize};
+
+use super::validation::{self, LONG, ValidationError};
+use crate::calendar::Timestamp;
+use crate::ids::{UserId, VisitId};
+use crate::lifecycle::{Lifecycle, Stage};
+use crate::money::Money;
+use crate::vocab::vocab;
+
+vocab!(/// What the money is for.
+ExpenseCategory {
+    /// 鋪市費用
+    Placement = "placement",
+    /// 業務員工資
+    SalesmanWage = "salesman_wage",
+    Event = "event",
+    Training = "training",
+    Other = "other",
+});
+
+vocab!(/// A claim's steps: requested → approved or rejected → spent → reconciled.
+ClaimStage {
+    Requested = "requested",
+    Approved = "approved",
+    Rejected = "rejected",
+    Spent = "spent",
+    Reconciled = "reconciled",
+});
+
+impl Stage for ClaimStage {
+    const START: Self = ClaimStage::Requested;
+    fn rank(self) -> u8 {
+        match self {
+            ClaimStage::Requested => 0,
+            ClaimStage::Approved | ClaimStage::Rejected => 1,
+            ClaimStage::Spent => 2,
+            ClaimStage::Reconciled => 3,
+        }
+    }
+    fn may_follow(self, from: Self) -> bool {
+        matches!(
+            (from, self),
+            (ClaimStage::Requested, ClaimStage::Approved)
+                | (ClaimStage::Requested, ClaimStage::Rejected)
+                | (ClaimStage::Approved, ClaimStage::Spent)
+                | (ClaimStage::Spent, ClaimStage::Reconciled)
+        )
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// An expense claim against a dealer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpenseClaim {
+    pub category: ExpenseCategory,
+    /// What it is for, in words.
+    pub purpose: String,
+    /// The amount requested.
+    pub amount: Money,
+    /// The amount actually spent, given when the claim is marked spent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<VisitId>,
+    pub status: Lifecycle<ClaimStage>,
+}
+
+impl ExpenseClaim {
+    /// A new claim, requested by `by` at `at`.
+    pub fn new(category: ExpenseCategory, purpose: impl Into<String>, amount: Money, by: UserId, at: Timestamp) -> Self {
+        ExpenseClaim {
+            category,
+            purpose: purpose.into(),
+            amount,
+            spent: None,
+            visit: None,
+            status: Lifecycle::start(by, at),
+        }
+    }
+
+    /// Who asked for the money.
+    pub fn requested_by(&self) -> Option<&UserId> {
+        self.status.step(ClaimStage::Requested).map(|s| &s.by)
+    }
+
+    /// Checks the claim's rules.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validation::text("claim purpose", &self.purpose, LONG)?;
+        self.amount
+            .check()
+            .map_err(|source| ValidationError::Money { field: "claim amount", source })?;
+        self.status.check()?;
+        if let Some(s) = &self.spent {
+            s.check().map_err(|source| ValidationError::Money { field: "amount spent", source })?;
+            if s.currency != self.amount.currency {
+                return Err(ValidationError::CurrencyMismatch {
+                    field: "amount spent",
+                    expected: self.amount.currency.to_string(),
+                    found: s.currency.to_string(),
+                });
+            }
+        }
+        if self.status.current().rank() >= ClaimStage::Spent.rank() && self.spent.is_none() {
+            return Err(ValidationError::SpentAmountRequired);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,100 @@
+//! `Commitment` (承諾): a promise to a dealer, with an owner who carries it through handovers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::note::Note;
+use super::validation::{self, LONG, SHORT, ValidationError};
+use crate::calendar::{Day, Timestamp};
+use crate::ids::{NoteId, UserId, VisitId};
+use crate::lifecycle::{Lifecycle, Stage};
+use crate::money::Money;
+use crate::vocab::vocab;
+
+vocab!(/// Where a commitment stands.
+CommitmentStatus {
+    Open = "open",
+    Kept = "kept",
+    Broken = "broken",
+    Cancelled = "cancelled",
+});
+
+impl Stage for CommitmentStatus {
+    const START: Self = CommitmentStatus::Open;
+    fn rank(self) -> u8 {
+        match self {
+            CommitmentStatus::Open => 0,
+            _ => 1,
+        }
+    }
+    fn may_follow(self, from: Self) -> bool {
+        from == CommitmentStatus::Open && self != CommitmentStatus::Open
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// A promise made to a dealer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Commitment {
+    /// What was promised.
+    pub what: String,
+    /// To whom at the dealer.
+    pub to_whom: String,
+    pub made_by: UserId,
+    /// Who must keep it now; changes in a handover.
+    pub owner: UserId,
+    pub made_at: Timestamp,
+    pub due: Day,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    /// The visit it was made on, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<VisitId>,
+    pub status: Lifecycle<CommitmentStatus>,
+    #[serde(default)]
+    pub notes: BTreeMap<NoteId, Note>,
+}
+
+impl Commitment {
+    /// A new open commitment made and owned by `by`.
+    pub fn new(what: impl Into<String>, to_whom: impl Into<String>, by: UserId, at: Timestamp, due: Day) -> Self {
+        Commitment {
+            what: what.into(),
+            to_whom: to_whom.into(),
+            made_by: by.clone(),
+            owner: by.clone(),
+            made_at: at,
+            due,
+            amount: None,
+            visit: None,
+            status: Lifecycle::start(by, at),
+            notes: BTreeMap::new(),
+        }
+    }
+
+    /// Checks the commitment's rules.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validation::text("what was promised", &self.what, LONG)?;
+        validation::optional_text("to whom", &self.to_whom, SHORT)?;
+        let made = self.made_at.day().map_err(|_| ValidationError::Time)?;
+        if self.due < made {
+            return Err(ValidationError::DueBeforeCreation { due: self.due, made });
+        }
+        if let Some(a) = &self.amount {
+            a.check().map_err(|source| ValidationError::Money { field: "commitment amount", source })?;
+        }
+        self.status.check()?;
+        for n in self.notes.values() {
+            n.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Open and past its due date as of `today`.
+    pub fn is_overdue(&self, today: Day) -> bool {
+        self.status.current() == CommitmentStatus::Open && self.due < today
+    }
+}

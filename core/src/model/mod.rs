@@ -1,0 +1,25 @@
+//! The domain records of a channel manager's work, and the rules each must keep.
+
+pub mod activity;
+pub mod claim;
+pub mod commitment;
+pub mod dealer;
+pub mod note;
+pub mod photo;
+pub mod problem;
+pub mod record;
+pub mod territory;
+pub mod validation;
+pub mod visit;
+
+pub use activity::{Activity, ActivityKind, ActivityStatus};
+pub use claim::{ClaimStage, ExpenseCategory, ExpenseClaim};
+pub use commitment::{Commitment, CommitmentStatus};
+pub use dealer::{Brand, Contact, DealerKind, DealerProfile, DealerStatus, DownlineCustomer};
+pub use note::Note;
+pub use photo::{ContentHash, Photo};
+pub use problem::{Problem, ProblemCategory, ProblemStatus, Severity};
+pub use record::{Notable, Record, Tracked};
+pub use territory::{DealerEntry, Territory};
+pub use validation::ValidationError;
+pub use visit::{Visit, VisitPurpose};

@@ -1,0 +1,111 @@
+//! `Problem` (問題): an issue collected in the field, worked on and resolved, or escalated to head office.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::note::Note;
+use super::validation::{self, LONG, SHORT, ValidationError};
+use crate::calendar::Timestamp;
+use crate::ids::{NoteId, UserId, VisitId};
+use crate::lifecycle::{Lifecycle, Stage};
+use crate::vocab::vocab;
+
+vocab!(/// What the problem is about.
+ProblemCategory {
+    Dealer = "dealer",
+    Staff = "staff",
+    Market = "market",
+    Expense = "expense",
+    Competitor = "competitor",
+});
+
+vocab!(/// How bad it is.
+Severity {
+    Low = "low",
+    Medium = "medium",
+    High = "high",
+    Critical = "critical",
+});
+
+vocab!(/// Where a problem stands: open → in progress → resolved.
+ProblemStatus {
+    Open = "open",
+    InProgress = "in_progress",
+    Resolved = "resolved",
+});
+
+impl Stage for ProblemStatus {
+    const START: Self = ProblemStatus::Open;
+    fn rank(self) -> u8 {
+        match self {
+            ProblemStatus::Open => 0,
+            ProblemStatus::InProgress => 1,
+            ProblemStatus::Resolved => 2,
+        }
+    }
+    fn may_follow(self, from: Self) -> bool {
+        self.rank() > from.rank()
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// A problem raised about a dealer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub category: ProblemCategory,
+    pub severity: Severity,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub status: Lifecycle<ProblemStatus>,
+    /// How it was resolved; required once resolved.
+    #[serde(default)]
+    pub resolution: String,
+    /// Passed to head office for a decision.
+    #[serde(default)]
+    pub escalated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<VisitId>,
+    #[serde(default)]
+    pub notes: BTreeMap<NoteId, Note>,
+}
+
+impl Problem {
+    /// A new open problem raised by `by` at `at`.
+    pub fn new(category: ProblemCategory, severity: Severity, title: impl Into<String>, by: UserId, at: Timestamp) -> Self {
+        Problem {
+            category,
+            severity,
+            title: title.into(),
+            description: String::new(),
+            status: Lifecycle::start(by, at),
+            resolution: String::new(),
+            escalated: false,
+            visit: None,
+            notes: BTreeMap::new(),
+        }
+    }
+
+    /// When it was raised.
+    pub fn raised_at(&self) -> Option<Timestamp> {
+        self.status.step(ProblemStatus::Open).map(|s| s.at)
+    }
+
+    /// Checks the problem's rules.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validation::text("problem title", &self.title, SHORT)?;
+        validation::optional_text("description", &self.description, LONG)?;
+        validation::optional_text("resolution", &self.resolution, LONG)?;
+        self.status.check()?;
+        if self.status.current() == ProblemStatus::Resolved && self.resolution.trim().is_empty() {
+            return Err(ValidationError::ResolutionRequired);
+        }
+        for n in self.notes.values() {
+            n.validate()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! `Set<T>`: a set stored as a map from member to `true`, so concurrent additions all survive a merge.
+
+use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A set of members with a text form. In a document it is a map `{member: true}`:
+/// Automerge merges map keys by union, so an entry either side added is never lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Set<T: Ord>(pub BTreeSet<T>);
+
+impl<T: Ord> Default for Set<T> {
+    fn default() -> Self {
+        Set(BTreeSet::new())
+    }
+}
+
+impl<T: Ord> Set<T> {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `item` is a member.
+    pub fn contains(&self, item: &T) -> bool {
+        self.0.contains(item)
+    }
+
+    /// The members in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.0.iter()
+    }
+
+    /// How many members.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T: Ord> FromIterator<T> for Set<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Set(iter.into_iter().collect())
+    }
+}
+
+impl<T: Ord + Display> Serialize for Set<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let map: BTreeMap<String, bool> = self.0.iter().map(|t| (t.to_string(), true)).collect();
+        map.serialize(s)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Set<T>
+where
+    T: Ord + FromStr,
+    T::Err: Display,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, bool>::deserialize(d)?;
+        map.into_iter()
+            .filter(|(_, present)| *present)
+            .map(|(k, _)| k.parse::<T>().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}

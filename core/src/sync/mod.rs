@@ -1,0 +1,1 @@
+//! Sync: what a replica sends, what the server does with it, and what comes back.

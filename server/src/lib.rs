@@ -1,0 +1,1 @@
+//! fieldsync sync server (filled by the sync-server issue).

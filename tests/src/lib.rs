@@ -1,0 +1,1 @@
+//! End-to-end test support for fieldsync (filled by later issues).

@@ -1,0 +1,1 @@
+//! wasm-bindgen bindings over fieldsync-core (filled by the browser-app issue).
