@@ -62,11 +62,27 @@ mod tests {
 
     #[test]
     fn fixes_off_the_earth_are_refused() {
-        let ok = GeoFix { point: GeoPoint { lat: 25.03, lon: 121.56 }, accuracy_m: 12.0, manual: false };
+        let ok = GeoFix {
+            point: GeoPoint {
+                lat: 25.03,
+                lon: 121.56,
+            },
+            accuracy_m: 12.0,
+            manual: false,
+        };
         assert!(ok.check().is_ok());
-        let bad_lat = GeoFix { point: GeoPoint { lat: 91.0, lon: 0.0 }, ..ok };
+        let bad_lat = GeoFix {
+            point: GeoPoint {
+                lat: 91.0,
+                lon: 0.0,
+            },
+            ..ok
+        };
         assert_eq!(bad_lat.check(), Err(GeoError::Latitude(91.0)));
-        let bad_acc = GeoFix { accuracy_m: f64::NAN, ..ok };
+        let bad_acc = GeoFix {
+            accuracy_m: f64::NAN,
+            ..ok
+        };
         assert!(matches!(bad_acc.check(), Err(GeoError::Accuracy(_))));
     }
 }

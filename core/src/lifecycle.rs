@@ -14,13 +14,18 @@ use crate::ids::UserId;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
     #[error("cannot move from '{from}' to '{to}'")]
-    NotAllowed { from: &'static str, to: &'static str },
+    NotAllowed {
+        from: &'static str,
+        to: &'static str,
+    },
     #[error("the record has no '{0}' step")]
     MissingStart(&'static str),
 }
 
 /// A status vocabulary whose values are ordered by how far along they are.
-pub trait Stage: Copy + Ord + Display + FromStr + Debug + Serialize + DeserializeOwned + 'static {
+pub trait Stage:
+    Copy + Ord + Display + FromStr + Debug + Serialize + DeserializeOwned + 'static
+{
     /// The status every record starts in.
     const START: Self;
     /// How far along: a merge keeps the furthest step either side reached.
@@ -89,7 +94,10 @@ impl<S: Stage> Lifecycle<S> {
         if to.may_follow(from) {
             Ok(())
         } else {
-            Err(LifecycleError::NotAllowed { from: from.name(), to: to.name() })
+            Err(LifecycleError::NotAllowed {
+                from: from.name(),
+                to: to.name(),
+            })
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `Set<T>`: a set stored as a map from member to `true`, so concurrent additions all survive a merge.
 
-use std::collections::BTreeSet;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::str::FromStr;
 

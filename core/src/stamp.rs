@@ -21,7 +21,12 @@ pub struct Stamp {
 impl Stamp {
     /// A stamp without a location.
     pub fn new(user: UserId, device: DeviceId, at: Timestamp) -> Self {
-        Stamp { user, device, at, gps: None }
+        Stamp {
+            user,
+            device,
+            at,
+            gps: None,
+        }
     }
 
     /// The JSON text stored as an Automerge change message.

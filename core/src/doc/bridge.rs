@@ -77,7 +77,11 @@ fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
 }
 
 /// Writes a merge patch into the map `obj`: see the module docs.
-pub(crate) fn write_patch<T: Transactable>(tx: &mut T, obj: &ObjId, patch: &Map<String, Json>) -> Result<(), DocError> {
+pub(crate) fn write_patch<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    patch: &Map<String, Json>,
+) -> Result<(), DocError> {
     for (key, value) in patch {
         match value {
             Json::Null => {
@@ -94,7 +98,8 @@ pub(crate) fn write_patch<T: Transactable>(tx: &mut T, obj: &ObjId, patch: &Map<
             }
             Json::Array(_) => return Err(DocError::ListNotAllowed(key.clone())),
             scalar => {
-                let new = json_to_scalar(scalar).ok_or_else(|| DocError::ListNotAllowed(key.clone()))?;
+                let new =
+                    json_to_scalar(scalar).ok_or_else(|| DocError::ListNotAllowed(key.clone()))?;
                 let same = matches!(tx.get(obj, key.as_str())?, Some((Value::Scalar(old), _)) if same_scalar(&old, &new));
                 if !same {
                     tx.put(obj, key.as_str(), new)?;
@@ -107,9 +112,8 @@ pub(crate) fn write_patch<T: Transactable>(tx: &mut T, obj: &ObjId, patch: &Map<
 
 fn same_scalar(a: &ScalarValue, b: &ScalarValue) -> bool {
     match (a, b) {
-        (ScalarValue::Int(x), ScalarValue::Uint(y)) | (ScalarValue::Uint(y), ScalarValue::Int(x)) => {
-            u64::try_from(*x).is_ok_and(|x| x == *y)
-        }
+        (ScalarValue::Int(x), ScalarValue::Uint(y))
+        | (ScalarValue::Uint(y), ScalarValue::Int(x)) => u64::try_from(*x).is_ok_and(|x| x == *y),
         _ => a == b,
     }
 }
@@ -147,8 +151,18 @@ mod tests {
         let mut doc = AutoCommit::new();
         let patch = json!({"name": "林記", "tier": 2, "lat": 25.5, "nested": {"a": true}});
         write_patch(&mut doc, &ROOT, patch.as_object().unwrap()).unwrap();
-        write_patch(&mut doc, &ROOT, json!({"tier": 3, "nested": {"a": null}}).as_object().unwrap()).unwrap();
-        assert_eq!(read(&doc, &ROOT), json!({"name": "林記", "tier": 3, "lat": 25.5, "nested": {}}));
+        write_patch(
+            &mut doc,
+            &ROOT,
+            json!({"tier": 3, "nested": {"a": null}})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            read(&doc, &ROOT),
+            json!({"name": "林記", "tier": 3, "lat": 25.5, "nested": {}})
+        );
     }
 
     #[test]

@@ -39,15 +39,24 @@ impl Document {
             .into_iter()
             .filter_map(|(path, mut values)| {
                 let mut resolve = |(value, id): (Json, ObjId)| {
-                    let stamp = am
-                        .hash_for_opid(&id)
-                        .and_then(|h| am.get_change_meta_by_hash(&h).and_then(|m| Stamp::from_message(m.message.as_deref())));
-                    ConflictValue { value, by: stamp.as_ref().map(|s| s.user.clone()), at: stamp.map(|s| s.at) }
+                    let stamp = am.hash_for_opid(&id).and_then(|h| {
+                        am.get_change_meta_by_hash(&h)
+                            .and_then(|m| Stamp::from_message(m.message.as_deref()))
+                    });
+                    ConflictValue {
+                        value,
+                        by: stamp.as_ref().map(|s| s.user.clone()),
+                        at: stamp.map(|s| s.at),
+                    }
                 };
                 // get_all lists values in op order; the last is the one `get` returns.
                 let winner = resolve(values.pop()?);
                 let others = values.into_iter().map(&mut resolve).collect();
-                Some(Conflict { path, winner, others })
+                Some(Conflict {
+                    path,
+                    winner,
+                    others,
+                })
             })
             .collect()
     }
@@ -57,10 +66,15 @@ type Found = Vec<(Vec<String>, Vec<(Json, ObjId)>)>;
 
 fn walk(am: &AutoCommit, obj: &ObjId, path: &mut Vec<String>, out: &mut Found) {
     for key in am.keys(obj) {
-        let Ok(all) = am.get_all(obj, key.as_str()) else { continue };
+        let Ok(all) = am.get_all(obj, key.as_str()) else {
+            continue;
+        };
         path.push(key.clone());
         if all.len() > 1 {
-            let values = all.iter().map(|(v, id)| (bridge::value_to_json(am, v.clone(), id), id.clone())).collect();
+            let values = all
+                .iter()
+                .map(|(v, id)| (bridge::value_to_json(am, v.clone(), id), id.clone()))
+                .collect();
             out.push((path.clone(), values));
         }
         if let Some((Value::Object(ObjType::Map), child)) = all.last() {

@@ -49,7 +49,12 @@ impl Document {
     }
 
     /// A new territory document with its metadata.
-    pub fn create_territory(id: TerritoryId, territory: &Territory, stamp: &Stamp, actor: ActorId) -> Result<Self, DocError> {
+    pub fn create_territory(
+        id: TerritoryId,
+        territory: &Territory,
+        stamp: &Stamp,
+        actor: ActorId,
+    ) -> Result<Self, DocError> {
         territory.validate()?;
         let mut doc = Self::new_with(DocId::Territory(id.clone()), id, actor)?;
         doc.write("profile", to_object(territory)?, stamp)?;
@@ -58,7 +63,8 @@ impl Document {
 
     /// Loads a saved document (from [`Document::save`] or an Automerge export) and checks its shape.
     pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, DocError> {
-        let mut am = guard(|| AutoCommit::load(bytes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
+        let mut am =
+            guard(|| AutoCommit::load(bytes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut am)?;
         let (id, territory) = genesis::check_shape(&mut am)?;
         am.set_actor(actor);
@@ -77,7 +83,11 @@ impl Document {
 
     fn adopt(am: &mut AutoCommit) -> Result<(), DocError> {
         let missing = am.get_missing_deps(&[]);
-        if missing.is_empty() { Ok(()) } else { Err(DocError::MissingDependencies(missing.len())) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(DocError::MissingDependencies(missing.len()))
+        }
     }
 
     /// Which document this is.
@@ -119,12 +129,36 @@ impl Document {
         &mut self.am
     }
 
+    /// An independent copy with the same history and actor.
+    pub fn fork(&mut self) -> Document {
+        let actor = self.am.get_actor().clone();
+        Document {
+            am: self.am.fork().with_actor(actor),
+            id: self.id.clone(),
+            territory: self.territory.clone(),
+        }
+    }
+
+    /// A copy as the document was at `heads` (which it must contain).
+    pub fn fork_at(&mut self, heads: &[ChangeHash]) -> Result<Document, DocError> {
+        let actor = self.am.get_actor().clone();
+        let am = self.am.fork_at(heads)?.with_actor(actor);
+        Ok(Document {
+            am,
+            id: self.id.clone(),
+            territory: self.territory.clone(),
+        })
+    }
+
     /// Applies changes received from elsewhere. Duplicates are ignored and the
     /// order does not matter, but all their dependencies must be present once
     /// they are applied; if not, or if they would break the document's shape,
     /// nothing changes. Returns the hashes that were new.
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<Vec<ChangeHash>, DocError> {
-        let fresh: Vec<Change> = changes.into_iter().filter(|c| !self.has_change(&c.hash())).collect();
+        let fresh: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| !self.has_change(&c.hash()))
+            .collect();
         if fresh.is_empty() {
             return Ok(Vec::new());
         }
@@ -134,7 +168,10 @@ impl Document {
         Self::adopt(&mut fork)?;
         let (id, _) = genesis::check_shape(&mut fork)?;
         if id != self.id {
-            return Err(DocError::WrongDocument { expected: self.id.clone(), found: id });
+            return Err(DocError::WrongDocument {
+                expected: self.id.clone(),
+                found: id,
+            });
         }
         fork.set_actor(self.am.get_actor().clone());
         self.am = fork;
@@ -145,7 +182,11 @@ impl Document {
 
     fn collection(&self, name: &'static str) -> Result<ObjId, DocError> {
         if !collections(&self.id).contains(&name) {
-            return Err(DocError::WrongKind { operation: name, needs: "other", doc: self.id.clone() });
+            return Err(DocError::WrongKind {
+                operation: name,
+                needs: "other",
+                doc: self.id.clone(),
+            });
         }
         match self.am.get(ROOT, name)? {
             Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
@@ -157,17 +198,30 @@ impl Document {
         let coll = self.collection(collection)?;
         match self.am.get(&coll, id)? {
             Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
-            _ => Err(DocError::NotFound { collection, id: id.to_owned() }),
+            _ => Err(DocError::NotFound {
+                collection,
+                id: id.to_owned(),
+            }),
         }
     }
 
     /// Writes a patch into `ROOT[collection]` (or a record below it) as one change.
-    fn write(&mut self, collection: &'static str, patch: serde_json::Map<String, Json>, stamp: &Stamp) -> Result<(), DocError> {
+    fn write(
+        &mut self,
+        collection: &'static str,
+        patch: serde_json::Map<String, Json>,
+        stamp: &Stamp,
+    ) -> Result<(), DocError> {
         let obj = self.collection(collection)?;
         self.write_at(&obj, &patch, stamp)
     }
 
-    fn write_at(&mut self, obj: &ObjId, patch: &serde_json::Map<String, Json>, stamp: &Stamp) -> Result<(), DocError> {
+    fn write_at(
+        &mut self,
+        obj: &ObjId,
+        patch: &serde_json::Map<String, Json>,
+        stamp: &Stamp,
+    ) -> Result<(), DocError> {
         if let Err(e) = bridge::write_patch(&mut self.am, obj, patch) {
             self.am.rollback();
             return Err(e);
@@ -180,8 +234,16 @@ impl Document {
         Ok(())
     }
 
-    fn hydrate<T: DeserializeOwned>(json: Json, collection: &'static str, id: &str) -> Result<T, DocError> {
-        serde_json::from_value(json).map_err(|e| DocError::BadRecord { collection, id: id.to_owned(), reason: e.to_string() })
+    fn hydrate<T: DeserializeOwned>(
+        json: Json,
+        collection: &'static str,
+        id: &str,
+    ) -> Result<T, DocError> {
+        serde_json::from_value(json).map_err(|e| DocError::BadRecord {
+            collection,
+            id: id.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     /// The document's profile: a [`DealerProfile`] or a [`Territory`].
@@ -191,7 +253,12 @@ impl Document {
     }
 
     /// Updates the profile with a JSON merge patch, validated as a `T` first.
-    pub fn update_profile<T>(&mut self, patch: &Json, stamp: &Stamp, validate: impl Fn(&T) -> Result<(), crate::model::ValidationError>) -> Result<(), DocError>
+    pub fn update_profile<T>(
+        &mut self,
+        patch: &Json,
+        stamp: &Stamp,
+        validate: impl Fn(&T) -> Result<(), crate::model::ValidationError>,
+    ) -> Result<(), DocError>
     where
         T: DeserializeOwned,
     {
@@ -205,12 +272,20 @@ impl Document {
     }
 
     /// Adds a new record.
-    pub fn insert<R: Record>(&mut self, id: &R::Id, record: &R, stamp: &Stamp) -> Result<(), DocError> {
+    pub fn insert<R: Record>(
+        &mut self,
+        id: &R::Id,
+        record: &R,
+        stamp: &Stamp,
+    ) -> Result<(), DocError> {
         record.validate()?;
         let coll = self.collection(R::COLLECTION)?;
         let key = id.to_string();
         if self.am.get(&coll, key.as_str())?.is_some() {
-            return Err(DocError::Duplicate { collection: R::COLLECTION, id: key });
+            return Err(DocError::Duplicate {
+                collection: R::COLLECTION,
+                id: key,
+            });
         }
         let body = to_object(record)?;
         let mut patch = serde_json::Map::new();
@@ -246,7 +321,12 @@ impl Document {
             .collect()
     }
 
-    fn patch_record<R: Record>(&mut self, id: &R::Id, patch: serde_json::Map<String, Json>, stamp: &Stamp) -> Result<R, DocError> {
+    fn patch_record<R: Record>(
+        &mut self,
+        id: &R::Id,
+        patch: serde_json::Map<String, Json>,
+        stamp: &Stamp,
+    ) -> Result<R, DocError> {
         let key = id.to_string();
         let obj = self.record_obj(R::COLLECTION, &key)?;
         let mut current = bridge::read(&self.am, &obj);
@@ -259,20 +339,35 @@ impl Document {
 
     /// Edits a record's editable fields with a JSON merge patch (`null` clears a
     /// field or removes a set member). Only the named fields are written.
-    pub fn update<R: Record>(&mut self, id: &R::Id, patch: &Json, stamp: &Stamp) -> Result<(), DocError> {
+    pub fn update<R: Record>(
+        &mut self,
+        id: &R::Id,
+        patch: &Json,
+        stamp: &Stamp,
+    ) -> Result<(), DocError> {
         let patch = patch.as_object().ok_or(DocError::PatchNotObject)?;
         if let Some(field) = patch.keys().find(|k| !R::EDITABLE.contains(&k.as_str())) {
-            return Err(DocError::NotEditable { collection: R::COLLECTION, field: field.clone() });
+            return Err(DocError::NotEditable {
+                collection: R::COLLECTION,
+                field: field.clone(),
+            });
         }
         self.patch_record::<R>(id, patch.clone(), stamp).map(|_| ())
     }
 
     /// Moves a record's status forward to `stage`, recording who and when;
     /// `extra` (e.g. the amount spent, a resolution) is written in the same change.
-    pub fn advance<R: Tracked>(&mut self, id: &R::Id, stage: R::Stage, extra: Json, stamp: &Stamp) -> Result<(), DocError> {
-        let current = self
-            .record::<R>(id)?
-            .ok_or_else(|| DocError::NotFound { collection: R::COLLECTION, id: id.to_string() })?;
+    pub fn advance<R: Tracked>(
+        &mut self,
+        id: &R::Id,
+        stage: R::Stage,
+        extra: Json,
+        stamp: &Stamp,
+    ) -> Result<(), DocError> {
+        let current = self.record::<R>(id)?.ok_or_else(|| DocError::NotFound {
+            collection: R::COLLECTION,
+            id: id.to_string(),
+        })?;
         current.lifecycle().check_advance(stage)?;
         let mut patch = match extra {
             Json::Object(m) => m,
@@ -280,14 +375,26 @@ impl Document {
             _ => return Err(DocError::PatchNotObject),
         };
         if let Some(field) = patch.keys().find(|k| k.as_str() == "status") {
-            return Err(DocError::NotEditable { collection: R::COLLECTION, field: field.clone() });
+            return Err(DocError::NotEditable {
+                collection: R::COLLECTION,
+                field: field.clone(),
+            });
         }
-        patch.insert("status".into(), json!({ stage.name(): { "by": stamp.user, "at": stamp.at } }));
+        patch.insert(
+            "status".into(),
+            json!({ stage.name(): { "by": stamp.user, "at": stamp.at } }),
+        );
         self.patch_record::<R>(id, patch, stamp).map(|_| ())
     }
 
     /// Appends a note to a visit, commitment or problem.
-    pub fn add_note<R: Notable>(&mut self, id: &R::Id, note: &NoteId, text: &str, stamp: &Stamp) -> Result<(), DocError> {
+    pub fn add_note<R: Notable>(
+        &mut self,
+        id: &R::Id,
+        note: &NoteId,
+        text: &str,
+        stamp: &Stamp,
+    ) -> Result<(), DocError> {
         let body = json!({ "text": text, "by": stamp.user, "at": stamp.at });
         let mut patch = serde_json::Map::new();
         patch.insert("notes".into(), json!({ note.to_string(): body }));
@@ -297,7 +404,11 @@ impl Document {
     /// The whole dealer document as typed values.
     pub fn dealer_state(&self) -> Result<DealerState, DocError> {
         let DocId::Dealer(id) = &self.id else {
-            return Err(DocError::WrongKind { operation: "dealer_state", needs: "dealer", doc: self.id.clone() });
+            return Err(DocError::WrongKind {
+                operation: "dealer_state",
+                needs: "dealer",
+                doc: self.id.clone(),
+            });
         };
         Ok(DealerState {
             id: id.clone(),
@@ -314,9 +425,17 @@ impl Document {
     /// The whole territory document as typed values.
     pub fn territory_state(&self) -> Result<TerritoryState, DocError> {
         let DocId::Territory(id) = &self.id else {
-            return Err(DocError::WrongKind { operation: "territory_state", needs: "territory", doc: self.id.clone() });
+            return Err(DocError::WrongKind {
+                operation: "territory_state",
+                needs: "territory",
+                doc: self.id.clone(),
+            });
         };
-        Ok(TerritoryState { id: id.clone(), profile: self.profile()?, dealers: self.records()? })
+        Ok(TerritoryState {
+            id: id.clone(),
+            profile: self.profile()?,
+            dealers: self.records()?,
+        })
     }
 }
 

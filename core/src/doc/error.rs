@@ -12,26 +12,45 @@ pub enum DocError {
     Malformed(String),
     #[error("not a fieldsync document: {0}")]
     Shape(String),
-    #[error("document schema {found} is newer than this version of fieldsync understands ({supported})")]
+    #[error(
+        "document schema {found} is newer than this version of fieldsync understands ({supported})"
+    )]
     SchemaTooNew { found: i64, supported: i64 },
     #[error("expected document {expected}, found {found}")]
     WrongDocument { expected: DocId, found: DocId },
     #[error("{operation} needs a {needs} document, but {doc} is not one")]
-    WrongKind { operation: &'static str, needs: &'static str, doc: DocId },
+    WrongKind {
+        operation: &'static str,
+        needs: &'static str,
+        doc: DocId,
+    },
     #[error("the changes depend on {0} change(s) this replica does not have")]
     MissingDependencies(usize),
     #[error("{collection} has no record {id}")]
-    NotFound { collection: &'static str, id: String },
+    NotFound {
+        collection: &'static str,
+        id: String,
+    },
     #[error("{collection} already has a record {id}")]
-    Duplicate { collection: &'static str, id: String },
+    Duplicate {
+        collection: &'static str,
+        id: String,
+    },
     #[error("{collection}.{field} cannot be changed by an update")]
-    NotEditable { collection: &'static str, field: String },
+    NotEditable {
+        collection: &'static str,
+        field: String,
+    },
     #[error("a patch must be a JSON object")]
     PatchNotObject,
     #[error("'{0}' is a list; fieldsync documents use maps keyed by id")]
     ListNotAllowed(String),
     #[error("{collection} record {id} is unreadable: {reason}")]
-    BadRecord { collection: &'static str, id: String, reason: String },
+    BadRecord {
+        collection: &'static str,
+        id: String,
+        reason: String,
+    },
     #[error("unknown dealer {0}")]
     UnknownDealer(DealerId),
     #[error("unknown territory {0}")]

@@ -18,7 +18,14 @@ use crate::ids::TerritoryId;
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// The collection maps of a dealer document.
-pub const DEALER_COLLECTIONS: &[&str] = &["profile", "visits", "commitments", "claims", "problems", "activities"];
+pub const DEALER_COLLECTIONS: &[&str] = &[
+    "profile",
+    "visits",
+    "commitments",
+    "claims",
+    "problems",
+    "activities",
+];
 /// The collection maps of a territory document.
 pub const TERRITORY_COLLECTIONS: &[&str] = &["profile", "dealers"];
 
@@ -74,7 +81,10 @@ pub fn check_shape(doc: &mut AutoCommit) -> Result<(DocId, TerritoryId), DocErro
         _ => return Err(DocError::Shape("no single 'schema'".into())),
     };
     if schema > SCHEMA_VERSION {
-        return Err(DocError::SchemaTooNew { found: schema, supported: SCHEMA_VERSION });
+        return Err(DocError::SchemaTooNew {
+            found: schema,
+            supported: SCHEMA_VERSION,
+        });
     }
     let doc_type = single_str(doc, "doc_type")?;
     let entity = single_str(doc, "id")?;

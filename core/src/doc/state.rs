@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use crate::ids::{ActivityId, ClaimId, CommitmentId, DealerId, ProblemId, TerritoryId, VisitId};
-use crate::model::{Activity, Commitment, DealerEntry, DealerProfile, ExpenseClaim, Problem, Territory, ValidationError, Visit};
+use crate::model::{
+    Activity, Commitment, DealerEntry, DealerProfile, ExpenseClaim, Problem, Territory,
+    ValidationError, Visit,
+};
 
 /// Everything a dealer document holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +26,9 @@ impl DealerState {
     pub fn validate(&self) -> Result<(), ValidationError> {
         self.profile.validate()?;
         self.visits.values().try_for_each(Visit::validate)?;
-        self.commitments.values().try_for_each(Commitment::validate)?;
+        self.commitments
+            .values()
+            .try_for_each(Commitment::validate)?;
         self.claims.values().try_for_each(ExpenseClaim::validate)?;
         self.problems.values().try_for_each(Problem::validate)?;
         self.activities.values().try_for_each(Activity::validate)

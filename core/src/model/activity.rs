@@ -57,10 +57,16 @@ impl Activity {
         validation::text("activity title", &self.title, SHORT)?;
         validation::optional_text("description", &self.description, LONG)?;
         if self.ends < self.starts {
-            return Err(ValidationError::EndsBeforeStart { starts: self.starts, ends: self.ends });
+            return Err(ValidationError::EndsBeforeStart {
+                starts: self.starts,
+                ends: self.ends,
+            });
         }
         if let Some(b) = &self.budget {
-            b.check().map_err(|source| ValidationError::Money { field: "activity budget", source })?;
+            b.check().map_err(|source| ValidationError::Money {
+                field: "activity budget",
+                source,
+            })?;
         }
         self.status.check()?;
         Ok(())

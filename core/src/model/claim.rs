@@ -71,7 +71,13 @@ pub struct ExpenseClaim {
 
 impl ExpenseClaim {
     /// A new claim, requested by `by` at `at`.
-    pub fn new(category: ExpenseCategory, purpose: impl Into<String>, amount: Money, by: UserId, at: Timestamp) -> Self {
+    pub fn new(
+        category: ExpenseCategory,
+        purpose: impl Into<String>,
+        amount: Money,
+        by: UserId,
+        at: Timestamp,
+    ) -> Self {
         ExpenseClaim {
             category,
             purpose: purpose.into(),
@@ -92,10 +98,16 @@ impl ExpenseClaim {
         validation::text("claim purpose", &self.purpose, LONG)?;
         self.amount
             .check()
-            .map_err(|source| ValidationError::Money { field: "claim amount", source })?;
+            .map_err(|source| ValidationError::Money {
+                field: "claim amount",
+                source,
+            })?;
         self.status.check()?;
         if let Some(s) = &self.spent {
-            s.check().map_err(|source| ValidationError::Money { field: "amount spent", source })?;
+            s.check().map_err(|source| ValidationError::Money {
+                field: "amount spent",
+                source,
+            })?;
             if s.currency != self.amount.currency {
                 return Err(ValidationError::CurrencyMismatch {
                     field: "amount spent",

@@ -60,7 +60,13 @@ pub struct Commitment {
 
 impl Commitment {
     /// A new open commitment made and owned by `by`.
-    pub fn new(what: impl Into<String>, to_whom: impl Into<String>, by: UserId, at: Timestamp, due: Day) -> Self {
+    pub fn new(
+        what: impl Into<String>,
+        to_whom: impl Into<String>,
+        by: UserId,
+        at: Timestamp,
+        due: Day,
+    ) -> Self {
         Commitment {
             what: what.into(),
             to_whom: to_whom.into(),
@@ -81,10 +87,16 @@ impl Commitment {
         validation::optional_text("to whom", &self.to_whom, SHORT)?;
         let made = self.made_at.day().map_err(|_| ValidationError::Time)?;
         if self.due < made {
-            return Err(ValidationError::DueBeforeCreation { due: self.due, made });
+            return Err(ValidationError::DueBeforeCreation {
+                due: self.due,
+                made,
+            });
         }
         if let Some(a) = &self.amount {
-            a.check().map_err(|source| ValidationError::Money { field: "commitment amount", source })?;
+            a.check().map_err(|source| ValidationError::Money {
+                field: "commitment amount",
+                source,
+            })?;
         }
         self.status.check()?;
         for n in self.notes.values() {

@@ -104,7 +104,10 @@ impl DealerProfile {
         }
         validation::optional_text("address", &self.address, LONG)?;
         if let Some(p) = &self.location {
-            p.check().map_err(|source| ValidationError::Geo { field: "dealer location", source })?;
+            p.check().map_err(|source| ValidationError::Geo {
+                field: "dealer location",
+                source,
+            })?;
         }
         for c in self.contacts.values() {
             validation::text("contact name", &c.name, SHORT)?;

@@ -15,7 +15,10 @@ pub struct ContentHash(String);
 impl FromStr for ContentHash {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, ValidationError> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(ContentHash(s.to_owned()))
         } else {
             Err(ValidationError::PhotoHash)
@@ -37,7 +40,9 @@ impl Serialize for ContentHash {
 
 impl<'de> Deserialize<'de> for ContentHash {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -75,7 +75,13 @@ pub struct Problem {
 
 impl Problem {
     /// A new open problem raised by `by` at `at`.
-    pub fn new(category: ProblemCategory, severity: Severity, title: impl Into<String>, by: UserId, at: Timestamp) -> Self {
+    pub fn new(
+        category: ProblemCategory,
+        severity: Severity,
+        title: impl Into<String>,
+        by: UserId,
+        at: Timestamp,
+    ) -> Self {
         Problem {
             category,
             severity,

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerEntry, ExpenseClaim};
+use super::{
+    Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerEntry, ExpenseClaim,
+};
 use super::{Problem, ProblemStatus, ValidationError, Visit};
 use crate::ids::{ActivityId, ClaimId, CommitmentId, DealerId, ProblemId, VisitId};
 use crate::lifecycle::{Lifecycle, Stage};
@@ -67,9 +69,36 @@ macro_rules! record {
     };
 }
 
-record!(Visit, VisitId, "visits", ["gps", "purposes", "summary", "attendees", "photos", "customers"]);
-record!(Commitment, CommitmentId, "commitments", ["what", "to_whom", "due", "amount", "owner"]);
+record!(
+    Visit,
+    VisitId,
+    "visits",
+    [
+        "gps",
+        "purposes",
+        "summary",
+        "attendees",
+        "photos",
+        "customers"
+    ]
+);
+record!(
+    Commitment,
+    CommitmentId,
+    "commitments",
+    ["what", "to_whom", "due", "amount", "owner"]
+);
 record!(ExpenseClaim, ClaimId, "claims", ["category", "purpose"]);
-record!(Problem, ProblemId, "problems", ["category", "severity", "title", "description", "escalated"]);
-record!(Activity, ActivityId, "activities", ["kind", "title", "description", "starts", "ends", "budget"]);
+record!(
+    Problem,
+    ProblemId,
+    "problems",
+    ["category", "severity", "title", "description", "escalated"]
+);
+record!(
+    Activity,
+    ActivityId,
+    "activities",
+    ["kind", "title", "description", "starts", "ends", "budget"]
+);
 record!(DealerEntry, DealerId, "dealers", []);

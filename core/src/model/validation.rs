@@ -13,9 +13,15 @@ pub enum ValidationError {
     #[error("{field} is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
     #[error("{field}: {source}")]
-    Money { field: &'static str, source: MoneyError },
+    Money {
+        field: &'static str,
+        source: MoneyError,
+    },
     #[error("{field}: {source}")]
-    Geo { field: &'static str, source: GeoError },
+    Geo {
+        field: &'static str,
+        source: GeoError,
+    },
     #[error("tier {0} is outside 1..=5")]
     Tier(u8),
     #[error("due date {due} is before the day it was made, {made}")]
@@ -23,7 +29,11 @@ pub enum ValidationError {
     #[error("ends {ends} before it starts {starts}")]
     EndsBeforeStart { starts: Day, ends: Day },
     #[error("{field} is in {found} but the claim is in {expected}")]
-    CurrencyMismatch { field: &'static str, expected: String, found: String },
+    CurrencyMismatch {
+        field: &'static str,
+        expected: String,
+        found: String,
+    },
     #[error("a resolved problem needs a resolution")]
     ResolutionRequired,
     #[error("the amount spent must be given when a claim is marked spent")]
@@ -45,7 +55,11 @@ pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<(), V
 }
 
 /// Checks an optional text field is at most `max` characters.
-pub(crate) fn optional_text(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+pub(crate) fn optional_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<(), ValidationError> {
     if value.chars().count() > max {
         return Err(ValidationError::TooLong { field, max });
     }

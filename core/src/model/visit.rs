@@ -70,7 +70,10 @@ impl Visit {
     /// Checks the visit's rules.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if let Some(g) = &self.gps {
-            g.check().map_err(|source| ValidationError::Geo { field: "visit GPS", source })?;
+            g.check().map_err(|source| ValidationError::Geo {
+                field: "visit GPS",
+                source,
+            })?;
         }
         validation::optional_text("summary", &self.summary, LONG)?;
         for n in self.notes.values() {

@@ -1,1 +1,20 @@
-//! Sync: what a replica sends, what the server does with it, and what comes back.
+//! Sync: what a replica sends, what the server decides on it, and what comes back.
+
+pub mod cursor;
+pub mod error;
+pub mod hub;
+pub mod ingest;
+pub mod policy;
+pub mod replica;
+pub mod wire;
+
+pub use cursor::Cursor;
+pub use error::SyncError;
+pub use hub::Hub;
+pub use ingest::{Ingested, Limits, ingest};
+pub use policy::{PolicyError, Principal, Role};
+pub use replica::{DocMeta, Replica, ReplicaMeta, SyncReport};
+pub use wire::{
+    ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, RejectCode, Rejection, SyncRequest,
+    SyncResponse,
+};

@@ -1,0 +1,133 @@
+//! `Hub`: an in-memory sync server, the reference model of the protocol for tests and simulations.
+//!
+//! The real server stores the same things in SQL (documents, one feed per
+//! territory numbered in commit order) and makes the same decisions through
+//! [`ingest`](super::ingest::ingest).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ActorId, Change, ChangeHash};
+
+use super::cursor::Cursor;
+use super::error::SyncError;
+use super::ingest::{Limits, decode_changes, ingest};
+use super::policy::Principal;
+use super::wire::{
+    ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, SyncRequest, SyncResponse,
+};
+use crate::doc::{DocId, Document};
+use crate::ids::TerritoryId;
+
+/// Documents and per-territory change feeds held in memory.
+#[derive(Debug, Default)]
+pub struct Hub {
+    docs: BTreeMap<DocId, Document>,
+    feeds: BTreeMap<TerritoryId, Vec<(DocId, Change)>>,
+    limits: Limits,
+    /// Most changes returned by one response (then `more` is set).
+    pub page: Option<usize>,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new() -> Self {
+        Hub::default()
+    }
+
+    /// A stored document.
+    pub fn doc(&self, id: &DocId) -> Option<&Document> {
+        self.docs.get(id)
+    }
+
+    /// Every stored document id.
+    pub fn doc_ids(&self) -> impl Iterator<Item = &DocId> {
+        self.docs.keys()
+    }
+
+    /// Handles one sync request from `principal`.
+    pub fn sync(
+        &mut self,
+        principal: &Principal,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, SyncError> {
+        if req.protocol != PROTOCOL_VERSION {
+            return Err(SyncError::Protocol {
+                found: req.protocol,
+                supported: PROTOCOL_VERSION,
+            });
+        }
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        let mut pushed: BTreeSet<ChangeHash> = BTreeSet::new();
+        for push in &req.push {
+            match ingest(self.docs.get_mut(&push.doc), push, principal, self.limits) {
+                Ok(done) => {
+                    let territory = done.doc.territory().clone();
+                    let feed = self.feeds.entry(territory).or_default();
+                    feed.extend(done.fresh.into_iter().map(|c| (push.doc.clone(), c)));
+                    self.docs.insert(push.doc.clone(), done.doc);
+                    let hashes: Vec<Hash> = decode_changes(&push.doc, &push.changes, self.limits)
+                        .map(|cs| cs.iter().map(|c| Hash(c.hash())).collect())
+                        .unwrap_or_default();
+                    pushed.extend(hashes.iter().map(|h| h.0));
+                    accepted.push(DocAck {
+                        doc: push.doc.clone(),
+                        hashes,
+                    });
+                }
+                Err(r) => rejected.push(r),
+            }
+        }
+        let (changes, cursor, more) = self.pull(principal, &req.cursor, &pushed);
+        Ok(SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            accepted,
+            rejected,
+            changes,
+            cursor,
+            more,
+        })
+    }
+
+    fn pull(
+        &self,
+        principal: &Principal,
+        from: &Cursor,
+        skip: &BTreeSet<ChangeHash>,
+    ) -> (Vec<DocChanges>, Cursor, bool) {
+        let mut budget = self.page.unwrap_or(usize::MAX);
+        let mut cursor = from.clone();
+        let mut grouped: BTreeMap<DocId, Vec<ChangeBytes>> = BTreeMap::new();
+        let mut more = false;
+        for (territory, feed) in &self.feeds {
+            if !principal.can_access(territory) {
+                continue;
+            }
+            let start = usize::try_from(from.get(territory))
+                .unwrap_or(usize::MAX)
+                .min(feed.len());
+            let end = start.saturating_add(budget).min(feed.len());
+            for (doc, change) in &feed[start..end] {
+                if !skip.contains(&change.hash()) {
+                    grouped
+                        .entry(doc.clone())
+                        .or_default()
+                        .push(ChangeBytes(change.raw_bytes().to_vec()));
+                }
+            }
+            budget -= end - start;
+            more |= end < feed.len();
+            cursor.advance(territory, end as u64);
+        }
+        let changes = grouped
+            .into_iter()
+            .map(|(doc, changes)| DocChanges { doc, changes })
+            .collect();
+        (changes, cursor, more)
+    }
+
+    /// The hub's actor, should a test need to write as the server.
+    pub fn actor() -> ActorId {
+        ActorId::from(b"fieldsync-server".to_vec())
+    }
+}
