@@ -1,0 +1,6 @@
+//! The HTTP API's handlers besides sync and the live channel: read model, administration, identity, export, operations.
+
+pub mod admin;
+pub mod me;
+pub mod ops;
+pub mod read;

@@ -1,0 +1,228 @@
+//! The `fieldsync-server` command: serve, administer users and device tokens, seed demo data.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use fieldsync_server::{AppState, Settings, Store, admin, seed};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "fieldsync-server", version, about = "fieldsync's sync server")]
+struct Cli {
+    /// Database URL: sqlite://PATH (created on first start) or postgres://…
+    #[arg(
+        long,
+        global = true,
+        env = "FIELDSYNC_DATABASE_URL",
+        default_value = "sqlite://data/fieldsync.sqlite"
+    )]
+    database: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync protocol, the read API and (optionally) the web app.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "FIELDSYNC_LISTEN")]
+        listen: String,
+        /// Folder of the built web app (web/dist) to serve at /.
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
+        /// Largest request body in bytes (after decompression).
+        #[arg(long, default_value_t = 16 * 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Requests one device may have in flight at once.
+        #[arg(long, default_value_t = 4)]
+        per_device_concurrency: usize,
+    },
+    /// Users: add, list, set territories.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Device tokens: issue, revoke, list.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Fill the database with demo territories, people, dealers and field work, and print the demo tokens.
+    SeedDemo {
+        /// Do nothing if the database already has users.
+        #[arg(long)]
+        if_empty: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// manager, regional, head_office or admin
+        #[arg(long)]
+        role: String,
+        /// A territory id the user works in (repeat for several).
+        #[arg(long = "territory")]
+        territories: Vec<String>,
+    },
+    /// Replace a user's assigned territories.
+    SetTerritories {
+        #[arg(long)]
+        id: String,
+        #[arg(long = "territory")]
+        territories: Vec<String>,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// Issue a device token for a user; it is printed once.
+    Issue {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a device's token.
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
+    /// List devices (never their tokens).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let json = std::env::var("FIELDSYNC_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let store = Store::open(&cli.database)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&cli.database)))?;
+    match cli.command {
+        Command::Serve {
+            listen,
+            web_dir,
+            max_body_bytes,
+            per_device_concurrency,
+        } => {
+            if let Some(dir) = &web_dir
+                && !dir.join("index.html").exists()
+            {
+                tracing::warn!(dir = %dir.display(), "no index.html in the web folder; build it with `cargo xtask build-web`");
+            }
+            let settings = Settings {
+                max_body_bytes,
+                per_device_concurrency,
+                web_dir,
+                ..Settings::default()
+            };
+            let listener = TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            println!("fieldsync server on http://{}", listener.local_addr()?);
+            fieldsync_server::run(listener, AppState::new(store.clone(), settings), shutdown_signal())
+                .await?;
+            store.close().await;
+        }
+        Command::User(UserCmd::Add {
+            id,
+            name,
+            role,
+            territories,
+        }) => {
+            admin::add_user(&store, &id, &name, &role, &territories).await?;
+            println!("user {id} ({role}) created");
+        }
+        Command::User(UserCmd::SetTerritories { id, territories }) => {
+            if store.user(&id).await?.is_none() {
+                bail!("no user {id}");
+            }
+            store.set_user_territories(&id, &territories).await?;
+            println!("user {id} now works in: {}", territories.join(", "));
+        }
+        Command::User(UserCmd::List) => {
+            for u in store.users().await? {
+                let ts = store.user_territories(&u.id).await?;
+                println!("{}\t{}\t{}\t{}", u.id, u.role, u.name, ts.join(","));
+            }
+        }
+        Command::Device(DeviceCmd::Issue { user, label }) => {
+            let issued = admin::issue_device(&store, &user, &label, None).await?;
+            println!("device {} for {}", issued.device, issued.user);
+            println!("token (shown once): {}", issued.token);
+            println!("log in: http://HOST/#/login?token={}", issued.token);
+        }
+        Command::Device(DeviceCmd::Revoke { id }) => {
+            if !store.revoke_device(&id).await? {
+                bail!("no active device {id}");
+            }
+            println!("device {id} revoked");
+        }
+        Command::Device(DeviceCmd::List { user }) => {
+            for d in store.devices(user.as_deref()).await? {
+                let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\t{}", d.id, d.user, state, d.label);
+            }
+        }
+        Command::SeedDemo { if_empty } => {
+            if if_empty && !store.has_no_users().await? {
+                println!("the database already has users; demo data not added");
+            } else {
+                let state = AppState::new(store.clone(), Settings::default());
+                let summary = seed::seed_demo(&state).await?;
+                println!("{summary}");
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// The URL without a password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,243 @@
+//! Materialisation: the rows head office's read model holds for one merged document.
+
+use fieldsync_core::doc::{DocError, Document};
+use fieldsync_core::model::{ClaimStage, CommitmentStatus, ProblemStatus};
+
+/// A dealer's summary row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealerRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub tier: i64,
+    pub status: String,
+    pub last_visit_at: Option<i64>,
+    pub open_commitments: i64,
+    pub open_problems: i64,
+}
+
+/// A visit row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitRow {
+    pub id: String,
+    pub manager: String,
+    pub at: i64,
+    /// JSON array of purposes.
+    pub purposes: String,
+    pub summary: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+}
+
+/// A commitment row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitmentRow {
+    pub id: String,
+    pub what: String,
+    pub to_whom: String,
+    pub owner: String,
+    pub made_by: String,
+    pub made_at: i64,
+    pub due: String,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub status: String,
+}
+
+/// An expense claim row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRow {
+    pub id: String,
+    pub category: String,
+    pub purpose: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub spent_minor: Option<i64>,
+    pub status: String,
+    pub requested_by: String,
+    pub requested_at: i64,
+}
+
+/// A problem row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemRow {
+    pub id: String,
+    pub category: String,
+    pub severity: String,
+    pub title: String,
+    pub status: String,
+    pub raised_at: i64,
+    pub escalated: bool,
+}
+
+/// A conflicted field (values as JSON text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictRow {
+    pub dealer: Option<String>,
+    /// Keys from the root, as a JSON array.
+    pub path: String,
+    /// `{value, by, at}` as JSON.
+    pub winner: String,
+    /// `[{value, by, at}, …]` as JSON.
+    pub others: String,
+}
+
+/// A territory's row and its managers (as listed in its document).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerritoryRow {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub managers: Vec<String>,
+}
+
+/// A dealer document's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealerRows {
+    pub dealer: DealerRow,
+    pub visits: Vec<VisitRow>,
+    pub commitments: Vec<CommitmentRow>,
+    pub claims: Vec<ClaimRow>,
+    pub problems: Vec<ProblemRow>,
+}
+
+/// The document kind's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadKind {
+    Territory(TerritoryRow),
+    Dealer(Box<DealerRows>),
+}
+
+/// Every read-model row of one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadRows {
+    pub kind: ReadKind,
+    pub conflicts: Vec<ConflictRow>,
+}
+
+fn json_text(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+/// Reads a merged document into read-model rows.
+pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
+    let dealer_id = match doc.id() {
+        fieldsync_core::doc::DocId::Dealer(d) => Some(d.to_string()),
+        fieldsync_core::doc::DocId::Territory(_) => None,
+    };
+    let conflicts = doc
+        .conflicts()
+        .into_iter()
+        .map(|c| ConflictRow {
+            dealer: dealer_id.clone(),
+            path: json_text(&c.path),
+            winner: json_text(&c.winner),
+            others: json_text(&c.others),
+        })
+        .collect();
+    let kind = match dealer_id {
+        None => {
+            let t = doc.territory_state()?;
+            ReadKind::Territory(TerritoryRow {
+                id: t.id.to_string(),
+                name: t.profile.name,
+                region: t.profile.region,
+                managers: t.profile.managers.iter().map(|u| u.to_string()).collect(),
+            })
+        }
+        Some(_) => {
+            let s = doc.dealer_state()?;
+            let visits: Vec<VisitRow> = s
+                .visits
+                .iter()
+                .map(|(id, v)| VisitRow {
+                    id: id.to_string(),
+                    manager: v.manager.to_string(),
+                    at: v.at.millis(),
+                    purposes: json_text(&v.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+                    summary: v.summary.clone(),
+                    lat: v.gps.map(|g| g.point.lat),
+                    lon: v.gps.map(|g| g.point.lon),
+                    accuracy_m: v.gps.map(|g| g.accuracy_m),
+                })
+                .collect();
+            let commitments: Vec<CommitmentRow> = s
+                .commitments
+                .iter()
+                .map(|(id, c)| CommitmentRow {
+                    id: id.to_string(),
+                    what: c.what.clone(),
+                    to_whom: c.to_whom.clone(),
+                    owner: c.owner.to_string(),
+                    made_by: c.made_by.to_string(),
+                    made_at: c.made_at.millis(),
+                    due: c.due.to_string(),
+                    amount_minor: c.amount.map(|a| a.minor),
+                    currency: c.amount.map(|a| a.currency.to_string()),
+                    status: c.status.current().as_str().to_owned(),
+                })
+                .collect();
+            let claims = s
+                .claims
+                .iter()
+                .map(|(id, c)| {
+                    let requested = c.status.step(ClaimStage::Requested);
+                    ClaimRow {
+                        id: id.to_string(),
+                        category: c.category.as_str().to_owned(),
+                        purpose: c.purpose.clone(),
+                        amount_minor: c.amount.minor,
+                        currency: c.amount.currency.to_string(),
+                        spent_minor: c.spent.map(|m| m.minor),
+                        status: c.status.current().as_str().to_owned(),
+                        requested_by: requested.map(|s| s.by.to_string()).unwrap_or_default(),
+                        requested_at: requested.map(|s| s.at.millis()).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            let problems: Vec<ProblemRow> = s
+                .problems
+                .iter()
+                .map(|(id, p)| ProblemRow {
+                    id: id.to_string(),
+                    category: p.category.as_str().to_owned(),
+                    severity: p.severity.as_str().to_owned(),
+                    title: p.title.clone(),
+                    status: p.status.current().as_str().to_owned(),
+                    raised_at: p.raised_at().map(|t| t.millis()).unwrap_or_default(),
+                    escalated: p.escalated,
+                })
+                .collect();
+            let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            let dealer = DealerRow {
+                id: s.id.to_string(),
+                name: s.profile.name.clone(),
+                kind: s.profile.kind.as_str().to_owned(),
+                tier: i64::from(s.profile.tier),
+                status: s.profile.status.as_str().to_owned(),
+                last_visit_at: visits.iter().map(|v| v.at).max(),
+                open_commitments: count(
+                    s.commitments
+                        .values()
+                        .filter(|c| c.status.current() == CommitmentStatus::Open)
+                        .count(),
+                ),
+                open_problems: count(
+                    s.problems
+                        .values()
+                        .filter(|p| p.status.current() != ProblemStatus::Resolved)
+                        .count(),
+                ),
+            };
+            ReadKind::Dealer(Box::new(DealerRows {
+                dealer,
+                visits,
+                commitments,
+                claims,
+                problems,
+            }))
+        }
+    };
+    Ok(ReadRows { kind, conflicts })
+}
