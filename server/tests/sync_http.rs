@@ -1,0 +1,501 @@
+//! The sync protocol over HTTP against the real server, on SQLite and on PostgreSQL, with core replicas acting as devices.
+
+mod common;
+
+use common::*;
+use fieldsync_core::doc::DocId;
+use fieldsync_core::ids::{ClaimId, DealerId, VisitId};
+use fieldsync_core::model::{ClaimStage, ExpenseCategory, ExpenseClaim, Visit};
+use fieldsync_core::money::Money;
+use fieldsync_core::sync::{ChangeBytes, DocChanges, PROTOCOL_VERSION, RejectCode, SyncRequest, SyncResponse};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    two_managers_edit_one_dealer_offline_and_converge_in_either_order,
+    a_retried_push_after_a_lost_response_stores_nothing_twice,
+    a_manager_can_neither_read_nor_write_another_territory,
+    malformed_and_oversized_payloads_get_a_4xx_and_change_nothing,
+    one_refused_document_does_not_stop_the_others,
+    only_supervisors_approve_claims,
+    gaining_access_brings_history_and_losing_it_stops_the_flow,
+    online_devices_are_told_to_pull,
+    a_document_exports_as_automerge_bytes,
+    revoked_tokens_and_missing_tokens_are_refused,
+);
+
+async fn setup_north(server: &TestServer) -> (Device, Device, Device, DealerId) {
+    let mut ho = head_office_with_territories(server, &[("t-north", &["m1", "m2"]), ("t-south", &["m3"])]).await;
+    let t1 = server.user("m1", "manager", &["t-north"]).await;
+    let t2 = server.user("m2", "manager", &["t-north"]).await;
+    let (mut a, mut b) = (server.device("m1", &t1), server.device("m2", &t2));
+    a.sync().await;
+    b.sync().await;
+    let d: DealerId = "d-lin".parse().unwrap();
+    let s = a.stamp();
+    a.replica
+        .create_dealer(&tid("t-north"), d.clone(), &profile("林記商行"), &s)
+        .unwrap();
+    assert!(a.sync().await.is_empty());
+    b.sync().await;
+    ho.sync().await;
+    (ho, a, b, d)
+}
+
+async fn two_managers_edit_one_dealer_offline_and_converge_in_either_order(backend: Backend) {
+    for a_first in [true, false] {
+        let server = TestServer::start(backend).await;
+        let (mut ho, mut a, mut b, d) = setup_north(&server).await;
+        let validate = |p: &fieldsync_core::model::DealerProfile| p.validate();
+        // Offline: both rename the dealer; A also records a visit, B changes the tier.
+        let s = a.stamp();
+        a.replica
+            .dealer_mut(&d)
+            .unwrap()
+            .update_profile(&json!({"name": "林記商行 (總店)"}), &s, validate)
+            .unwrap();
+        let v: VisitId = "v-a1".parse().unwrap();
+        let s = a.stamp();
+        let mut visit = Visit::new(a.user.clone(), s.at);
+        visit.summary = "Trained two salesmen 培訓兩位業務".into();
+        a.replica.dealer_mut(&d).unwrap().insert(&v, &visit, &s).unwrap();
+        let s = b.stamp();
+        b.replica
+            .dealer_mut(&d)
+            .unwrap()
+            .update_profile(&json!({"name": "Lin Trading", "tier": 1}), &s, validate)
+            .unwrap();
+        if a_first {
+            assert!(a.sync().await.is_empty());
+            assert!(b.sync().await.is_empty());
+        } else {
+            assert!(b.sync().await.is_empty());
+            assert!(a.sync().await.is_empty());
+        }
+        a.sync().await;
+        b.sync().await;
+        ho.sync().await;
+        let id = DocId::Dealer(d.clone());
+        let sa = a.replica.dealer(&d).unwrap().dealer_state().unwrap();
+        let sb = b.replica.dealer(&d).unwrap().dealer_state().unwrap();
+        let sh = ho.replica.dealer(&d).unwrap().dealer_state().unwrap();
+        assert_eq!(sa, sb);
+        assert_eq!(sa, sh);
+        assert_eq!(sa.profile.tier, 1);
+        assert!(sa.visits.contains_key(&v));
+        let heads_a = a.replica.doc_mut(&id).unwrap().heads();
+        let heads_b = b.replica.doc_mut(&id).unwrap().heads();
+        assert_eq!(heads_a, heads_b);
+
+        // Head office sees the merged dealer, its visit and the name conflict through the read API.
+        let dealers = server.get_json(&ho.token, "/api/dealers?territory=t-north").await;
+        assert_eq!(dealers["total"], 1);
+        let row = &dealers["items"][0];
+        assert_eq!(row["id"], "d-lin");
+        assert_eq!(row["name"], sa.profile.name.as_str());
+        assert_eq!(row["tier"], 1);
+        assert_eq!(row["last_visit_at"], sa.visits[&v].at.millis());
+        let visits = server.get_json(&ho.token, "/api/visits?dealer=d-lin").await;
+        assert_eq!(visits["items"][0]["summary"], "Trained two salesmen 培訓兩位業務");
+        assert_eq!(visits["items"][0]["dealer_name"], sa.profile.name.as_str());
+        let by_manager = server.get_json(&ho.token, "/api/visits?manager=m2").await;
+        assert_eq!(by_manager["total"], 0);
+        let conflicts = server.get_json(&ho.token, "/api/conflicts?territory=t-north").await;
+        let names: Vec<&Value> = conflicts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["path"] == json!(["profile", "name"]))
+            .collect();
+        assert_eq!(names.len(), 1, "{conflicts}");
+        assert_eq!(names[0]["winner"]["value"], sa.profile.name.as_str());
+        assert_eq!(names[0]["others"].as_array().unwrap().len(), 1);
+        assert_eq!(names[0]["dealer_name"], sa.profile.name.as_str());
+        server.stop().await;
+    }
+}
+
+async fn a_retried_push_after_a_lost_response_stores_nothing_twice(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_ho, mut a, _b, d) = setup_north(&server).await;
+    let v: VisitId = "v1".parse().unwrap();
+    let s = a.stamp();
+    let visit = Visit::new(a.user.clone(), s.at);
+    a.replica.dealer_mut(&d).unwrap().insert(&v, &visit, &s).unwrap();
+    let req = a.replica.sync_request();
+    assert_eq!(req.push.len(), 1);
+    let before = server.store.total_changes().await.unwrap();
+    // The first response is lost on the way back.
+    let first: SyncResponse = a.post(&req).await.json().await.unwrap();
+    assert_eq!(server.store.total_changes().await.unwrap(), before + 1);
+    // The device retries the very same request.
+    let second: SyncResponse = a.post(&req).await.json().await.unwrap();
+    assert_eq!(server.store.total_changes().await.unwrap(), before + 1, "stored twice");
+    assert_eq!(first.accepted, second.accepted, "a retry is acknowledged the same way");
+    assert!(second.rejected.is_empty());
+    a.replica.apply_response(&second).unwrap();
+    assert_eq!(a.replica.pending(), 0);
+    assert_eq!(
+        server.store.stored_changes(&format!("dealer:{d}")).await.unwrap(),
+        3,
+        "genesis, profile, visit"
+    );
+    server.stop().await;
+}
+
+async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (mut ho, mut a, _b, d) = setup_north(&server).await;
+    let t3 = server.user("m3", "manager", &["t-south"]).await;
+    let mut c = server.device("m3", &t3);
+    c.sync().await;
+    // m3 never received the north documents.
+    assert!(c.replica.doc(&DocId::Dealer(d.clone())).is_none());
+    assert!(c.replica.doc(&DocId::Territory(tid("t-north"))).is_none());
+    // Reading them directly is forbidden.
+    let r = server.get(&t3, &format!("/v1/docs/dealer:{d}/automerge")).await;
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "forbidden");
+    assert!(body["message"].as_str().unwrap().contains("t-north"));
+    let r = server.get(&t3, "/api/dealers?territory=t-north").await;
+    assert_eq!(r.status(), 403);
+    let listed = server.get_json(&t3, "/api/dealers").await;
+    assert_eq!(listed["total"], 0, "m3 sees no north dealer");
+
+    // Writing: m3 forges an edit of the north dealer (from a copy of the bytes).
+    let s = a.stamp();
+    let v: VisitId = "v-x".parse().unwrap();
+    let mut stolen = fieldsync_core::doc::Document::load(
+        &a.replica.save_doc(&DocId::Dealer(d.clone())).unwrap(),
+        fieldsync_core::sync::Hub::actor(),
+    )
+    .unwrap();
+    let mut s3 = c.stamp();
+    s3.at = s.at;
+    stolen.insert(&v, &Visit::new(c.user.clone(), s3.at), &s3).unwrap();
+    let before = server.store.total_changes().await.unwrap();
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor: Default::default(),
+        push: vec![DocChanges {
+            doc: DocId::Dealer(d.clone()),
+            changes: stolen
+                .changes_since(&[])
+                .iter()
+                .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+                .collect(),
+        }],
+    };
+    let resp: SyncResponse = c.post(&req).await.json().await.unwrap();
+    assert!(resp.accepted.is_empty());
+    assert_eq!(resp.rejected.len(), 1);
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert_eq!(server.store.total_changes().await.unwrap(), before, "nothing stored");
+    // And m3 creating a dealer in t-north is refused as well.
+    let new = DealerId::random().unwrap();
+    let mut forged = fieldsync_core::doc::Document::create_dealer(
+        new.clone(),
+        tid("t-north"),
+        &profile("偷來的"),
+        &c.stamp(),
+        fieldsync_core::sync::Hub::actor(),
+    )
+    .unwrap();
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor: Default::default(),
+        push: vec![DocChanges {
+            doc: DocId::Dealer(new.clone()),
+            changes: forged
+                .changes_since(&[])
+                .iter()
+                .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+                .collect(),
+        }],
+    };
+    let resp: SyncResponse = c.post(&req).await.json().await.unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert_eq!(server.store.total_changes().await.unwrap(), before, "nothing stored");
+    let r = server.get(&t3, &format!("/v1/docs/dealer:{new}/automerge")).await;
+    assert_eq!(r.status(), 404);
+    // Head office still sees the north dealer unchanged.
+    ho.sync().await;
+    let st = ho.replica.dealer(&d).unwrap().dealer_state().unwrap();
+    assert!(st.visits.is_empty());
+    let _ = a.sync().await;
+    server.stop().await;
+}
+
+async fn expect_error(r: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(r.status(), status);
+    let body: Value = r.json().await.expect("a JSON error body");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(!body["message"].as_str().unwrap_or_default().is_empty());
+}
+
+async fn malformed_and_oversized_payloads_get_a_4xx_and_change_nothing(backend: Backend) {
+    let settings = fieldsync_server::Settings {
+        max_body_bytes: 64 * 1024,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(backend, settings).await;
+    let (_ho, a, _b, d) = setup_north(&server).await;
+    let before = server.store.total_changes().await.unwrap();
+    let post = |body: Vec<u8>| {
+        server
+            .http
+            .post(format!("{}/v1/sync", server.base))
+            .bearer_auth(&a.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    expect_error(post(b"{not json".to_vec()).await.unwrap(), 400, "malformed").await;
+    expect_error(post(vec![0xff, 0xfe, 0x00, 0x01]).await.unwrap(), 400, "malformed").await;
+    expect_error(
+        post(br#"{"protocol":1,"push":[{"doc":"dealer:d-lin","changes":["***not base64***"]}]}"#.to_vec())
+            .await
+            .unwrap(),
+        400,
+        "malformed",
+    )
+    .await;
+    expect_error(
+        post(br#"{"protocol":1,"push":[{"doc":"visit:v1","changes":[]}]}"#.to_vec()).await.unwrap(),
+        400,
+        "malformed",
+    )
+    .await;
+    expect_error(post(br#"{"protocol":2}"#.to_vec()).await.unwrap(), 400, "unsupported_protocol").await;
+    // Larger than the body limit.
+    let big = format!(
+        r#"{{"protocol":1,"push":[{{"doc":"dealer:{d}","changes":["{}"]}}]}}"#,
+        "A".repeat(100 * 1024)
+    );
+    expect_error(post(big.into_bytes()).await.unwrap(), 413, "too_large").await;
+    // Well-formed JSON whose change bytes are not Automerge: that document is refused.
+    let garbage = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor: Default::default(),
+        push: vec![DocChanges {
+            doc: DocId::Dealer(d.clone()),
+            changes: vec![ChangeBytes(vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 5])],
+        }],
+    };
+    let resp: SyncResponse = a.post(&garbage).await.json().await.unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Malformed);
+    // Unknown and ill-formed document ids on export.
+    expect_error(server.get(&a.token, "/v1/docs/dealer:nope/automerge").await, 404, "not_found").await;
+    expect_error(server.get(&a.token, "/v1/docs/visit:x/automerge").await, 400, "bad_document_id").await;
+    expect_error(server.get(&a.token, "/api/dealers?page=zero").await, 400, "bad_query").await;
+    expect_error(server.get(&a.token, "/api/nothing-here").await, 404, "not_found").await;
+    assert_eq!(server.store.total_changes().await.unwrap(), before, "nothing stored");
+    // The server is still healthy.
+    assert!(server.http.get(format!("{}/health", server.base)).send().await.unwrap().status().is_success());
+    server.stop().await;
+}
+
+async fn one_refused_document_does_not_stop_the_others(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_ho, mut a, mut b, d) = setup_north(&server).await;
+    // A good edit of d-lin, and a second document whose bytes are garbage.
+    let v: VisitId = "v-good".parse().unwrap();
+    let s = a.stamp();
+    a.replica.dealer_mut(&d).unwrap().insert(&v, &Visit::new(a.user.clone(), s.at), &s).unwrap();
+    let mut req = a.replica.sync_request();
+    req.push.push(DocChanges {
+        doc: "dealer:d-bad".parse().unwrap(),
+        changes: vec![ChangeBytes(b"garbage".to_vec())],
+    });
+    let resp: SyncResponse = a.post(&req).await.json().await.unwrap();
+    assert_eq!(resp.accepted.len(), 1);
+    assert_eq!(resp.accepted[0].doc, DocId::Dealer(d.clone()));
+    assert_eq!(resp.rejected.len(), 1);
+    assert_eq!(resp.rejected[0].doc.to_string(), "dealer:d-bad");
+    assert_eq!(resp.rejected[0].code, RejectCode::Malformed);
+    b.sync().await;
+    assert!(b.replica.dealer(&d).unwrap().dealer_state().unwrap().visits.contains_key(&v));
+    server.stop().await;
+}
+
+async fn only_supervisors_approve_claims(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_ho, mut a, _b, d) = setup_north(&server).await;
+    let rt = server.user("r1", "regional", &["t-north"]).await;
+    let mut r = server.device("r1", &rt);
+    let claim: ClaimId = "c1".parse().unwrap();
+    let s = a.stamp();
+    let c = ExpenseClaim::new(
+        ExpenseCategory::Placement,
+        "鋪市費用 shelf placement",
+        Money::new(150_000, "TWD".parse().unwrap()).unwrap(),
+        a.user.clone(),
+        s.at,
+    );
+    a.replica.dealer_mut(&d).unwrap().insert(&claim, &c, &s).unwrap();
+    assert!(a.sync().await.is_empty());
+    // The manager approves their own claim: refused with a reason, not stored.
+    let s = a.stamp();
+    a.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .advance::<ExpenseClaim>(&claim, ClaimStage::Approved, Value::Null, &s)
+        .unwrap();
+    let rejected = a.sync().await;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].code, RejectCode::Forbidden);
+    assert!(rejected[0].message.contains("approve"), "{}", rejected[0].message);
+    let claims = server.get_json(&rt, "/api/claims?status=approved").await;
+    assert_eq!(claims["total"], 0);
+    a.replica.discard_pending(&DocId::Dealer(d.clone())).unwrap();
+    // The regional manager approves it.
+    r.sync().await;
+    let s = r.stamp();
+    r.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .advance::<ExpenseClaim>(&claim, ClaimStage::Approved, Value::Null, &s)
+        .unwrap();
+    assert!(r.sync().await.is_empty());
+    let claims = server.get_json(&rt, "/api/claims?status=approved").await;
+    assert_eq!(claims["total"], 1);
+    assert_eq!(claims["items"][0]["requested_by"], "m1");
+    assert_eq!(claims["items"][0]["amount_minor"], 150_000);
+    a.sync().await;
+    let st = a.replica.dealer(&d).unwrap().dealer_state().unwrap();
+    assert_eq!(st.claims[&claim].status.current(), ClaimStage::Approved);
+    server.stop().await;
+}
+
+async fn gaining_access_brings_history_and_losing_it_stops_the_flow(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_ho, mut a, _b, d) = setup_north(&server).await;
+    let t4 = server.user("m4", "manager", &["t-south"]).await;
+    let mut m4 = server.device("m4", &t4);
+    m4.sync().await;
+    assert!(m4.replica.doc(&DocId::Dealer(d.clone())).is_none());
+    // m4 is assigned t-north: the next sync brings its whole history.
+    server.store.set_user_territories("m4", &["t-south".into(), "t-north".into()]).await.unwrap();
+    m4.sync().await;
+    let st = m4.replica.dealer(&d).unwrap().dealer_state().unwrap();
+    assert_eq!(st.profile.name, "林記商行");
+    // Access removed: new north changes no longer reach m4.
+    server.store.set_user_territories("m4", &["t-south".into()]).await.unwrap();
+    let v: VisitId = "v-after".parse().unwrap();
+    let s = a.stamp();
+    a.replica.dealer_mut(&d).unwrap().insert(&v, &Visit::new(a.user.clone(), s.at), &s).unwrap();
+    a.sync().await;
+    let (resp, _) = m4.round().await;
+    assert!(resp.changes.is_empty(), "{:?}", resp.changes);
+    let st = m4.replica.dealer(&d).unwrap().dealer_state().unwrap();
+    assert!(!st.visits.contains_key(&v));
+    server.stop().await;
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next(ws: &mut Ws) -> Option<String> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    match tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => Some(t.to_string()),
+        _ => None,
+    }
+}
+
+async fn online_devices_are_told_to_pull(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_ho, mut a, b, d) = setup_north(&server).await;
+    let t3 = server.user("m3", "manager", &["t-south"]).await;
+    let ws_url = |t: &str| format!("{}/v1/live?token={t}", server.base.replace("http://", "ws://"));
+    let (mut ws_b, _) = tokio_tungstenite::connect_async(ws_url(&b.token)).await.unwrap();
+    let (mut ws_c, _) = tokio_tungstenite::connect_async(ws_url(&t3)).await.unwrap();
+    assert_eq!(next(&mut ws_b).await.as_deref(), Some(r#"{"type":"ready"}"#));
+    assert_eq!(next(&mut ws_c).await.as_deref(), Some(r#"{"type":"ready"}"#));
+    let s = a.stamp();
+    a.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .insert(&"v-live".parse::<VisitId>().unwrap(), &Visit::new(a.user.clone(), s.at), &s)
+        .unwrap();
+    a.sync().await;
+    assert_eq!(next(&mut ws_b).await.as_deref(), Some(r#"{"type":"sync"}"#));
+    // m3 (south) is not told about north.
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), {
+        use futures_util::StreamExt;
+        ws_c.next()
+    })
+    .await;
+    assert!(quiet.is_err(), "m3 was notified of another territory");
+    // A bad token cannot open the channel.
+    assert!(tokio_tungstenite::connect_async(ws_url("fs_wrong")).await.is_err());
+    server.stop().await;
+}
+
+async fn a_document_exports_as_automerge_bytes(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (ho, a, _b, d) = setup_north(&server).await;
+    let r = server.get(&ho.token, &format!("/v1/docs/dealer:{d}/automerge")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/octet-stream");
+    let bytes = r.bytes().await.unwrap();
+    // Plain Automerge opens it.
+    let doc = fieldsync_core::automerge::AutoCommit::load(&bytes).expect("an Automerge document");
+    use fieldsync_core::automerge::ReadDoc;
+    assert!(doc.get(fieldsync_core::automerge::ROOT, "profile").unwrap().is_some());
+    let loaded = fieldsync_core::doc::Document::load(&bytes, fieldsync_core::sync::Hub::actor()).unwrap();
+    assert_eq!(loaded.dealer_state().unwrap().profile.name, "林記商行");
+    // The manager of the territory may export it too.
+    assert_eq!(server.get(&a.token, &format!("/v1/docs/dealer:{d}/automerge")).await.status(), 200);
+    server.stop().await;
+}
+
+async fn revoked_tokens_and_missing_tokens_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (ho, a, _b, _d) = setup_north(&server).await;
+    let r = server.http.get(format!("{}/v1/me", server.base)).send().await.unwrap();
+    expect_error(r, 401, "unauthorized").await;
+    let me = server.get_json(&a.token, "/v1/me").await;
+    assert_eq!(me["user"], "m1");
+    assert_eq!(me["role"], "manager");
+    assert_eq!(me["territories"][0]["id"], "t-north");
+    // Head office issues a device token over HTTP; managers may not.
+    let r = server
+        .http
+        .post(format!("{}/api/devices", server.base))
+        .bearer_auth(&a.token)
+        .json(&json!({"user": "m1", "label": "x"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 403, "forbidden").await;
+    let issued: Value = server
+        .http
+        .post(format!("{}/api/devices", server.base))
+        .bearer_auth(&ho.token)
+        .json(&json!({"user": "m1", "label": "second phone"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("fs_") && token.len() > 40);
+    assert_eq!(issued["login_url"], format!("/#/login?token={token}"));
+    assert_eq!(server.get_json(&token, "/v1/me").await["user"], "m1");
+    let device = issued["device"].as_str().unwrap();
+    let r = server
+        .http
+        .delete(format!("{}/api/devices/{device}", server.base))
+        .bearer_auth(&ho.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    expect_error(server.get(&token, "/v1/me").await, 401, "unauthorized").await;
+    // The token is stored hashed: its text appears nowhere in the devices table.
+    let rows = server.store.devices(Some("m1")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    server.stop().await;
+}
