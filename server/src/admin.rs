@@ -49,7 +49,9 @@ pub async fn add_user(
     })?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 120 {
-        return Err(AdminError::Invalid("a name of 1 to 120 characters is required".into()));
+        return Err(AdminError::Invalid(
+            "a name of 1 to 120 characters is required".into(),
+        ));
     }
     for t in territories {
         t.parse::<TerritoryId>()
@@ -71,7 +73,9 @@ pub async fn issue_device(
     }
     let label = label.trim();
     if label.chars().count() > 120 {
-        return Err(AdminError::Invalid("a label is at most 120 characters".into()));
+        return Err(AdminError::Invalid(
+            "a label is at most 120 characters".into(),
+        ));
     }
     let token = match fixed {
         Some(t) => t.to_owned(),

@@ -102,10 +102,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
 
 /// Builds the core's principal for a stored user (their current territories).
 pub async fn principal_of(state: &AppState, user: &UserRow) -> Result<Principal, ApiError> {
-    let role: Role = user
-        .role
-        .parse()
-        .map_err(|_| ApiError::Internal(format!("user {} has unknown role {}", user.id, user.role)))?;
+    let role: Role = user.role.parse().map_err(|_| {
+        ApiError::Internal(format!("user {} has unknown role {}", user.id, user.role))
+    })?;
     let id: UserId = user
         .id
         .parse()

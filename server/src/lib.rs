@@ -58,7 +58,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/api/problems", get(api::read::problems)),
         ("GET", "/api/conflicts", get(api::read::conflicts)),
         ("POST", "/api/devices", post(api::admin::create_device)),
-        ("DELETE", "/api/devices/{id}", delete(api::admin::revoke_device)),
+        (
+            "DELETE",
+            "/api/devices/{id}",
+            delete(api::admin::revoke_device),
+        ),
         ("POST", "/api/users", post(api::admin::create_user)),
     ]
 }

@@ -161,8 +161,12 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             println!("fieldsync server on http://{}", listener.local_addr()?);
-            fieldsync_server::run(listener, AppState::new(store.clone(), settings), shutdown_signal())
-                .await?;
+            fieldsync_server::run(
+                listener,
+                AppState::new(store.clone(), settings),
+                shutdown_signal(),
+            )
+            .await?;
             store.close().await;
         }
         Command::User(UserCmd::Add {
@@ -201,7 +205,11 @@ async fn main() -> Result<()> {
         }
         Command::Device(DeviceCmd::List { user }) => {
             for d in store.devices(user.as_deref()).await? {
-                let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
+                let state = if d.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 println!("{}\t{}\t{}\t{}", d.id, d.user, state, d.label);
             }
         }

@@ -33,29 +33,230 @@ fn page_of(item: &str) -> Value {
 
 const PAGE: [(&str, &str, &str); 2] = [
     ("page", "integer", "1-based page number (default 1)"),
-    ("per_page", "integer", "items per page, 1..=500 (default 50)"),
+    (
+        "per_page",
+        "integer",
+        "items per page, 1..=500 (default 50)",
+    ),
 ];
 
 fn ops() -> Vec<Op> {
     let json_ok = |s: Value| ("application/json", s);
     vec![
-        Op { method: "get", path: "/health", tag: "operations", summary: "Health: 200 when the database answers", query: &[], body: None, ok: json_ok(json!({"type": "object"})), auth: false },
-        Op { method: "get", path: "/metrics", tag: "operations", summary: "Prometheus metrics (syncs, changes accepted and rejected, bytes, latency)", query: &[], body: None, ok: ("text/plain", json!({"type": "string"})), auth: false },
-        Op { method: "get", path: "/api/openapi.json", tag: "operations", summary: "This document", query: &[], body: None, ok: json_ok(json!({"type": "object"})), auth: false },
-        Op { method: "post", path: "/v1/sync", tag: "sync", summary: "Sync protocol v1: push every pending change, pull every feed entry after the cursor (see ARCHITECTURE.md)", query: &[], body: Some("SyncRequest"), ok: json_ok(schema_ref("SyncResponse")), auth: true },
-        Op { method: "get", path: "/v1/live", tag: "sync", summary: "WebSocket (token as ?token=): sends {\"type\":\"ready\"}, then {\"type\":\"sync\"} when a readable territory has new changes", query: &[("token", "string", "device token")], body: None, ok: json_ok(json!({"type": "object"})), auth: false },
-        Op { method: "get", path: "/v1/me", tag: "identity", summary: "The caller: user, name, role and readable territories", query: &[], body: None, ok: json_ok(schema_ref("Me")), auth: true },
-        Op { method: "get", path: "/v1/docs/{doc_id}/automerge", tag: "sync", summary: "A document as Automerge bytes (territory:<id> or dealer:<id>)", query: &[], body: None, ok: ("application/octet-stream", json!({"type": "string", "format": "binary"})), auth: true },
-        Op { method: "get", path: "/api/territories", tag: "read", summary: "Territories the caller may read, with managers and dealer counts", query: &[], body: None, ok: json_ok(json!({"type": "array", "items": schema_ref("Territory")})), auth: true },
-        Op { method: "get", path: "/api/dealers", tag: "read", summary: "Dealers", query: &[("territory", "string", ""), ("manager", "string", "dealers in territories this user manages"), ("status", "string", "prospect|active|dormant|terminated"), ("kind", "string", "distributor|retailer|business_partner|bank_branch"), ("q", "string", "name contains")], body: None, ok: json_ok(page_of("Dealer")), auth: true },
-        Op { method: "get", path: "/api/visits", tag: "read", summary: "Visits, newest first", query: &[("territory", "string", ""), ("manager", "string", ""), ("dealer", "string", ""), ("from", "integer", "epoch ms, inclusive"), ("to", "integer", "epoch ms, inclusive")], body: None, ok: json_ok(page_of("Visit")), auth: true },
-        Op { method: "get", path: "/api/commitments", tag: "read", summary: "Commitments, by due date", query: &[("status", "string", "open|kept|broken|cancelled"), ("overdue", "boolean", "open and past due"), ("territory", "string", ""), ("owner", "string", ""), ("dealer", "string", "")], body: None, ok: json_ok(page_of("Commitment")), auth: true },
-        Op { method: "get", path: "/api/claims", tag: "read", summary: "Expense claims, newest first", query: &[("status", "string", "requested|approved|rejected|spent|reconciled"), ("territory", "string", ""), ("dealer", "string", ""), ("category", "string", "")], body: None, ok: json_ok(page_of("Claim")), auth: true },
-        Op { method: "get", path: "/api/problems", tag: "read", summary: "Problems, oldest first", query: &[("status", "string", "open|in_progress|resolved"), ("category", "string", ""), ("severity", "string", ""), ("territory", "string", ""), ("dealer", "string", "")], body: None, ok: json_ok(page_of("Problem")), auth: true },
-        Op { method: "get", path: "/api/conflicts", tag: "read", summary: "Fields edited concurrently, with every value and its author", query: &[("territory", "string", ""), ("dealer", "string", "")], body: None, ok: json_ok(page_of("Conflict")), auth: true },
-        Op { method: "post", path: "/api/devices", tag: "admin", summary: "Issue a device token (head office, admin)", query: &[], body: Some("NewDevice"), ok: json_ok(schema_ref("IssuedDevice")), auth: true },
-        Op { method: "delete", path: "/api/devices/{id}", tag: "admin", summary: "Revoke a device token (head office, admin)", query: &[], body: None, ok: ("", Value::Null), auth: true },
-        Op { method: "post", path: "/api/users", tag: "admin", summary: "Create a user (admin)", query: &[], body: Some("NewUser"), ok: json_ok(json!({"type": "object"})), auth: true },
+        Op {
+            method: "get",
+            path: "/health",
+            tag: "operations",
+            summary: "Health: 200 when the database answers",
+            query: &[],
+            body: None,
+            ok: json_ok(json!({"type": "object"})),
+            auth: false,
+        },
+        Op {
+            method: "get",
+            path: "/metrics",
+            tag: "operations",
+            summary: "Prometheus metrics (syncs, changes accepted and rejected, bytes, latency)",
+            query: &[],
+            body: None,
+            ok: ("text/plain", json!({"type": "string"})),
+            auth: false,
+        },
+        Op {
+            method: "get",
+            path: "/api/openapi.json",
+            tag: "operations",
+            summary: "This document",
+            query: &[],
+            body: None,
+            ok: json_ok(json!({"type": "object"})),
+            auth: false,
+        },
+        Op {
+            method: "post",
+            path: "/v1/sync",
+            tag: "sync",
+            summary: "Sync protocol v1: push every pending change, pull every feed entry after the cursor (see ARCHITECTURE.md)",
+            query: &[],
+            body: Some("SyncRequest"),
+            ok: json_ok(schema_ref("SyncResponse")),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/v1/live",
+            tag: "sync",
+            summary: "WebSocket (token as ?token=): sends {\"type\":\"ready\"}, then {\"type\":\"sync\"} when a readable territory has new changes",
+            query: &[("token", "string", "device token")],
+            body: None,
+            ok: json_ok(json!({"type": "object"})),
+            auth: false,
+        },
+        Op {
+            method: "get",
+            path: "/v1/me",
+            tag: "identity",
+            summary: "The caller: user, name, role and readable territories",
+            query: &[],
+            body: None,
+            ok: json_ok(schema_ref("Me")),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/v1/docs/{doc_id}/automerge",
+            tag: "sync",
+            summary: "A document as Automerge bytes (territory:<id> or dealer:<id>)",
+            query: &[],
+            body: None,
+            ok: (
+                "application/octet-stream",
+                json!({"type": "string", "format": "binary"}),
+            ),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/api/territories",
+            tag: "read",
+            summary: "Territories the caller may read, with managers and dealer counts",
+            query: &[],
+            body: None,
+            ok: json_ok(json!({"type": "array", "items": schema_ref("Territory")})),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/api/dealers",
+            tag: "read",
+            summary: "Dealers",
+            query: &[
+                ("territory", "string", ""),
+                (
+                    "manager",
+                    "string",
+                    "dealers in territories this user manages",
+                ),
+                ("status", "string", "prospect|active|dormant|terminated"),
+                (
+                    "kind",
+                    "string",
+                    "distributor|retailer|business_partner|bank_branch",
+                ),
+                ("q", "string", "name contains"),
+            ],
+            body: None,
+            ok: json_ok(page_of("Dealer")),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/api/visits",
+            tag: "read",
+            summary: "Visits, newest first",
+            query: &[
+                ("territory", "string", ""),
+                ("manager", "string", ""),
+                ("dealer", "string", ""),
+                ("from", "integer", "epoch ms, inclusive"),
+                ("to", "integer", "epoch ms, inclusive"),
+            ],
+            body: None,
+            ok: json_ok(page_of("Visit")),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/api/commitments",
+            tag: "read",
+            summary: "Commitments, by due date",
+            query: &[
+                ("status", "string", "open|kept|broken|cancelled"),
+                ("overdue", "boolean", "open and past due"),
+                ("territory", "string", ""),
+                ("owner", "string", ""),
+                ("dealer", "string", ""),
+            ],
+            body: None,
+            ok: json_ok(page_of("Commitment")),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/api/claims",
+            tag: "read",
+            summary: "Expense claims, newest first",
+            query: &[
+                (
+                    "status",
+                    "string",
+                    "requested|approved|rejected|spent|reconciled",
+                ),
+                ("territory", "string", ""),
+                ("dealer", "string", ""),
+                ("category", "string", ""),
+            ],
+            body: None,
+            ok: json_ok(page_of("Claim")),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/api/problems",
+            tag: "read",
+            summary: "Problems, oldest first",
+            query: &[
+                ("status", "string", "open|in_progress|resolved"),
+                ("category", "string", ""),
+                ("severity", "string", ""),
+                ("territory", "string", ""),
+                ("dealer", "string", ""),
+            ],
+            body: None,
+            ok: json_ok(page_of("Problem")),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/api/conflicts",
+            tag: "read",
+            summary: "Fields edited concurrently, with every value and its author",
+            query: &[("territory", "string", ""), ("dealer", "string", "")],
+            body: None,
+            ok: json_ok(page_of("Conflict")),
+            auth: true,
+        },
+        Op {
+            method: "post",
+            path: "/api/devices",
+            tag: "admin",
+            summary: "Issue a device token (head office, admin)",
+            query: &[],
+            body: Some("NewDevice"),
+            ok: json_ok(schema_ref("IssuedDevice")),
+            auth: true,
+        },
+        Op {
+            method: "delete",
+            path: "/api/devices/{id}",
+            tag: "admin",
+            summary: "Revoke a device token (head office, admin)",
+            query: &[],
+            body: None,
+            ok: ("", Value::Null),
+            auth: true,
+        },
+        Op {
+            method: "post",
+            path: "/api/users",
+            tag: "admin",
+            summary: "Create a user (admin)",
+            query: &[],
+            body: Some("NewUser"),
+            ok: json_ok(json!({"type": "object"})),
+            auth: true,
+        },
     ]
 }
 
@@ -117,7 +318,13 @@ pub fn document() -> Value {
                 json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": ty}})
             })
             .collect();
-        if op.ok.1.get("properties").and_then(|p| p.get("items")).is_some() {
+        if op
+            .ok
+            .1
+            .get("properties")
+            .and_then(|p| p.get("items"))
+            .is_some()
+        {
             params.extend(PAGE.iter().map(|(name, ty, desc)| {
                 json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": ty}})
             }));
@@ -132,16 +339,29 @@ pub fn document() -> Value {
             ("204", json!({"description": "done"}))
         } else {
             (
-                if op.method == "post" && op.path.starts_with("/api/") { "201" } else { "200" },
+                if op.method == "post" && op.path.starts_with("/api/") {
+                    "201"
+                } else {
+                    "200"
+                },
                 json!({"description": "success", "content": {op.ok.0: {"schema": op.ok.1}}}),
             )
         };
         responses.insert(ok.0.into(), ok.1);
         if op.auth {
             responses.insert("400".into(), error_response("bad input"));
-            responses.insert("401".into(), error_response("missing or revoked device token"));
-            responses.insert("403".into(), error_response("not allowed for this user or territory"));
-            responses.insert("429".into(), error_response("this device has too many requests in flight"));
+            responses.insert(
+                "401".into(),
+                error_response("missing or revoked device token"),
+            );
+            responses.insert(
+                "403".into(),
+                error_response("not allowed for this user or territory"),
+            );
+            responses.insert(
+                "429".into(),
+                error_response("this device has too many requests in flight"),
+            );
         }
         if op.body.is_some() {
             responses.insert("413".into(), error_response("body too large"));

@@ -34,12 +34,8 @@ pub async fn sync_handler(
     let started = Instant::now();
     let body = body?;
     state.metrics.request_bytes.inc_by(body.len() as u64);
-    let req: SyncRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            "malformed",
-            format!("the body is not a sync request: {e}"),
-        )
-    })?;
+    let req: SyncRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad("malformed", format!("the body is not a sync request: {e}")))?;
     if req.protocol != PROTOCOL_VERSION {
         return Err(ApiError::bad(
             "unsupported_protocol",
@@ -99,7 +95,10 @@ pub async fn sync(
             }
             Err(r) => {
                 tracing::info!(doc = %r.doc, code = %r.code, reason = %r.message, "push refused");
-                state.metrics.changes_rejected.inc_by(push.changes.len() as u64);
+                state
+                    .metrics
+                    .changes_rejected
+                    .inc_by(push.changes.len() as u64);
                 state
                     .metrics
                     .docs_rejected

@@ -7,7 +7,9 @@ use fieldsync_core::doc::DocId;
 use fieldsync_core::ids::{ClaimId, DealerId, VisitId};
 use fieldsync_core::model::{ClaimStage, ExpenseCategory, ExpenseClaim, Visit};
 use fieldsync_core::money::Money;
-use fieldsync_core::sync::{ChangeBytes, DocChanges, PROTOCOL_VERSION, RejectCode, SyncRequest, SyncResponse};
+use fieldsync_core::sync::{
+    ChangeBytes, DocChanges, PROTOCOL_VERSION, RejectCode, SyncRequest, SyncResponse,
+};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -24,7 +26,9 @@ on_both_backends!(
 );
 
 async fn setup_north(server: &TestServer) -> (Device, Device, Device, DealerId) {
-    let mut ho = head_office_with_territories(server, &[("t-north", &["m1", "m2"]), ("t-south", &["m3"])]).await;
+    let mut ho =
+        head_office_with_territories(server, &[("t-north", &["m1", "m2"]), ("t-south", &["m3"])])
+            .await;
     let t1 = server.user("m1", "manager", &["t-north"]).await;
     let t2 = server.user("m2", "manager", &["t-north"]).await;
     let (mut a, mut b) = (server.device("m1", &t1), server.device("m2", &t2));
@@ -57,7 +61,11 @@ async fn two_managers_edit_one_dealer_offline_and_converge_in_either_order(backe
         let s = a.stamp();
         let mut visit = Visit::new(a.user.clone(), s.at);
         visit.summary = "Trained two salesmen 培訓兩位業務".into();
-        a.replica.dealer_mut(&d).unwrap().insert(&v, &visit, &s).unwrap();
+        a.replica
+            .dealer_mut(&d)
+            .unwrap()
+            .insert(&v, &visit, &s)
+            .unwrap();
         let s = b.stamp();
         b.replica
             .dealer_mut(&d)
@@ -87,7 +95,9 @@ async fn two_managers_edit_one_dealer_offline_and_converge_in_either_order(backe
         assert_eq!(heads_a, heads_b);
 
         // Head office sees the merged dealer, its visit and the name conflict through the read API.
-        let dealers = server.get_json(&ho.token, "/api/dealers?territory=t-north").await;
+        let dealers = server
+            .get_json(&ho.token, "/api/dealers?territory=t-north")
+            .await;
         assert_eq!(dealers["total"], 1);
         let row = &dealers["items"][0];
         assert_eq!(row["id"], "d-lin");
@@ -95,11 +105,16 @@ async fn two_managers_edit_one_dealer_offline_and_converge_in_either_order(backe
         assert_eq!(row["tier"], 1);
         assert_eq!(row["last_visit_at"], sa.visits[&v].at.millis());
         let visits = server.get_json(&ho.token, "/api/visits?dealer=d-lin").await;
-        assert_eq!(visits["items"][0]["summary"], "Trained two salesmen 培訓兩位業務");
+        assert_eq!(
+            visits["items"][0]["summary"],
+            "Trained two salesmen 培訓兩位業務"
+        );
         assert_eq!(visits["items"][0]["dealer_name"], sa.profile.name.as_str());
         let by_manager = server.get_json(&ho.token, "/api/visits?manager=m2").await;
         assert_eq!(by_manager["total"], 0);
-        let conflicts = server.get_json(&ho.token, "/api/conflicts?territory=t-north").await;
+        let conflicts = server
+            .get_json(&ho.token, "/api/conflicts?territory=t-north")
+            .await;
         let names: Vec<&Value> = conflicts["items"]
             .as_array()
             .unwrap()
@@ -120,7 +135,11 @@ async fn a_retried_push_after_a_lost_response_stores_nothing_twice(backend: Back
     let v: VisitId = "v1".parse().unwrap();
     let s = a.stamp();
     let visit = Visit::new(a.user.clone(), s.at);
-    a.replica.dealer_mut(&d).unwrap().insert(&v, &visit, &s).unwrap();
+    a.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .insert(&v, &visit, &s)
+        .unwrap();
     let req = a.replica.sync_request();
     assert_eq!(req.push.len(), 1);
     let before = server.store.total_changes().await.unwrap();
@@ -129,13 +148,24 @@ async fn a_retried_push_after_a_lost_response_stores_nothing_twice(backend: Back
     assert_eq!(server.store.total_changes().await.unwrap(), before + 1);
     // The device retries the very same request.
     let second: SyncResponse = a.post(&req).await.json().await.unwrap();
-    assert_eq!(server.store.total_changes().await.unwrap(), before + 1, "stored twice");
-    assert_eq!(first.accepted, second.accepted, "a retry is acknowledged the same way");
+    assert_eq!(
+        server.store.total_changes().await.unwrap(),
+        before + 1,
+        "stored twice"
+    );
+    assert_eq!(
+        first.accepted, second.accepted,
+        "a retry is acknowledged the same way"
+    );
     assert!(second.rejected.is_empty());
     a.replica.apply_response(&second).unwrap();
     assert_eq!(a.replica.pending(), 0);
     assert_eq!(
-        server.store.stored_changes(&format!("dealer:{d}")).await.unwrap(),
+        server
+            .store
+            .stored_changes(&format!("dealer:{d}"))
+            .await
+            .unwrap(),
         3,
         "genesis, profile, visit"
     );
@@ -152,7 +182,9 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     assert!(c.replica.doc(&DocId::Dealer(d.clone())).is_none());
     assert!(c.replica.doc(&DocId::Territory(tid("t-north"))).is_none());
     // Reading them directly is forbidden.
-    let r = server.get(&t3, &format!("/v1/docs/dealer:{d}/automerge")).await;
+    let r = server
+        .get(&t3, &format!("/v1/docs/dealer:{d}/automerge"))
+        .await;
     assert_eq!(r.status(), 403);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "forbidden");
@@ -172,7 +204,9 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     .unwrap();
     let mut s3 = c.stamp();
     s3.at = s.at;
-    stolen.insert(&v, &Visit::new(c.user.clone(), s3.at), &s3).unwrap();
+    stolen
+        .insert(&v, &Visit::new(c.user.clone(), s3.at), &s3)
+        .unwrap();
     let before = server.store.total_changes().await.unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
@@ -190,7 +224,11 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     assert!(resp.accepted.is_empty());
     assert_eq!(resp.rejected.len(), 1);
     assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
-    assert_eq!(server.store.total_changes().await.unwrap(), before, "nothing stored");
+    assert_eq!(
+        server.store.total_changes().await.unwrap(),
+        before,
+        "nothing stored"
+    );
     // And m3 creating a dealer in t-north is refused as well.
     let new = DealerId::random().unwrap();
     let mut forged = fieldsync_core::doc::Document::create_dealer(
@@ -215,8 +253,14 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     };
     let resp: SyncResponse = c.post(&req).await.json().await.unwrap();
     assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
-    assert_eq!(server.store.total_changes().await.unwrap(), before, "nothing stored");
-    let r = server.get(&t3, &format!("/v1/docs/dealer:{new}/automerge")).await;
+    assert_eq!(
+        server.store.total_changes().await.unwrap(),
+        before,
+        "nothing stored"
+    );
+    let r = server
+        .get(&t3, &format!("/v1/docs/dealer:{new}/automerge"))
+        .await;
     assert_eq!(r.status(), 404);
     // Head office still sees the north dealer unchanged.
     ho.sync().await;
@@ -251,9 +295,25 @@ async fn malformed_and_oversized_payloads_get_a_4xx_and_change_nothing(backend: 
             .send()
     };
     expect_error(post(b"{not json".to_vec()).await.unwrap(), 400, "malformed").await;
-    expect_error(post(vec![0xff, 0xfe, 0x00, 0x01]).await.unwrap(), 400, "malformed").await;
     expect_error(
-        post(br#"{"protocol":1,"push":[{"doc":"dealer:d-lin","changes":["***not base64***"]}]}"#.to_vec())
+        post(vec![0xff, 0xfe, 0x00, 0x01]).await.unwrap(),
+        400,
+        "malformed",
+    )
+    .await;
+    expect_error(
+        post(
+            br#"{"protocol":1,"push":[{"doc":"dealer:d-lin","changes":["***not base64***"]}]}"#
+                .to_vec(),
+        )
+        .await
+        .unwrap(),
+        400,
+        "malformed",
+    )
+    .await;
+    expect_error(
+        post(br#"{"protocol":1,"push":[{"doc":"visit:v1","changes":[]}]}"#.to_vec())
             .await
             .unwrap(),
         400,
@@ -261,12 +321,11 @@ async fn malformed_and_oversized_payloads_get_a_4xx_and_change_nothing(backend: 
     )
     .await;
     expect_error(
-        post(br#"{"protocol":1,"push":[{"doc":"visit:v1","changes":[]}]}"#.to_vec()).await.unwrap(),
+        post(br#"{"protocol":2}"#.to_vec()).await.unwrap(),
         400,
-        "malformed",
+        "unsupported_protocol",
     )
     .await;
-    expect_error(post(br#"{"protocol":2}"#.to_vec()).await.unwrap(), 400, "unsupported_protocol").await;
     // Larger than the body limit.
     let big = format!(
         r#"{{"protocol":1,"push":[{{"doc":"dealer:{d}","changes":["{}"]}}]}}"#,
@@ -285,13 +344,46 @@ async fn malformed_and_oversized_payloads_get_a_4xx_and_change_nothing(backend: 
     let resp: SyncResponse = a.post(&garbage).await.json().await.unwrap();
     assert_eq!(resp.rejected[0].code, RejectCode::Malformed);
     // Unknown and ill-formed document ids on export.
-    expect_error(server.get(&a.token, "/v1/docs/dealer:nope/automerge").await, 404, "not_found").await;
-    expect_error(server.get(&a.token, "/v1/docs/visit:x/automerge").await, 400, "bad_document_id").await;
-    expect_error(server.get(&a.token, "/api/dealers?page=zero").await, 400, "bad_query").await;
-    expect_error(server.get(&a.token, "/api/nothing-here").await, 404, "not_found").await;
-    assert_eq!(server.store.total_changes().await.unwrap(), before, "nothing stored");
+    expect_error(
+        server.get(&a.token, "/v1/docs/dealer:nope/automerge").await,
+        404,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        server.get(&a.token, "/v1/docs/visit:x/automerge").await,
+        400,
+        "bad_document_id",
+    )
+    .await;
+    expect_error(
+        server.get(&a.token, "/api/dealers?page=zero").await,
+        400,
+        "bad_query",
+    )
+    .await;
+    expect_error(
+        server.get(&a.token, "/api/nothing-here").await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        server.store.total_changes().await.unwrap(),
+        before,
+        "nothing stored"
+    );
     // The server is still healthy.
-    assert!(server.http.get(format!("{}/health", server.base)).send().await.unwrap().status().is_success());
+    assert!(
+        server
+            .http
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
     server.stop().await;
 }
 
@@ -301,7 +393,11 @@ async fn one_refused_document_does_not_stop_the_others(backend: Backend) {
     // A good edit of d-lin, and a second document whose bytes are garbage.
     let v: VisitId = "v-good".parse().unwrap();
     let s = a.stamp();
-    a.replica.dealer_mut(&d).unwrap().insert(&v, &Visit::new(a.user.clone(), s.at), &s).unwrap();
+    a.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .insert(&v, &Visit::new(a.user.clone(), s.at), &s)
+        .unwrap();
     let mut req = a.replica.sync_request();
     req.push.push(DocChanges {
         doc: "dealer:d-bad".parse().unwrap(),
@@ -314,7 +410,15 @@ async fn one_refused_document_does_not_stop_the_others(backend: Backend) {
     assert_eq!(resp.rejected[0].doc.to_string(), "dealer:d-bad");
     assert_eq!(resp.rejected[0].code, RejectCode::Malformed);
     b.sync().await;
-    assert!(b.replica.dealer(&d).unwrap().dealer_state().unwrap().visits.contains_key(&v));
+    assert!(
+        b.replica
+            .dealer(&d)
+            .unwrap()
+            .dealer_state()
+            .unwrap()
+            .visits
+            .contains_key(&v)
+    );
     server.stop().await;
 }
 
@@ -332,7 +436,11 @@ async fn only_supervisors_approve_claims(backend: Backend) {
         a.user.clone(),
         s.at,
     );
-    a.replica.dealer_mut(&d).unwrap().insert(&claim, &c, &s).unwrap();
+    a.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .insert(&claim, &c, &s)
+        .unwrap();
     assert!(a.sync().await.is_empty());
     // The manager approves their own claim: refused with a reason, not stored.
     let s = a.stamp();
@@ -344,10 +452,16 @@ async fn only_supervisors_approve_claims(backend: Backend) {
     let rejected = a.sync().await;
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].code, RejectCode::Forbidden);
-    assert!(rejected[0].message.contains("approve"), "{}", rejected[0].message);
+    assert!(
+        rejected[0].message.contains("approve"),
+        "{}",
+        rejected[0].message
+    );
     let claims = server.get_json(&rt, "/api/claims?status=approved").await;
     assert_eq!(claims["total"], 0);
-    a.replica.discard_pending(&DocId::Dealer(d.clone())).unwrap();
+    a.replica
+        .discard_pending(&DocId::Dealer(d.clone()))
+        .unwrap();
     // The regional manager approves it.
     r.sync().await;
     let s = r.stamp();
@@ -375,15 +489,27 @@ async fn gaining_access_brings_history_and_losing_it_stops_the_flow(backend: Bac
     m4.sync().await;
     assert!(m4.replica.doc(&DocId::Dealer(d.clone())).is_none());
     // m4 is assigned t-north: the next sync brings its whole history.
-    server.store.set_user_territories("m4", &["t-south".into(), "t-north".into()]).await.unwrap();
+    server
+        .store
+        .set_user_territories("m4", &["t-south".into(), "t-north".into()])
+        .await
+        .unwrap();
     m4.sync().await;
     let st = m4.replica.dealer(&d).unwrap().dealer_state().unwrap();
     assert_eq!(st.profile.name, "林記商行");
     // Access removed: new north changes no longer reach m4.
-    server.store.set_user_territories("m4", &["t-south".into()]).await.unwrap();
+    server
+        .store
+        .set_user_territories("m4", &["t-south".into()])
+        .await
+        .unwrap();
     let v: VisitId = "v-after".parse().unwrap();
     let s = a.stamp();
-    a.replica.dealer_mut(&d).unwrap().insert(&v, &Visit::new(a.user.clone(), s.at), &s).unwrap();
+    a.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .insert(&v, &Visit::new(a.user.clone(), s.at), &s)
+        .unwrap();
     a.sync().await;
     let (resp, _) = m4.round().await;
     assert!(resp.changes.is_empty(), "{:?}", resp.changes);
@@ -392,7 +518,8 @@ async fn gaining_access_brings_history_and_losing_it_stops_the_flow(backend: Bac
     server.stop().await;
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn next(ws: &mut Ws) -> Option<String> {
     use futures_util::StreamExt;
@@ -407,16 +534,33 @@ async fn online_devices_are_told_to_pull(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (_ho, mut a, b, d) = setup_north(&server).await;
     let t3 = server.user("m3", "manager", &["t-south"]).await;
-    let ws_url = |t: &str| format!("{}/v1/live?token={t}", server.base.replace("http://", "ws://"));
-    let (mut ws_b, _) = tokio_tungstenite::connect_async(ws_url(&b.token)).await.unwrap();
+    let ws_url = |t: &str| {
+        format!(
+            "{}/v1/live?token={t}",
+            server.base.replace("http://", "ws://")
+        )
+    };
+    let (mut ws_b, _) = tokio_tungstenite::connect_async(ws_url(&b.token))
+        .await
+        .unwrap();
     let (mut ws_c, _) = tokio_tungstenite::connect_async(ws_url(&t3)).await.unwrap();
-    assert_eq!(next(&mut ws_b).await.as_deref(), Some(r#"{"type":"ready"}"#));
-    assert_eq!(next(&mut ws_c).await.as_deref(), Some(r#"{"type":"ready"}"#));
+    assert_eq!(
+        next(&mut ws_b).await.as_deref(),
+        Some(r#"{"type":"ready"}"#)
+    );
+    assert_eq!(
+        next(&mut ws_c).await.as_deref(),
+        Some(r#"{"type":"ready"}"#)
+    );
     let s = a.stamp();
     a.replica
         .dealer_mut(&d)
         .unwrap()
-        .insert(&"v-live".parse::<VisitId>().unwrap(), &Visit::new(a.user.clone(), s.at), &s)
+        .insert(
+            &"v-live".parse::<VisitId>().unwrap(),
+            &Visit::new(a.user.clone(), s.at),
+            &s,
+        )
         .unwrap();
     a.sync().await;
     assert_eq!(next(&mut ws_b).await.as_deref(), Some(r#"{"type":"sync"}"#));
@@ -428,32 +572,54 @@ async fn online_devices_are_told_to_pull(backend: Backend) {
     .await;
     assert!(quiet.is_err(), "m3 was notified of another territory");
     // A bad token cannot open the channel.
-    assert!(tokio_tungstenite::connect_async(ws_url("fs_wrong")).await.is_err());
+    assert!(
+        tokio_tungstenite::connect_async(ws_url("fs_wrong"))
+            .await
+            .is_err()
+    );
     server.stop().await;
 }
 
 async fn a_document_exports_as_automerge_bytes(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (ho, a, _b, d) = setup_north(&server).await;
-    let r = server.get(&ho.token, &format!("/v1/docs/dealer:{d}/automerge")).await;
+    let r = server
+        .get(&ho.token, &format!("/v1/docs/dealer:{d}/automerge"))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/octet-stream");
     let bytes = r.bytes().await.unwrap();
     // Plain Automerge opens it.
     let doc = fieldsync_core::automerge::AutoCommit::load(&bytes).expect("an Automerge document");
     use fieldsync_core::automerge::ReadDoc;
-    assert!(doc.get(fieldsync_core::automerge::ROOT, "profile").unwrap().is_some());
-    let loaded = fieldsync_core::doc::Document::load(&bytes, fieldsync_core::sync::Hub::actor()).unwrap();
+    assert!(
+        doc.get(fieldsync_core::automerge::ROOT, "profile")
+            .unwrap()
+            .is_some()
+    );
+    let loaded =
+        fieldsync_core::doc::Document::load(&bytes, fieldsync_core::sync::Hub::actor()).unwrap();
     assert_eq!(loaded.dealer_state().unwrap().profile.name, "林記商行");
     // The manager of the territory may export it too.
-    assert_eq!(server.get(&a.token, &format!("/v1/docs/dealer:{d}/automerge")).await.status(), 200);
+    assert_eq!(
+        server
+            .get(&a.token, &format!("/v1/docs/dealer:{d}/automerge"))
+            .await
+            .status(),
+        200
+    );
     server.stop().await;
 }
 
 async fn revoked_tokens_and_missing_tokens_are_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (ho, a, _b, _d) = setup_north(&server).await;
-    let r = server.http.get(format!("{}/v1/me", server.base)).send().await.unwrap();
+    let r = server
+        .http
+        .get(format!("{}/v1/me", server.base))
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 401, "unauthorized").await;
     let me = server.get_json(&a.token, "/v1/me").await;
     assert_eq!(me["user"], "m1");

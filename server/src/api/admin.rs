@@ -110,6 +110,8 @@ pub async fn create_user(
     add_user(&state.store, &b.id, &b.name, &b.role, &b.territories).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": b.id, "name": b.name.trim(), "role": b.role, "territories": b.territories})),
+        Json(
+            json!({"id": b.id, "name": b.name.trim(), "role": b.role, "territories": b.territories}),
+        ),
     ))
 }

@@ -99,7 +99,12 @@ fn scope(
     Ok(())
 }
 
-fn paged(rows: Vec<AnyRow>, total: i64, page: Page, map: impl Fn(&AnyRow) -> Result<Value, sqlx::Error>) -> Result<Json<Paged>, ApiError> {
+fn paged(
+    rows: Vec<AnyRow>,
+    total: i64,
+    page: Page,
+    map: impl Fn(&AnyRow) -> Result<Value, sqlx::Error>,
+) -> Result<Json<Paged>, ApiError> {
     let items = rows
         .iter()
         .map(map)

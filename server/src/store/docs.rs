@@ -175,10 +175,12 @@ impl Store {
 
     /// How many feed entries (stored changes) a document has.
     pub async fn stored_changes(&self, doc: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM feed WHERE doc = $1")
-            .bind(doc)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM feed WHERE doc = $1")
+                .bind(doc)
+                .fetch_one(self.pool())
+                .await?,
+        )
     }
 
     /// How many feed entries are stored in all.
@@ -231,11 +233,13 @@ async fn write_read_model(
                 .execute(&mut *tx)
                 .await?;
             for m in &t.managers {
-                sqlx::query("INSERT INTO rm_territory_managers (territory, user_id) VALUES ($1, $2)")
-                    .bind(&t.id)
-                    .bind(m)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO rm_territory_managers (territory, user_id) VALUES ($1, $2)",
+                )
+                .bind(&t.id)
+                .bind(m)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         ReadKind::Dealer(d) => {

@@ -44,13 +44,14 @@ impl Store {
         territories: &[String],
     ) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        let r = sqlx::query("INSERT INTO users (id, name, role, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(name)
-            .bind(role)
-            .bind(now_millis())
-            .execute(&mut *w.tx)
-            .await;
+        let r =
+            sqlx::query("INSERT INTO users (id, name, role, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(name)
+                .bind(role)
+                .bind(now_millis())
+                .execute(&mut *w.tx)
+                .await;
         match r {
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::Duplicate(format!("user {id}")));
@@ -183,12 +184,13 @@ impl Store {
     /// Revokes a device's token; false if there is no such live device.
     pub async fn revoke_device(&self, id: &str) -> Result<bool, StoreError> {
         let mut w = self.begin_write().await?;
-        let n = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_millis())
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
+        let n =
+            sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now_millis())
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
         w.commit().await?;
         Ok(n > 0)
     }

@@ -86,7 +86,8 @@ impl Filter {
             .iter()
             .map(|v| self.place(Arg::Text(v.clone())))
             .collect();
-        self.clauses.push(format!("{column} IN ({})", ps.join(", ")));
+        self.clauses
+            .push(format!("{column} IN ({})", ps.join(", ")));
         self
     }
 

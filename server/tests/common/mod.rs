@@ -69,9 +69,9 @@ impl TestDb {
                 let mut raw = [0u8; 8];
                 getrandom::fill(&mut raw).expect("random");
                 let name = format!("fieldsync_test_{}", hex::encode(raw));
-                let mut conn = AnyConnection::connect(&admin)
-                    .await
-                    .expect("PostgreSQL at FIELDSYNC_TEST_PG or postgres://postgres@127.0.0.1:5432/test");
+                let mut conn = AnyConnection::connect(&admin).await.expect(
+                    "PostgreSQL at FIELDSYNC_TEST_PG or postgres://postgres@127.0.0.1:5432/test",
+                );
                 conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .await
                     .expect("create test database");
@@ -256,7 +256,11 @@ impl Device {
         assert_eq!(r.status(), 200, "sync failed: {:?}", r.text().await);
         let resp: SyncResponse = r.json().await.expect("sync response");
         let report = self.replica.apply_response(&resp).expect("apply");
-        assert!(report.errors.is_empty(), "apply errors: {:?}", report.errors);
+        assert!(
+            report.errors.is_empty(),
+            "apply errors: {:?}",
+            report.errors
+        );
         (resp, report)
     }
 
