@@ -24,7 +24,7 @@ pub enum DocError {
         needs: &'static str,
         doc: DocId,
     },
-    #[error("the changes depend on {0} change(s) this replica does not have")]
+    #[error("the changes depend on {0} earlier change(s) that are missing here")]
     MissingDependencies(usize),
     #[error("{collection} has no record {id}")]
     NotFound {

@@ -78,7 +78,7 @@ pub fn decode_changes(
                     format!("a change is larger than {} bytes", limits.max_change_bytes),
                 ));
             }
-            std::panic::catch_unwind(|| Change::from_bytes(b.0.clone()))
+            let change = std::panic::catch_unwind(|| Change::from_bytes(b.0.clone()))
                 .map_err(|_| reject(doc, RejectCode::Malformed, "undecodable change"))?
                 .map_err(|e| {
                     reject(
@@ -86,7 +86,18 @@ pub fn decode_changes(
                         RejectCode::Malformed,
                         format!("not an Automerge change: {e}"),
                     )
-                })
+                })?;
+            // Automerge checks a document's checksum on load but not a single
+            // change's; a corrupted change can otherwise reach code that panics.
+            // Layout: 4 magic bytes, then the first 4 bytes of the change hash.
+            if b.0.get(4..8) != Some(&change.hash().0[..4]) {
+                return Err(reject(
+                    doc,
+                    RejectCode::Malformed,
+                    "a change's checksum does not match its contents",
+                ));
+            }
+            Ok(change)
         })
         .collect()
 }

@@ -1,0 +1,419 @@
+//! The server's decisions on pushes, through the reference hub: who may write what, and bad input.
+
+mod common;
+
+use common::*;
+use fieldsync_core::automerge::transaction::{CommitOptions, Transactable};
+use fieldsync_core::automerge::{AutoCommit, ROOT, ReadDoc};
+use fieldsync_core::calendar::Timestamp;
+use fieldsync_core::doc::{DocId, Document};
+use fieldsync_core::ids::*;
+use fieldsync_core::model::*;
+use fieldsync_core::money::Money;
+use fieldsync_core::set::Set;
+use fieldsync_core::sync::*;
+use serde_json::json;
+
+fn twd(minor: i64) -> Money {
+    Money {
+        minor,
+        currency: "TWD".parse().unwrap(),
+    }
+}
+
+fn dealer() -> DealerId {
+    "d-lin".parse().unwrap()
+}
+
+/// A hub with territory t-north and dealer d-lin (with claim c1), and m1's synced replica.
+fn setup() -> (Hub, Replica) {
+    let mut hub = hub_with_territory();
+    let mut m1 = Replica::new().unwrap();
+    sync(&mut hub, &manager("m1"), &mut m1);
+    m1.create_dealer(&territory(), dealer(), &profile("林記"), &stamp("m1", 1))
+        .unwrap();
+    let claim = ExpenseClaim::new(
+        ExpenseCategory::Placement,
+        "鋪市費用",
+        twd(200_000),
+        user("m1"),
+        Timestamp(T0),
+    );
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .insert(&"c1".parse::<ClaimId>().unwrap(), &claim, &stamp("m1", 2))
+        .unwrap();
+    sync(&mut hub, &manager("m1"), &mut m1);
+    (hub, m1)
+}
+
+/// A copy of the hub's stored document.
+fn stored(hub: &Hub, id: &DocId) -> Document {
+    let bytes = hub.doc(id).map(|d| d.automerge().clone().save()).unwrap();
+    Document::load(&bytes, Hub::actor()).unwrap()
+}
+
+fn heads(hub: &Hub, id: &DocId) -> Vec<String> {
+    stored(hub, id)
+        .heads()
+        .iter()
+        .map(|h| h.to_string())
+        .collect()
+}
+
+fn regional() -> Principal {
+    Principal {
+        user: user("rm"),
+        role: Role::Regional,
+        territories: [territory()].into_iter().collect(),
+    }
+}
+
+#[test]
+fn a_manager_cannot_approve_a_claim_but_a_regional_manager_can() {
+    let (mut hub, mut m1) = setup();
+    let id = DocId::Dealer(dealer());
+    let before = heads(&hub, &id);
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(
+            &"c1".parse().unwrap(),
+            ClaimStage::Approved,
+            json!(null),
+            &stamp("m1", 3),
+        )
+        .unwrap();
+    let resp = hub.sync(&manager("m1"), &m1.sync_request()).unwrap();
+    assert_eq!(resp.rejected.len(), 1);
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert!(
+        resp.rejected[0].message.contains("approve"),
+        "{}",
+        resp.rejected[0].message
+    );
+    assert_eq!(heads(&hub, &id), before, "nothing was stored");
+    let report = m1.apply_response(&resp).unwrap();
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(m1.rejections().count(), 1);
+    m1.discard_pending(&id).unwrap();
+    assert_eq!(m1.pending(), 0);
+
+    let mut rm = Replica::new().unwrap();
+    sync(&mut hub, &regional(), &mut rm);
+    rm.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(
+            &"c1".parse().unwrap(),
+            ClaimStage::Approved,
+            json!(null),
+            &stamp("rm", 4),
+        )
+        .unwrap();
+    let resp = hub.sync(&regional(), &rm.sync_request()).unwrap();
+    assert!(resp.rejected.is_empty(), "{:?}", resp.rejected);
+    sync(&mut hub, &manager("m1"), &mut m1);
+    let claim = m1
+        .dealer(&dealer())
+        .unwrap()
+        .record::<ExpenseClaim>(&"c1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.status.current(), ClaimStage::Approved);
+}
+
+#[test]
+fn only_supervisors_reassign_territories_and_only_head_office_creates_them() {
+    let (mut hub, mut m1) = setup();
+    let tid = DocId::Territory(territory());
+    m1.doc_mut(&tid)
+        .unwrap()
+        .update_profile(
+            &json!({"managers": {"m1": null}}),
+            &stamp("m1", 3),
+            Territory::validate,
+        )
+        .unwrap();
+    let resp = hub.sync(&manager("m1"), &m1.sync_request()).unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert!(resp.rejected[0].message.contains("reassign"));
+
+    let mut rogue = Replica::new().unwrap();
+    let t = Territory {
+        name: "偷建".into(),
+        region: String::new(),
+        managers: Set::new(),
+    };
+    rogue
+        .create_territory("t-x".parse().unwrap(), &t, &stamp("m1", 0))
+        .unwrap();
+    let resp = hub.sync(&manager("m1"), &rogue.sync_request()).unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert!(hub.doc(&DocId::Territory("t-x".parse().unwrap())).is_none());
+}
+
+#[test]
+fn a_manager_cannot_write_or_read_another_territory() {
+    let (mut hub, _) = setup();
+    let outsider = Principal {
+        user: user("m9"),
+        role: Role::Manager,
+        territories: ["t-south".parse().unwrap()].into_iter().collect(),
+    };
+    let mut r = Replica::new().unwrap();
+    sync(&mut hub, &outsider, &mut r);
+    assert_eq!(r.doc_ids().count(), 0, "nothing of t-north was sent");
+    // forge a push onto d-lin from a copy obtained elsewhere
+    let mut copy = stored(&hub, &DocId::Dealer(dealer()));
+    copy.update_profile(
+        &json!({"tier": 1}),
+        &stamp("m9", 5),
+        DealerProfile::validate,
+    )
+    .unwrap();
+    let changes = copy
+        .changes_since(&[])
+        .iter()
+        .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+        .collect();
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor: Cursor::default(),
+        push: vec![DocChanges {
+            doc: DocId::Dealer(dealer()),
+            changes,
+        }],
+    };
+    let before = heads(&hub, &DocId::Dealer(dealer()));
+    let resp = hub.sync(&outsider, &req).unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert_eq!(heads(&hub, &DocId::Dealer(dealer())), before);
+}
+
+#[test]
+fn a_change_signed_by_someone_else_is_refused() {
+    let (mut hub, mut m1) = setup();
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .update_profile(
+            &json!({"tier": 1}),
+            &stamp("m2", 3),
+            DealerProfile::validate,
+        )
+        .unwrap();
+    let resp = hub.sync(&manager("m1"), &m1.sync_request()).unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert!(resp.rejected[0].message.contains("signed by m2"));
+}
+
+#[test]
+fn a_retried_push_stores_nothing_twice_and_is_acknowledged_again() {
+    let (mut hub, mut m1) = setup();
+    let mut m2 = Replica::new().unwrap();
+    sync(&mut hub, &manager("m2"), &mut m2);
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .update_profile(
+            &json!({"tier": 1}),
+            &stamp("m1", 3),
+            DealerProfile::validate,
+        )
+        .unwrap();
+    let req = m1.sync_request();
+    let first = hub.sync(&manager("m1"), &req).unwrap(); // response "lost"
+    let second = hub.sync(&manager("m1"), &req).unwrap();
+    assert_eq!(first.accepted, second.accepted);
+    m1.apply_response(&second).unwrap();
+    assert_eq!(m1.pending(), 0);
+    let resp = hub.sync(&manager("m2"), &m2.sync_request()).unwrap();
+    let delivered: usize = resp.changes.iter().map(|d| d.changes.len()).sum();
+    assert_eq!(delivered, 1, "the edit is in the feed once");
+}
+
+#[test]
+fn malformed_bytes_are_refused_and_the_other_documents_still_commit() {
+    let (mut hub, mut m1) = setup();
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .update_profile(
+            &json!({"tier": 1}),
+            &stamp("m1", 3),
+            DealerProfile::validate,
+        )
+        .unwrap();
+    let mut req = m1.sync_request();
+    req.push.push(DocChanges {
+        doc: "dealer:d-junk".parse().unwrap(),
+        changes: vec![ChangeBytes(vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3])],
+    });
+    let resp = hub.sync(&manager("m1"), &req).unwrap();
+    assert_eq!(resp.rejected.len(), 1);
+    assert_eq!(resp.rejected[0].code, RejectCode::Malformed);
+    assert_eq!(resp.accepted.len(), 1);
+    assert!(hub.doc(&"dealer:d-junk".parse().unwrap()).is_none());
+}
+
+#[test]
+fn changes_pushed_under_the_wrong_document_id_are_refused() {
+    let (mut hub, mut m1) = setup();
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .update_profile(
+            &json!({"tier": 1}),
+            &stamp("m1", 3),
+            DealerProfile::validate,
+        )
+        .unwrap();
+    let mut req = m1.sync_request();
+    req.push[0].doc = "dealer:d-other".parse().unwrap();
+    let resp = hub.sync(&manager("m1"), &req).unwrap();
+    assert!(
+        matches!(
+            resp.rejected[0].code,
+            RejectCode::WrongDocument | RejectCode::Malformed | RejectCode::MissingDependencies
+        ),
+        "{:?}",
+        resp.rejected
+    );
+    assert!(hub.doc(&"dealer:d-other".parse().unwrap()).is_none());
+}
+
+#[test]
+fn a_change_whose_dependencies_are_missing_is_refused() {
+    let (mut hub, mut m1) = setup();
+    let d = m1.dealer_mut(&dealer()).unwrap();
+    d.update_profile(
+        &json!({"tier": 1}),
+        &stamp("m1", 3),
+        DealerProfile::validate,
+    )
+    .unwrap();
+    d.update_profile(
+        &json!({"tier": 2}),
+        &stamp("m1", 4),
+        DealerProfile::validate,
+    )
+    .unwrap();
+    let mut req = m1.sync_request();
+    req.push.retain(|p| p.doc == DocId::Dealer(dealer()));
+    req.push[0].changes.remove(0);
+    let resp = hub.sync(&manager("m1"), &req).unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::MissingDependencies);
+}
+
+#[test]
+fn a_hand_crafted_change_that_breaks_a_domain_rule_is_refused() {
+    let (mut hub, m1) = setup();
+    let bytes = m1.dealer(&dealer()).unwrap().automerge().clone().save();
+    let mut raw = AutoCommit::load(&bytes).unwrap();
+    let claims = raw.get(ROOT, "claims").unwrap().unwrap().1;
+    let c1 = raw.get(&claims, "c1").unwrap().unwrap().1;
+    let amount = raw.get(&c1, "amount").unwrap().unwrap().1;
+    raw.put(&amount, "minor", -5_i64).unwrap();
+    let hash = raw
+        .commit_with(CommitOptions::default().with_message(stamp("m1", 9).to_message()))
+        .unwrap();
+    let change = raw.get_change_by_hash(&hash).unwrap();
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor: Cursor::default(),
+        push: vec![DocChanges {
+            doc: DocId::Dealer(dealer()),
+            changes: vec![ChangeBytes(change.raw_bytes().to_vec())],
+        }],
+    };
+    let resp = hub.sync(&manager("m1"), &req).unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Invalid);
+    assert!(
+        resp.rejected[0].message.contains("negative"),
+        "{}",
+        resp.rejected[0].message
+    );
+}
+
+#[test]
+fn gaining_access_brings_the_whole_history_and_losing_it_stops_the_flow() {
+    let (mut hub, mut m1) = setup();
+    let mut newcomer = Replica::new().unwrap();
+    let without = Principal {
+        user: user("m3"),
+        role: Role::Manager,
+        territories: Set::new(),
+    };
+    sync(&mut hub, &without, &mut newcomer);
+    assert_eq!(newcomer.doc_ids().count(), 0);
+    let with = Principal {
+        territories: [territory()].into_iter().collect(),
+        ..without.clone()
+    };
+    sync(&mut hub, &with, &mut newcomer);
+    assert_eq!(
+        newcomer
+            .dealer(&dealer())
+            .unwrap()
+            .dealer_state()
+            .unwrap()
+            .claims
+            .len(),
+        1,
+        "whole history arrives"
+    );
+
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .update_profile(
+            &json!({"tier": 1}),
+            &stamp("m1", 3),
+            DealerProfile::validate,
+        )
+        .unwrap();
+    sync(&mut hub, &manager("m1"), &mut m1);
+    let resp = hub.sync(&without, &newcomer.sync_request()).unwrap();
+    assert!(
+        resp.changes.is_empty(),
+        "no more changes after access is withdrawn"
+    );
+}
+
+#[test]
+fn a_response_in_another_protocol_version_is_refused_whole() {
+    let (mut hub, mut m1) = setup();
+    let mut req = m1.sync_request();
+    req.protocol = 99;
+    assert_eq!(
+        hub.sync(&manager("m1"), &req).unwrap_err(),
+        SyncError::Protocol {
+            found: 99,
+            supported: 1
+        }
+    );
+    let mut resp = hub.sync(&manager("m1"), &m1.sync_request()).unwrap();
+    resp.protocol = 2;
+    assert!(m1.apply_response(&resp).is_err());
+}
+
+#[test]
+fn pages_of_a_long_feed_arrive_in_order() {
+    let (mut hub, _) = setup();
+    hub.page = Some(2);
+    let mut r = Replica::new().unwrap();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let resp = hub.sync(&manager("m2"), &r.sync_request()).unwrap();
+        let report = r.apply_response(&resp).unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        if !resp.more {
+            break;
+        }
+    }
+    assert!(rounds > 1);
+    assert_eq!(
+        r.dealer(&dealer())
+            .unwrap()
+            .dealer_state()
+            .unwrap()
+            .claims
+            .len(),
+        1
+    );
+}
