@@ -81,8 +81,17 @@ const PEOPLE: &[(&str, &str, &str, &[&str], &str)] = &[
     ("m-liu", "劉家豪 Liu", "manager", &["t-east"], "demo-m-liu"),
 ];
 
-/// (id, name, region, managers, centre lat, centre lon).
-const TERRITORIES: &[(&str, &str, &str, &[&str], f64, f64)] = &[
+/// A demo territory: (id, name, region, managers, centre lat, centre lon).
+type DemoTerritory = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    f64,
+    f64,
+);
+
+const TERRITORIES: &[DemoTerritory] = &[
     ("t-north", "北區 North", "north", &["m-chen"], 25.03, 121.56),
     (
         "t-central",
@@ -370,11 +379,11 @@ pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
                     n_commitments += 1;
                 }
 
-                if dealer_no % 2 == 0 {
+                if dealer_no.is_multiple_of(2) {
                     let at = now - (5 + rng.next(30) as i64) * DAY;
                     let claim = ExpenseClaim::new(
                         *rng.pick(ExpenseCategory::ALL),
-                        if dealer_no % 4 == 0 {
+                        if dealer_no.is_multiple_of(4) {
                             "鋪市費用：端架陳列"
                         } else {
                             "Salesman wage subsidy, Q3"
@@ -414,7 +423,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
                         Timestamp(raised),
                     );
                     prob.description = "詳見拜訪紀錄 See visit notes".into();
-                    prob.escalated = dealer_no % 7 == 0;
+                    prob.escalated = dealer_no.is_multiple_of(7);
                     let id: ProblemId = format!("p-{dealer_no:03}").parse()?;
                     let s = m.stamp(raised)?;
                     m.replica.dealer_mut(&dealer)?.insert(&id, &prob, &s)?;
@@ -428,7 +437,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
                                 &s,
                             )?;
                         }
-                        2 if dealer_no % 4 == 0 => {
+                        2 if dealer_no.is_multiple_of(4) => {
                             let s = m.stamp(raised + 2 * DAY)?;
                             m.replica.dealer_mut(&dealer)?.advance::<Problem>(
                                 &id,

@@ -13,34 +13,76 @@ on_both_backends!(
 
 async fn head_office_queries_the_demo_across_managers(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let summary = fieldsync_server::seed::seed_demo(&server.state).await.unwrap();
+    let summary = fieldsync_server::seed::seed_demo(&server.state)
+        .await
+        .unwrap();
     assert!(summary.contains("demo-ho"));
     let territories = server.get_json("demo-ho", "/api/territories").await;
     assert_eq!(territories.as_array().unwrap().len(), 4);
-    let dealers = server.get_json("demo-ho", "/api/dealers?per_page=7&page=2").await;
+    let dealers = server
+        .get_json("demo-ho", "/api/dealers?per_page=7&page=2")
+        .await;
     assert_eq!(dealers["total"], 40);
     assert_eq!(dealers["page"], 2);
     assert_eq!(dealers["items"].as_array().unwrap().len(), 7);
     // A manager sees only their own territory, everywhere.
-    let mine = server.get_json("demo-m-chen", "/api/dealers?per_page=500").await;
+    let mine = server
+        .get_json("demo-m-chen", "/api/dealers?per_page=500")
+        .await;
     assert_eq!(mine["total"], 10);
-    assert!(mine["items"].as_array().unwrap().iter().all(|d| d["territory"] == "t-north"));
-    let visits = server.get_json("demo-m-chen", "/api/visits?per_page=500").await;
-    assert!(visits["items"].as_array().unwrap().iter().all(|v| v["territory"] == "t-north"));
-    assert_eq!(server.get("demo-m-chen", "/api/claims?territory=t-south").await.status(), 403);
+    assert!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["territory"] == "t-north")
+    );
+    let visits = server
+        .get_json("demo-m-chen", "/api/visits?per_page=500")
+        .await;
+    assert!(
+        visits["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["territory"] == "t-north")
+    );
+    assert_eq!(
+        server
+            .get("demo-m-chen", "/api/claims?territory=t-south")
+            .await
+            .status(),
+        403
+    );
     // Filters.
-    let south = server.get_json("demo-ho", "/api/dealers?manager=m-wu").await;
+    let south = server
+        .get_json("demo-ho", "/api/dealers?manager=m-wu")
+        .await;
     assert_eq!(south["total"], 10, "m-wu works in t-south");
-    let by_name = server.get_json("demo-ho", "/api/dealers?q=%E6%9E%97%E8%A8%98").await;
+    let by_name = server
+        .get_json("demo-ho", "/api/dealers?q=%E6%9E%97%E8%A8%98")
+        .await;
     assert_eq!(by_name["items"][0]["name"], "林記商行");
-    let overdue = server.get_json("demo-ho", "/api/commitments?overdue=true&per_page=500").await;
+    let overdue = server
+        .get_json("demo-ho", "/api/commitments?overdue=true&per_page=500")
+        .await;
     assert!(overdue["total"].as_i64().unwrap() > 0);
-    assert!(overdue["items"].as_array().unwrap().iter().all(|c| c["status"] == "open"));
+    assert!(
+        overdue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "open")
+    );
     for stage in ["requested", "approved", "rejected", "spent", "reconciled"] {
-        let c = server.get_json("demo-ho", &format!("/api/claims?status={stage}")).await;
+        let c = server
+            .get_json("demo-ho", &format!("/api/claims?status={stage}"))
+            .await;
         assert!(c["total"].as_i64().unwrap() > 0, "no claim {stage}");
     }
-    let problems = server.get_json("demo-ho", "/api/problems?per_page=500").await;
+    let problems = server
+        .get_json("demo-ho", "/api/problems?per_page=500")
+        .await;
     let items = problems["items"].as_array().unwrap();
     assert!(items.iter().any(|p| p["status"] == "resolved"));
     assert!(items.iter().any(|p| p["escalated"] == true));
@@ -48,21 +90,45 @@ async fn head_office_queries_the_demo_across_managers(backend: Backend) {
     let all_visits = server.get_json("demo-ho", "/api/visits?per_page=1").await;
     let at = all_visits["items"][0]["at"].as_i64().unwrap();
     let window = server
-        .get_json("demo-ho", &format!("/api/visits?from={at}&to={at}&per_page=500"))
+        .get_json(
+            "demo-ho",
+            &format!("/api/visits?from={at}&to={at}&per_page=500"),
+        )
         .await;
-    assert!(window["items"].as_array().unwrap().iter().all(|v| v["at"] == at));
+    assert!(
+        window["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["at"] == at)
+    );
     let m = server.get_json("demo-m-huang", "/v1/me").await;
-    assert_eq!(m["territories"], serde_json::json!([{"id": "t-south", "name": "南區 South"}]));
+    assert_eq!(
+        m["territories"],
+        serde_json::json!([{"id": "t-south", "name": "南區 South"}])
+    );
     // A seeded demo device syncs everything of its territory.
     let mut phone = server.device("m-chen", "demo-m-chen");
     phone.sync().await;
-    assert_eq!(phone.replica.doc_ids().count(), 11, "t-north and its 10 dealers");
+    assert_eq!(
+        phone.replica.doc_ids().count(),
+        11,
+        "t-north and its 10 dealers"
+    );
     server.stop().await;
 }
 
 async fn the_openapi_document_lists_every_route(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let doc: Value = server.http.get(format!("{}/api/openapi.json", server.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value = server
+        .http
+        .get(format!("{}/api/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
@@ -78,12 +144,19 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
     assert_eq!(documented, routed);
     // Every documented path answers (not the router's fallback 404).
     for (method, path) in &routed {
-        let url = format!("{}{}", server.base, path.replace("{doc_id}", "dealer:x").replace("{id}", "x"));
+        let url = format!(
+            "{}{}",
+            server.base,
+            path.replace("{doc_id}", "dealer:x").replace("{id}", "x")
+        );
         let req = server.http.request(method.parse().unwrap(), url);
         let r = req.send().await.unwrap();
         let status = r.status();
         let body = r.text().await.unwrap();
-        assert!(!(status == 404 && body.contains("no such endpoint")), "{method} {path} is not routed");
+        assert!(
+            !(status == 404 && body.contains("no such endpoint")),
+            "{method} {path} is not routed"
+        );
     }
     server.stop().await;
 }

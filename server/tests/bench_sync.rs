@@ -19,8 +19,23 @@ fn gzip_len(bytes: &[u8]) -> usize {
 
 async fn a_device_with_500_documents_and_nothing_to_send_syncs_in_under_2kb(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let _ho = head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-south", &[]), ("t-east", &[]), ("t-central", &[])]).await;
-    let token = server.user("m1", "manager", &["t-north", "t-south", "t-east", "t-central"]).await;
+    let _ho = head_office_with_territories(
+        &server,
+        &[
+            ("t-north", &["m1"]),
+            ("t-south", &[]),
+            ("t-east", &[]),
+            ("t-central", &[]),
+        ],
+    )
+    .await;
+    let token = server
+        .user(
+            "m1",
+            "manager",
+            &["t-north", "t-south", "t-east", "t-central"],
+        )
+        .await;
     let mut phone = server.device("m1", &token);
     phone.sync().await;
     for i in 0..500 {
@@ -28,7 +43,12 @@ async fn a_device_with_500_documents_and_nothing_to_send_syncs_in_under_2kb(back
         let id: DealerId = format!("d-{i:04}").parse().unwrap();
         phone
             .replica
-            .create_dealer(&tid("t-north"), id, &profile(&format!("經銷商 Dealer {i}")), &s)
+            .create_dealer(
+                &tid("t-north"),
+                id,
+                &profile(&format!("經銷商 Dealer {i}")),
+                &s,
+            )
             .unwrap();
     }
     let started = Instant::now();
@@ -53,8 +73,15 @@ async fn a_device_with_500_documents_and_nothing_to_send_syncs_in_under_2kb(back
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let resp_headers: usize = r.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
-    let gzipped = r.headers().get("content-encoding").is_some_and(|v| v == "gzip");
+    let resp_headers: usize = r
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    let gzipped = r
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v == "gzip");
     let wire = r.bytes().await.unwrap();
     let round_trip = started.elapsed();
     let body = if gzipped {
@@ -73,7 +100,12 @@ async fn a_device_with_500_documents_and_nothing_to_send_syncs_in_under_2kb(back
 
     println!("backend: {backend:?}");
     println!("first sync of 500 new dealers (+ territory index): {first:?}");
-    println!("no-change request body: {} B ({} B gzipped): {}", req_json.len(), gzip_len(&req_json), String::from_utf8_lossy(&req_json));
+    println!(
+        "no-change request body: {} B ({} B gzipped): {}",
+        req_json.len(),
+        gzip_len(&req_json),
+        String::from_utf8_lossy(&req_json)
+    );
     println!(
         "no-change response body: {} B uncompressed, {} B on the wire (gzip: {gzipped}): {}",
         resp_json.len(),
@@ -82,6 +114,10 @@ async fn a_device_with_500_documents_and_nothing_to_send_syncs_in_under_2kb(back
     );
     println!("response headers: ~{resp_headers} B; round trip {round_trip:?}");
     assert!(req_json.len() < 2048, "request {} B", req_json.len());
-    assert!(wire.len() + resp_headers < 2048, "response {} B", wire.len());
+    assert!(
+        wire.len() + resp_headers < 2048,
+        "response {} B",
+        wire.len()
+    );
     server.stop().await;
 }

@@ -22,11 +22,16 @@ on_both_backends!(
 async fn migrations_run_once_and_reopen_cleanly(backend: Backend) {
     let db = TestDb::new(backend).await;
     let a = Store::open(&db.url).await.unwrap();
-    a.create_user("u1", "U", "manager", &["t-north".into()]).await.unwrap();
+    a.create_user("u1", "U", "manager", &["t-north".into()])
+        .await
+        .unwrap();
     a.close().await;
     let b = Store::open(&db.url).await.unwrap();
     assert_eq!(b.user("u1").await.unwrap().unwrap().role, "manager");
-    assert_eq!(b.user_territories("u1").await.unwrap(), vec!["t-north".to_owned()]);
+    assert_eq!(
+        b.user_territories("u1").await.unwrap(),
+        vec!["t-north".to_owned()]
+    );
     b.close().await;
 }
 
@@ -34,7 +39,9 @@ async fn users_devices_and_hashed_tokens(backend: Backend) {
     let db = TestDb::new(backend).await;
     let s = Store::open(&db.url).await.unwrap();
     assert!(s.has_no_users().await.unwrap());
-    admin::add_user(&s, "m1", "陳 Chen", "manager", &["t-north".into()]).await.unwrap();
+    admin::add_user(&s, "m1", "陳 Chen", "manager", &["t-north".into()])
+        .await
+        .unwrap();
     assert!(matches!(
         admin::add_user(&s, "m1", "again", "manager", &[]).await,
         Err(admin::AdminError::Store(StoreError::Duplicate(_)))
@@ -47,7 +54,12 @@ async fn users_devices_and_hashed_tokens(backend: Backend) {
         s.device_by_token_hash(&hash).await.unwrap(),
         Some((issued.device.clone(), "m1".to_owned()))
     );
-    assert!(s.device_by_token_hash(&auth::hash_token("fs_other")).await.unwrap().is_none());
+    assert!(
+        s.device_by_token_hash(&auth::hash_token("fs_other"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(s.revoke_device(&issued.device).await.unwrap());
     assert!(!s.revoke_device(&issued.device).await.unwrap());
     assert!(s.device_by_token_hash(&hash).await.unwrap().is_none());
@@ -105,12 +117,22 @@ async fn commits_number_each_territory_feed_in_order(backend: Backend) {
     let (d1, last1) = commit_new(&s, "t-north").await.unwrap();
     let (_, last2) = commit_new(&s, "t-north").await.unwrap();
     let (_, south) = commit_new(&s, "t-south").await.unwrap();
-    assert_eq!((last1, last2, south), (2, 4, 2), "two changes (genesis, profile) each");
+    assert_eq!(
+        (last1, last2, south),
+        (2, 4, 2),
+        "two changes (genesis, profile) each"
+    );
     let feed = s.feed_after("t-north", 0, 100).await.unwrap();
-    assert_eq!(feed.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        feed.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
     assert_eq!(feed[0].doc, d1);
     assert_eq!(s.feed_after("t-north", 2, 1).await.unwrap()[0].seq, 3);
-    assert_eq!(s.feed_territories().await.unwrap(), vec!["t-north".to_owned(), "t-south".to_owned()]);
+    assert_eq!(
+        s.feed_territories().await.unwrap(),
+        vec!["t-north".to_owned(), "t-south".to_owned()]
+    );
     let stored = s.load_doc(&d1).await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     let doc = Document::load(&stored.snapshot, Hub::actor()).unwrap();
@@ -137,8 +159,14 @@ async fn a_stale_writer_is_refused_and_writes_nothing(backend: Backend) {
     };
     s.commit_doc(commit(None)).await.unwrap();
     // A second creator of the same document, and a writer holding an old version, both lose.
-    assert!(matches!(s.commit_doc(commit(None)).await, Err(StoreError::VersionConflict)));
-    assert!(matches!(s.commit_doc(commit(Some(7))).await, Err(StoreError::VersionConflict)));
+    assert!(matches!(
+        s.commit_doc(commit(None)).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(matches!(
+        s.commit_doc(commit(Some(7))).await,
+        Err(StoreError::VersionConflict)
+    ));
     assert_eq!(s.total_changes().await.unwrap(), 2);
     assert_eq!(s.feed_after("t-north", 0, 100).await.unwrap().len(), 2);
     s.close().await;
@@ -156,7 +184,13 @@ async fn concurrent_writers_leave_no_gap_in_the_feed(backend: Backend) {
     for t in tasks {
         t.await.unwrap();
     }
-    let seqs: Vec<i64> = s.feed_after("t-north", 0, 1000).await.unwrap().iter().map(|r| r.seq).collect();
+    let seqs: Vec<i64> = s
+        .feed_after("t-north", 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
     assert_eq!(seqs, (1..=24).collect::<Vec<_>>());
     s.close().await;
 }
