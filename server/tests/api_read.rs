@@ -190,3 +190,37 @@ async fn sync_bodies_may_be_gzipped_both_ways(backend: Backend) {
     assert_eq!(resp.cursor.get(&tid("t-north")), 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn serve_web_dir_serves_the_app_with_fallback_and_fresh_entry_points() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<html>fieldsync</html>").unwrap();
+    std::fs::write(dir.path().join("sw.js"), "self.x = 1;").unwrap();
+    std::fs::write(dir.path().join("app.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let settings = fieldsync_server::Settings {
+        web_dir: Some(dir.path().to_owned()),
+        ..Default::default()
+    };
+    let server = TestServer::start_with(Backend::Sqlite, settings).await;
+    let get = |p: &str| server.http.get(format!("{}{p}", server.base)).send();
+    let r = get("/").await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    assert!(r.text().await.unwrap().contains("fieldsync"));
+    let r = get("/some/client/route").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("fieldsync"));
+    assert_eq!(
+        get("/sw.js").await.unwrap().headers()["cache-control"],
+        "no-cache"
+    );
+    assert_eq!(
+        get("/app.wasm").await.unwrap().headers()["content-type"],
+        "application/wasm"
+    );
+    // The API keeps answering JSON, including its 404s.
+    let r = get("/api/nope").await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_found");
+    assert_eq!(get("/health").await.unwrap().status(), 200);
+    server.stop().await;
+}
