@@ -128,8 +128,20 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
+    let relay = match state.store.pg_url() {
+        Some(url) => Some(
+            live::relay_postgres(url, state.live.clone())
+                .await
+                .map_err(std::io::Error::other)?,
+        ),
+        None => None,
+    };
     tracing::info!(%addr, "fieldsync server listening");
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    if let Some(r) = relay {
+        r.abort();
+    }
+    served
 }

@@ -42,6 +42,33 @@ impl Live {
     }
 }
 
+/// Listens on PostgreSQL for commits of every server replica sharing the
+/// database and relays them to this replica's live channel. The LISTEN is in
+/// place when this returns; the relay runs until the task is aborted.
+pub async fn relay_postgres(
+    url: &str,
+    live: Live,
+) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+    use sqlx::postgres::PgListener;
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(crate::store::FEED_CHANNEL).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.recv().await {
+                Ok(n) => match n.payload().parse::<TerritoryId>() {
+                    Ok(t) => live.notify(t),
+                    Err(_) => tracing::warn!(payload = n.payload(), "unreadable feed notification"),
+                },
+                Err(e) => {
+                    // PgListener reconnects by itself on the next recv; pause a moment.
+                    tracing::warn!(error = %e, "feed notification listener failed");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }))
+}
+
 /// `?token=`: browsers cannot set headers on a WebSocket.
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {

@@ -197,7 +197,10 @@ async fn push_doc(
                     .metrics
                     .changes_accepted
                     .inc_by(done.fresh.len() as u64);
-                state.live.notify(territory);
+                if state.store.pg_url().is_none() {
+                    // On PostgreSQL the commit's NOTIFY reaches every replica (see live::relay).
+                    state.live.notify(territory);
+                }
                 return Ok(Ok(hashes));
             }
             Err(StoreError::VersionConflict) => {

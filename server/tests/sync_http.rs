@@ -571,6 +571,34 @@ async fn online_devices_are_told_to_pull(backend: Backend) {
     })
     .await;
     assert!(quiet.is_err(), "m3 was notified of another territory");
+    // Several server replicas on one PostgreSQL tell each other (LISTEN/NOTIFY):
+    // a device listening on replica 2 hears of a push committed through replica 1.
+    if backend == Backend::Postgres {
+        let (base2, stop2) = server.second_replica().await;
+        let url2 = format!(
+            "{}/v1/live?token={}",
+            base2.replace("http://", "ws://"),
+            b.token
+        );
+        let (mut ws_2, _) = tokio_tungstenite::connect_async(url2).await.unwrap();
+        assert_eq!(
+            next(&mut ws_2).await.as_deref(),
+            Some(r#"{"type":"ready"}"#)
+        );
+        let s = a.stamp();
+        a.replica
+            .dealer_mut(&d)
+            .unwrap()
+            .insert(
+                &"v-live2".parse::<VisitId>().unwrap(),
+                &Visit::new(a.user.clone(), s.at),
+                &s,
+            )
+            .unwrap();
+        a.sync().await;
+        assert_eq!(next(&mut ws_2).await.as_deref(), Some(r#"{"type":"sync"}"#));
+        let _ = stop2.send(());
+    }
     // A bad token cannot open the channel.
     assert!(
         tokio_tungstenite::connect_async(ws_url("fs_wrong"))

@@ -133,6 +133,14 @@ impl Store {
             .await?;
         }
         write_read_model(&mut w, c.id, c.territory, c.read).await?;
+        if self.backend() == super::Backend::Postgres {
+            // Delivered to every server replica's listener when (and only if) this commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(super::FEED_CHANNEL)
+                .bind(c.territory)
+                .execute(&mut *w.tx)
+                .await?;
+        }
         w.commit().await?;
         Ok(last)
     }

@@ -50,7 +50,12 @@ pub struct Store {
     /// SQLite allows one writer at a time: writers queue here instead of
     /// failing with SQLITE_BUSY. PostgreSQL needs no gate (row locks do it).
     write_gate: Option<Arc<Mutex<()>>>,
+    /// PostgreSQL's URL, for the LISTEN connection of the live channel.
+    pg_url: Option<Arc<str>>,
 }
+
+/// The PostgreSQL channel on which commits announce their territory.
+pub const FEED_CHANNEL: &str = "fieldsync_feed";
 
 /// A write transaction (holding SQLite's writer gate, if any).
 #[derive(Debug)]
@@ -116,6 +121,7 @@ impl Store {
             pool,
             backend,
             write_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
         };
         store.migrate().await?;
         Ok(store)
@@ -140,6 +146,11 @@ impl Store {
     /// The engine in use.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// PostgreSQL's URL (None on SQLite), for LISTEN/NOTIFY between server replicas.
+    pub fn pg_url(&self) -> Option<&str> {
+        self.pg_url.as_deref()
     }
 
     /// The connection pool, for queries that need no transaction.

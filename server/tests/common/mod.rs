@@ -160,6 +160,27 @@ impl TestServer {
         }
     }
 
+    /// Another server process over the same database: (base URL, its state, stop handle).
+    pub async fn second_replica(&self) -> (String, oneshot::Sender<()>) {
+        let store = Store::open(&self._db.url).await.expect("open store");
+        let state = AppState::new(store, Settings::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(fieldsync_server::run(listener, state, async move {
+            let _ = rx.await;
+        }));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !matches!(self.http.get(format!("{base}/health")).send().await, Ok(r) if r.status().is_success())
+        {
+            assert!(Instant::now() < deadline, "second replica did not start");
+            tokio::task::yield_now().await;
+        }
+        (base, tx)
+    }
+
     /// Creates a user and returns a fresh device token for them.
     pub async fn user(&self, id: &str, role: &str, territories: &[&str]) -> String {
         let ts: Vec<String> = territories.iter().map(|t| (*t).to_owned()).collect();
