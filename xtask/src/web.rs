@@ -1,13 +1,309 @@
-//! Building the wasm package and the web app, and running the browser tests (owned by the browser-app issue).
+//! Building the wasm package and the web app into `web/dist`, and running the browser tests against the real server.
 
-use anyhow::Result;
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::Hasher;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// Builds `web/dist`: nothing yet; the browser-app issue fills this in.
+use anyhow::{Context, Result, bail};
+
+use crate::sh;
+
+/// The app's own files copied into `web/dist` (besides `js/` and the wasm package).
+const SHELL: &[&str] = &["index.html", "app.css", "manifest.webmanifest", "icon.svg"];
+/// wasm-opt flags: Debian's binaryen 108 must be told the features rustc's wasm uses.
+const WASM_OPT: &[&str] = &[
+    "-Oz",
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+];
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// Builds `web/dist`: the wasm (release profile `wasm`), its wasm-bindgen glue
+/// (`web/pkg`), wasm-opt, then the app files and a service worker that precaches them all.
 pub fn build() -> Result<()> {
+    // Without reference types: wasm-bindgen then keeps JS objects in a JS-side heap
+    // instead of an externref table, which Debian's binaryen 108 cannot round-trip
+    // (the optimised module fails to instantiate).
+    let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    flags.push_str(" -C target-feature=-reference-types");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = [
+        "build",
+        "-p",
+        "fieldsync-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm",
+    ];
+    eprintln!("+ RUSTFLAGS='{}' cargo {}", flags.trim(), args.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .env("RUSTFLAGS", flags.trim())
+        .status()
+        .context("could not start cargo")?;
+    if !status.success() {
+        bail!("building the wasm failed: {status}");
+    }
+    let wasm = target_dir().join("wasm32-unknown-unknown/wasm/fieldsync_wasm.wasm");
+    let wasm = wasm.to_str().context("target dir is not UTF-8")?;
+    // The standard library is prebuilt with reference types, so the module still
+    // declares the feature; without the declaration wasm-bindgen sees no externref
+    // intrinsics and uses its JS heap.
+    fs::create_dir_all("web/pkg")?;
+    let plain = "web/pkg/fieldsync_wasm.wasm";
+    let mut args: Vec<&str> = WASM_OPT[1..].to_vec();
+    args.extend(["--strip-target-features", wasm, "-o", plain]);
+    sh::run("wasm-opt", &args)?;
+    sh::run(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-dir",
+            "web/pkg",
+            plain,
+        ],
+    )?;
+    fs::remove_file(plain)?;
+    let bg = "web/pkg/fieldsync_wasm_bg.wasm";
+    let mut args: Vec<&str> = WASM_OPT.to_vec();
+    args.extend([bg, "-o", bg]);
+    sh::run("wasm-opt", &args)?;
+    assemble(Path::new("web"), Path::new("web/dist"))
+}
+
+fn assemble(web: &Path, dist: &Path) -> Result<()> {
+    if dist.exists() {
+        fs::remove_dir_all(dist).with_context(|| format!("removing {}", dist.display()))?;
+    }
+    fs::create_dir_all(dist.join("pkg"))?;
+    for f in SHELL {
+        fs::copy(web.join(f), dist.join(f)).with_context(|| format!("copying web/{f}"))?;
+    }
+    copy_tree(&web.join("js"), &dist.join("js"))?;
+    for f in ["fieldsync_wasm.js", "fieldsync_wasm_bg.wasm"] {
+        fs::copy(web.join("pkg").join(f), dist.join("pkg").join(f))
+            .with_context(|| format!("copying web/pkg/{f}"))?;
+    }
+    let mut files = Vec::new();
+    list(dist, dist, &mut files)?;
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for f in &files {
+        hasher.write(f.as_bytes());
+        hasher.write(&fs::read(dist.join(f))?);
+    }
+    let mut precache = vec!["./".to_owned()];
+    precache.extend(files.iter().map(|f| format!("./{f}")));
+    let list_js = format!(
+        "[{}]",
+        precache
+            .iter()
+            .map(|p| format!("'{p}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let sw = fs::read_to_string(web.join("sw.js"))?
+        .replace("__VERSION__", &format!("{:016x}", hasher.finish()))
+        .replace("__PRECACHE__", &list_js);
+    fs::write(dist.join("sw.js"), sw)?;
+    eprintln!("web/dist: {} files precached by sw.js", precache.len());
     Ok(())
 }
 
-/// Runs the browser tests: none yet; the browser-app issue fills this in.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()))?;
+        } else {
+            fs::copy(&path, to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+fn list(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            list(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
+/// The server under test: killed when dropped, whatever happened.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Polls `GET /health` until it answers 200 or the deadline passes.
+fn wait_healthy(port: u16, server: &mut Server, deadline: Duration) -> Result<()> {
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        if let Some(status) = server.0.try_wait()? {
+            bail!("the server exited before it was ready: {status}");
+        }
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let req = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+            let mut reply = String::new();
+            if s.write_all(req.as_bytes()).is_ok()
+                && s.read_to_string(&mut reply).is_ok()
+                && reply.starts_with("HTTP/1.1 200")
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the server did not answer /health within {deadline:?}")
+}
+
+/// Runs the server CLI against the test database and returns its standard output.
+fn server_cli(bin: &str, db: &str, args: &[&str]) -> Result<String> {
+    let mut full = vec!["--database", db];
+    full.extend_from_slice(args);
+    eprintln!("+ {bin} {}", full.join(" "));
+    let out = Command::new(bin)
+        .args(&full)
+        .output()
+        .with_context(|| format!("could not start {bin}"))?;
+    if !out.status.success() {
+        bail!(
+            "{bin} {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Issues a device token for `user` through the CLI.
+fn issue_token(bin: &str, db: &str, user: &str) -> Result<String> {
+    let out = server_cli(
+        bin,
+        db,
+        &["device", "issue", "--user", user, "--label", "browser test"],
+    )?;
+    out.lines()
+        .find_map(|l| {
+            l.split_once("token (shown once):")
+                .map(|(_, t)| t.trim().to_owned())
+        })
+        .context("`device issue` printed no token")
+}
+
+/// Starts the real server on a free port with a fresh SQLite database, creates the
+/// test users and their device tokens through its CLI, runs the browser tests
+/// (`node --test` with playwright-core driving Debian's chromium), and stops the server.
 pub fn browser_tests() -> Result<()> {
+    sh::cargo(&["build", "-p", "fieldsync-server"])?;
+    let bin = target_dir().join("debug/fieldsync-server");
+    let bin = bin.to_str().context("target dir is not UTF-8")?.to_owned();
+    let tmp = std::env::temp_dir().join(format!("fieldsync-browser-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    let db = format!("sqlite://{}/test.sqlite", tmp.display());
+
+    let users = [
+        ("ho", "總部 王經理", "head_office", None),
+        ("lin", "林小美", "manager", Some("t-north")),
+        ("chen", "陳大文", "manager", Some("t-north")),
+        ("bench", "效能測試", "manager", Some("t-bench")),
+    ];
+    let mut env: Vec<(String, String)> = Vec::new();
+    for (id, name, role, territory) in users {
+        let mut args = vec!["user", "add", "--id", id, "--name", name, "--role", role];
+        if let Some(t) = territory {
+            args.extend(["--territory", t]);
+        }
+        server_cli(&bin, &db, &args)?;
+        env.push((
+            format!("FIELDSYNC_TOKEN_{}", id.to_uppercase()),
+            issue_token(&bin, &db, id)?,
+        ));
+    }
+
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    eprintln!("+ {bin} serve --listen {listen} --web-dir web/dist");
+    let log = fs::File::create(tmp.join("server.log"))?;
+    let mut server = Server(
+        Command::new(&bin)
+            .args([
+                "--database",
+                &db,
+                "serve",
+                "--listen",
+                &listen,
+                "--web-dir",
+                "web/dist",
+            ])
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| format!("could not start {bin}"))?,
+    );
+    wait_healthy(port, &mut server, Duration::from_secs(60))?;
+
+    let dir = Path::new("tests/browser");
+    let npm_ok = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .context("could not start npm")?
+        .success();
+    if !npm_ok {
+        bail!("npm ci failed in tests/browser");
+    }
+    let shots = fs::canonicalize(".")?.join("tests/screenshots");
+    fs::create_dir_all(&shots)?;
+    let status = Command::new("node")
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .current_dir(dir)
+        .env("FIELDSYNC_URL", format!("http://{listen}"))
+        .env("FIELDSYNC_SCREENSHOTS", &shots)
+        .env("FIELDSYNC_TMP", &tmp)
+        .envs(env)
+        .status()
+        .context("could not start node")?;
+    drop(server);
+    if !status.success() {
+        bail!(
+            "browser tests failed (server log: {})",
+            tmp.join("server.log").display()
+        );
+    }
+    eprintln!("screenshots: {}", shots.display());
+    let _ = fs::remove_dir_all(&tmp);
     Ok(())
 }

@@ -1,0 +1,168 @@
+// The issue's end-to-end story in headless Chromium against the real server:
+// a manager records a visit offline, it survives a reload, syncs when the network
+// returns, head office sees it; two managers' concurrent edits show as a conflict.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, TOKENS, launch, context, login, swReady, shot, synced, seedTerritory } from './harness.js';
+
+let browser;
+const DEALERS = [
+  { id: 'd-lin', name: '林記商行', kind: 'retailer', address: '台中市北屯區崇德路一段 100 號',
+    downline: { 'c-1': { name: '大雅雜貨店', core: true, note: '' }, 'c-2': { name: '潭子便利商店', core: false, note: '' } },
+    contacts: { 'k-1': { name: '林老闆', role: '負責人', phone: '04-2233-4455' } }, brands: { 好食: { exclusive: true } } },
+  { id: 'd-hua', name: '華興分銷', kind: 'distributor', tier: 1, address: '台中市豐原區中正路 8 號' },
+  { id: 'd-bank', name: '彰銀豐原分行', kind: 'bank_branch', status: 'prospect', address: '台中市豐原區' },
+  { id: 'd-old', name: '老街商號', kind: 'retailer', status: 'dormant', address: '苗栗縣三義鄉' },
+];
+
+before(async () => {
+  assert.ok(TOKENS.ho && TOKENS.lin && TOKENS.chen, 'tokens come from `cargo xtask test`');
+  await seedTerritory({ territory: 't-north', name: '北區', region: '中部', managers: ['lin', 'chen'], dealers: DEALERS });
+  browser = await launch();
+});
+
+after(async () => { await browser?.close(); });
+
+const pending = (page) => page.locator('[data-test=pending]').innerText();
+
+test('a visit with a commitment recorded offline survives a reload, syncs, and head office sees it', async () => {
+  const ctx = await context(browser);
+  const page = await login(ctx, TOKENS.lin);
+  await page.locator('[data-dealer=d-lin]').waitFor();
+  await synced(page);
+  await swReady(page);
+  assert.equal(await page.locator('#dealer-list [data-dealer]').count(), DEALERS.length);
+  await shot(page, '01-manager-dealer-list-zh');
+
+  // Filters: kind, status, text.
+  await page.selectOption('select[name=kind]', 'bank_branch');
+  assert.deepEqual(await page.locator('#dealer-list [data-dealer]').evaluateAll((xs) => xs.map((x) => x.dataset.dealer)), ['d-bank']);
+  await page.selectOption('select[name=kind]', '');
+  await page.fill('input[name=q]', '豐原');
+  assert.equal(await page.locator('#dealer-list [data-dealer]').count(), 2);
+  await page.fill('input[name=q]', '');
+
+  // The network goes away.
+  await ctx.setOffline(true);
+  await page.locator('[data-test=sync][data-state=offline]').waitFor();
+
+  await page.click('[data-dealer=d-lin]');
+  await page.locator('[data-section=downline]').getByText('大雅雜貨店').waitFor();
+  await page.click('[data-action=record-visit]');
+  await page.fill('input[name=lat]', '24.1818');
+  await page.fill('input[name=lon]', '120.6925');
+  await page.fill('input[name=accuracy]', '25');
+  await page.check('input[value=training]');
+  await page.check('input[value=joint_visit]');
+  await page.fill('input[name=summary]', '新品教育訓練，陪同拜訪大雅雜貨店');
+  await page.fill('textarea[name=notes]', '老闆希望下月加碼鋪貨');
+  await page.fill('input[name=attendees]', '林老闆、店員阿美');
+  await page.click('[data-action=add-commitment]');
+  await page.fill('[data-sub=commitment] input[name=what]', '下週三前送 20 箱試用品');
+  await page.fill('[data-sub=commitment] input[name=to_whom]', '林老闆');
+  const due = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+  await page.fill('[data-sub=commitment] input[name=due]', due);
+  await shot(page, '02-record-visit-offline');
+  await page.click('[data-action=save-visit]');
+  await page.waitForURL(/#\/dealer\/d-lin$/);
+  await page.locator('[data-section=visits]').getByText('新品教育訓練').waitFor();
+  await page.locator('[data-section=commitments]').getByText('下週三前送 20 箱試用品').waitFor();
+  assert.notEqual(await pending(page), '0 待同步', 'the visit waits to be sent');
+  await shot(page, '03-dealer-page-after-offline-visit');
+
+  // Reload with no network: the service worker serves the app, IndexedDB the data.
+  await page.reload();
+  await page.locator('[data-section=visits]').getByText('新品教育訓練').waitFor();
+  await page.locator('[data-section=commitments]').getByText('下週三前送 20 箱試用品').waitFor();
+  await page.locator('[data-section=visits]').getByText('老闆希望下月加碼鋪貨').waitFor();
+  assert.match(await pending(page), /^[1-9]\d* /);
+  await shot(page, '04-after-offline-reload');
+
+  // The network returns: it syncs by itself.
+  await ctx.setOffline(false);
+  await synced(page);
+  await shot(page, '05-synced');
+
+  // Head office, in another browser profile on a desktop screen.
+  const ho = await context(browser, { viewport: { width: 1280, height: 900 } });
+  const office = await login(ho, TOKENS.ho);
+  await office.locator('[data-territory=t-north]').waitFor();
+  await shot(office, '06-office-territories');
+  await office.click('[data-tab=visits]');
+  await office.getByText('新品教育訓練，陪同拜訪大雅雜貨店').waitFor();
+  await shot(office, '07-office-visit-timeline');
+  await office.click('[data-tab=commitments]');
+  await office.getByText('下週三前送 20 箱試用品').waitFor();
+  await shot(office, '08-office-commitments');
+  await office.click('[data-tab=dealers]');
+  await office.locator('[data-dealer=d-lin]').waitFor();
+  await shot(office, '09-office-dealers');
+  await ho.close();
+  await ctx.close();
+});
+
+test('two managers edit the same dealer field offline; head office sees the conflict with both values', async () => {
+  const a = await context(browser);
+  const b = await context(browser);
+  const lin = await login(a, TOKENS.lin);
+  const chen = await login(b, TOKENS.chen);
+  for (const p of [lin, chen]) { await p.locator('[data-dealer=d-hua]').waitFor(); await synced(p); }
+  await a.setOffline(true);
+  await b.setOffline(true);
+  for (const [p, address] of [[lin, '台中市豐原區中正路 10 號'], [chen, '台中市豐原區復興路 22 號']]) {
+    await p.click('[data-dealer=d-hua]');
+    await p.click('[data-action=edit-profile]');
+    await p.fill('form.edit input[name=address]', address);
+    await p.click('form.edit button[type=submit]');
+    await p.locator('[data-field=address]', { hasText: address }).waitFor();
+  }
+  await a.setOffline(false);
+  await synced(lin);
+  await b.setOffline(false);
+  await synced(chen);
+  // chen's device receives lin's edit too and shows the conflict locally.
+  await chen.locator('[data-section=conflicts]').waitFor();
+  await shot(chen, '10-manager-sees-conflict');
+
+  const ho = await context(browser, { viewport: { width: 1280, height: 900 } });
+  const office = await login(ho, TOKENS.ho);
+  await office.goto(`${BASE}/#/office/conflicts`);
+  const row = office.locator('tr.conflict', { hasText: '華興分銷' });
+  await row.getByText('中正路 10 號').waitFor();
+  await row.getByText('復興路 22 號').waitFor();
+  await shot(office, '11-office-conflicts');
+  for (const tab of ['problems', 'claims']) {
+    await office.click(`[data-tab=${tab}]`);
+    await office.locator('.office-body table, .office-body .pipeline').first().waitFor();
+    await shot(office, `12-office-${tab}`);
+  }
+  await Promise.all([a.close(), b.close(), ho.close()]);
+});
+
+test('the language is remembered; the default follows the browser', async () => {
+  const ctx = await context(browser, { locale: 'en-US' });
+  const page = await login(ctx, TOKENS.lin);
+  await page.locator('[data-dealer=d-lin]').waitFor();
+  assert.equal(await page.locator('h1').innerText(), "My territory's dealers");
+  await page.click('[data-action=lang]');
+  assert.equal(await page.locator('h1').innerText(), '我的區域經銷商');
+  await page.reload();
+  await page.locator('[data-dealer=d-lin]').waitFor();
+  assert.equal(await page.locator('h1').innerText(), '我的區域經銷商');
+  await page.click('[data-action=lang]');
+  await page.click('[data-dealer=d-lin]');
+  await page.locator('[data-section=visits]').waitFor();
+  await shot(page, '13-dealer-page-en');
+  await ctx.close();
+});
+
+test('a wrong token is refused at login', async () => {
+  const ctx = await context(browser);
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/#/login`);
+  await page.fill('input[name=token]', 'not-a-token');
+  await page.click('form.login button[type=submit]');
+  await page.locator('form.login .error', { hasText: '登入失敗' }).waitFor();
+  await shot(page, '00-login');
+  await ctx.close();
+});

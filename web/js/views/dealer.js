@@ -1,0 +1,146 @@
+// Manager: one dealer's page — profile, downline customers, visits, commitments, claims, problems, conflicts.
+import { t } from '../i18n.js';
+import * as local from '../local.js';
+import * as photos from '../photos.js';
+import { stamp } from '../session.js';
+import { h, fmtTime, fmtMoney, current, RANKS, toast, field, select, errorText } from '../ui.js';
+import { KINDS, STATUSES } from './dealers.js';
+
+const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');
+
+async function act(doc, fn, rerender) {
+  try {
+    await local.edit([doc], fn);
+    toast(t('visit.saved'));
+    rerender();
+  } catch (e) {
+    toast(errorText(e), 'error');
+  }
+}
+
+function section(title, testid, ...body) {
+  return h('section.card', { 'data-section': testid }, h('h2', title), ...body);
+}
+
+function profileCard(d, doc, rerender) {
+  const p = d.profile;
+  const view = h('dl.profile',
+    h('dt', t('dealers.kind')), h('dd', t('kind.' + p.kind)),
+    h('dt', t('dealers.status')), h('dd', t('status.' + p.status)),
+    h('dt', t('dealer.tier')), h('dd', String(p.tier)),
+    h('dt', t('dealer.address')), h('dd', { 'data-field': 'address' }, p.address || '—'),
+    h('dt', t('dealer.contacts')), h('dd', Object.values(p.contacts).map((c) => h('div', `${c.name}${c.role ? ` (${c.role})` : ''}${c.phone ? ` ☎ ${c.phone}` : ''}`))),
+    h('dt', t('dealer.brands')), h('dd', Object.entries(p.brands).map(([b, x]) => `${b}${x.exclusive ? ' ★' : ''}`).join('、') || '—'));
+  const form = h('form.edit', { hidden: true, onsubmit: (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const patch = {};
+    for (const k of ['name', 'address', 'kind', 'status']) if (f.get(k) !== p[k]) patch[k] = f.get(k);
+    if (Number(f.get('tier')) !== p.tier) patch.tier = Number(f.get('tier'));
+    if (!Object.keys(patch).length) { form.hidden = true; return; }
+    act(doc, (r) => r.updateProfile(doc, JSON.stringify(patch), stamp()), rerender);
+  } },
+    field(t('dealer.name'), h('input', { name: 'name', value: p.name, required: true })),
+    field(t('dealer.address'), h('input', { name: 'address', value: p.address })),
+    field(t('dealers.kind'), select('kind', KINDS.map((k) => [k, t('kind.' + k)]), p.kind)),
+    field(t('dealers.status'), select('status', STATUSES.map((k) => [k, t('status.' + k)]), p.status)),
+    field(t('dealer.tier'), h('input', { name: 'tier', type: 'number', min: 1, max: 5, value: p.tier })),
+    h('div.actions', h('button.primary', { type: 'submit' }, t('dealer.save')),
+      h('button', { type: 'button', onclick: () => { form.hidden = true; } }, t('common.cancel'))));
+  return section(t('dealer.profile'), 'profile',
+    view, h('button', { type: 'button', 'data-action': 'edit-profile', onclick: () => { form.hidden = !form.hidden; } }, t('dealer.edit')), form);
+}
+
+function downlineCard(d, doc, rerender) {
+  const name = h('input', { name: 'customer', placeholder: t('dealer.addCustomer'), required: true });
+  const core = h('input', { type: 'checkbox', name: 'core' });
+  const form = h('form.inline-form', { onsubmit: (e) => {
+    e.preventDefault();
+    const patch = { downline: { [rid()]: { name: name.value.trim(), core: core.checked, note: '' } } };
+    act(doc, (r) => r.updateProfile(doc, JSON.stringify(patch), stamp()), rerender);
+  } }, name, h('label.inline', core, t('dealer.core')), h('button', { type: 'submit' }, '+'));
+  const items = Object.values(d.profile.downline);
+  return section(t('dealer.downline'), 'downline',
+    h('ul.plain', items.length ? items.map((c) => h('li', c.name, c.core ? h('span.badge', t('dealer.core')) : null, c.note ? ` — ${c.note}` : '')) : h('li.muted', t('dealer.none'))),
+    form);
+}
+
+function visitItem(v) {
+  const gps = v.gps ? `${v.gps.lat.toFixed(5)}, ${v.gps.lon.toFixed(5)} ±${Math.round(v.gps.accuracy_m)} m${v.gps.manual ? ` (${t('visit.manual')})` : ''}` : null;
+  const pics = h('div.thumbs');
+  for (const hash of Object.keys(v.photos)) {
+    photos.url(hash).then((u) => { if (u) pics.append(h('img', { src: u, alt: hash.slice(0, 8), width: 72, height: 72 })); });
+  }
+  return h('li.visit', { 'data-visit': v.id },
+    h('div.row-main', h('strong', fmtTime(v.at)), Object.keys(v.purposes).map((p) => h('span.badge', t('purpose.' + p)))),
+    v.summary ? h('div', v.summary) : null,
+    Object.values(v.notes).map((n) => h('div.note', n.text)),
+    Object.keys(v.attendees).length ? h('div.muted', '👥 ', Object.keys(v.attendees).join('、')) : null,
+    gps ? h('div.muted', '📍 ', gps) : null,
+    pics);
+}
+
+function commitmentItem(c, doc, rerender) {
+  const st = current(c.status, RANKS.commitments);
+  const overdue = st === 'open' && c.due < new Date().toISOString().slice(0, 10);
+  const adv = (stage) => act(doc, (r) => r.advance(doc, 'commitments', c.id, stage, '', stamp()), rerender);
+  return h('li', { 'data-commitment': c.id },
+    h('div.row-main', h('strong', c.what), h(`span.badge.cs-${st}`, t('cstatus.' + st)), overdue ? h('span.badge.overdue', t('commitment.overdue')) : null),
+    h('div.row-sub', h('span', `${t('commitment.toWhom')}: ${c.to_whom || '—'}`), h('span', `${t('commitment.due')}: ${c.due}`), c.amount ? h('span', fmtMoney(c.amount)) : null),
+    st === 'open' ? h('div.actions', h('button', { onclick: () => adv('kept') }, t('commitment.kept')), h('button', { onclick: () => adv('broken') }, t('commitment.broken'))) : null);
+}
+
+function claimItem(c, doc, rerender) {
+  const st = current(c.status, RANKS.claims);
+  const next = st === 'approved' ? 'spent' : st === 'spent' ? 'reconciled' : null;
+  const adv = () => act(doc, (r) => r.advance(doc, 'claims', c.id, next, next === 'spent' ? JSON.stringify({ spent: c.amount }) : '', stamp()), rerender);
+  return h('li', { 'data-claim': c.id },
+    h('div.row-main', h('strong', c.purpose), h('span.badge', t('ecat.' + c.category)), h(`span.badge.cl-${st}`, t('claim.' + st))),
+    h('div.row-sub', h('span', fmtMoney(c.amount)), c.spent ? h('span', `${t('claim.spent')}: ${fmtMoney(c.spent)}`) : null),
+    next ? h('div.actions', h('button', { onclick: adv }, `→ ${t('claim.' + next)}`)) : null);
+}
+
+function problemItem(p, doc, rerender) {
+  const st = current(p.status, RANKS.problems);
+  const adv = (stage) => {
+    let extra = '';
+    if (stage === 'resolved') {
+      const how = prompt(t('problem.resolution'));
+      if (!how) return;
+      extra = JSON.stringify({ resolution: how });
+    }
+    act(doc, (r) => r.advance(doc, 'problems', p.id, stage, extra, stamp()), rerender);
+  };
+  return h('li', { 'data-problem': p.id },
+    h('div.row-main', h('strong', p.title), h('span.badge', t('pcat.' + p.category)), h(`span.badge.sev-${p.severity}`, t('sev.' + p.severity)), h(`span.badge.ps-${st}`, t('pstatus.' + st))),
+    p.description ? h('div', p.description) : null,
+    p.resolution ? h('div.muted', `✔ ${p.resolution}`) : null,
+    st !== 'resolved' ? h('div.actions',
+      st === 'open' ? h('button', { onclick: () => adv('in_progress') }, t('problem.start')) : null,
+      h('button', { onclick: () => adv('resolved') }, t('problem.resolve'))) : null);
+}
+
+const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
+
+export function dealerView({ id }, rerender) {
+  const doc = `dealer:${id}`;
+  let d;
+  try { d = local.state(doc); } catch { return h('section', h('p', t('dealer.notFound')), h('a', { href: '#/dealers' }, t('dealer.back'))); }
+  const visits = withIds(d.visits).sort((a, b) => b.at - a.at);
+  const commitments = withIds(d.commitments).sort((a, b) => a.due.localeCompare(b.due));
+  const open = commitments.filter((c) => current(c.status, RANKS.commitments) === 'open');
+  const conflicts = local.conflicts(doc);
+  return h('section.dealer',
+    h('a.back', { href: '#/dealers' }, t('dealer.back')),
+    h('div.head', h('h1', d.profile.name), h('a.button.primary', { href: `#/dealer/${id}/visit`, 'data-action': 'record-visit' }, t('dealer.recordVisit'))),
+    h('div.grid',
+      profileCard(d, doc, rerender),
+      downlineCard(d, doc, rerender),
+      section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, rerender)) : h('li.muted', t('dealer.none')))),
+      section(t('dealer.problems'), 'problems', h('ul.plain', withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
+      section(t('dealer.claims'), 'claims', h('ul.plain', withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
+      section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map(visitItem) : h('li.muted', t('visit.none')))),
+      conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
+        h('strong', c.path.join('.')), ': ',
+        [c.winner, ...c.others].map((v) => h('span.badge', `${JSON.stringify(v.value)} — ${v.by ?? '?'}`)))))) : null));
+}
