@@ -151,14 +151,14 @@ fn feed_everything(doc_bytes: &[u8], change_bytes: &[u8], intact_changes: &[Vec<
         cursor: "t-north:3".parse().unwrap(),
         more: false,
     };
-    if let Ok(report) = replica.apply_response(&resp) {
-        if !report.errors.is_empty() {
-            assert_eq!(
-                replica.cursor(),
-                &Cursor::default(),
-                "the cursor does not move past what failed to apply"
-            );
-        }
+    if let Ok(report) = replica.apply_response(&resp)
+        && !report.errors.is_empty()
+    {
+        assert_eq!(
+            replica.cursor(),
+            &Cursor::default(),
+            "the cursor does not move past what failed to apply"
+        );
     }
     // Wire messages as JSON text.
     let text = String::from_utf8_lossy(change_bytes);

@@ -8,34 +8,31 @@
 //! never competes with a concurrent edit of another.
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, hydrate};
 use serde_json::{Map, Number, Value as Json};
 
 use super::error::DocError;
 
-/// Reads the object `obj` (and everything below it) as JSON. Where concurrent
-/// writes conflict, the value Automerge picks as the winner is read.
+/// Reads the object `obj` (and everything below it) as JSON, in one pass over
+/// the document. Where concurrent writes conflict, the value Automerge picks as
+/// the winner is read.
 pub(crate) fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Json {
-    match doc.object_type(obj) {
-        Ok(ObjType::Map) | Ok(ObjType::Table) => {
-            let mut out = Map::new();
-            for key in doc.keys(obj) {
-                if let Ok(Some((value, id))) = doc.get(obj, key.as_str()) {
-                    out.insert(key, value_to_json(doc, value, &id));
-                }
-            }
-            Json::Object(out)
+    doc.hydrate(obj, None)
+        .map_or(Json::Null, |v| hydrated_to_json(&v))
+}
+
+fn hydrated_to_json(v: &hydrate::Value) -> Json {
+    match v {
+        hydrate::Value::Scalar(s) => scalar_to_json(s),
+        hydrate::Value::Map(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), hydrated_to_json(&v.value)))
+                .collect(),
+        ),
+        hydrate::Value::List(l) => {
+            Json::Array(l.iter().map(|item| hydrated_to_json(&item.value)).collect())
         }
-        Ok(ObjType::List) => {
-            let len = doc.length(obj);
-            let items = (0..len)
-                .filter_map(|i| doc.get(obj, i).ok().flatten())
-                .map(|(v, id)| value_to_json(doc, v, &id))
-                .collect();
-            Json::Array(items)
-        }
-        Ok(ObjType::Text) => Json::String(doc.text(obj).unwrap_or_default()),
-        Err(_) => Json::Null,
+        hydrate::Value::Text(t) => Json::String(t.to_string()),
     }
 }
 
