@@ -43,7 +43,7 @@ impl Timestamp {
 
     /// Whole days from `self` to `later` (negative if `later` is earlier).
     pub fn days_until(self, later: Timestamp) -> i64 {
-        (later.0 - self.0).div_euclid(86_400_000)
+        later.0.saturating_sub(self.0).div_euclid(86_400_000)
     }
 }
 

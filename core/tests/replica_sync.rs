@@ -95,3 +95,43 @@ fn concurrent_edits_of_one_field_converge_and_keep_the_loser_readable() {
     assert_eq!(values, [json!("林記商行"), json!("林記貿易")]);
     assert!(c.others[0].by.is_some());
 }
+
+#[test]
+fn the_same_response_twice_or_an_old_one_late_changes_nothing() {
+    let mut hub = hub_with_territory();
+    let (mut a, mut b) = (Replica::new().unwrap(), Replica::new().unwrap());
+    sync(&mut hub, &manager("m1"), &mut a);
+    sync(&mut hub, &manager("m2"), &mut b);
+    let d: DealerId = "d-lin".parse().unwrap();
+    a.create_dealer(&territory(), d.clone(), &profile("林記"), &stamp("m1", 1))
+        .unwrap();
+    sync(&mut hub, &manager("m1"), &mut a);
+
+    let old = hub.sync(&manager("m2"), &b.sync_request()).unwrap();
+    b.apply_response(&old).unwrap();
+    a.dealer_mut(&d)
+        .unwrap()
+        .update_profile(
+            &json!({"tier": 1}),
+            &stamp("m1", 2),
+            |p: &fieldsync_core::model::DealerProfile| p.validate(),
+        )
+        .unwrap();
+    sync(&mut hub, &manager("m1"), &mut a);
+    let new = hub.sync(&manager("m2"), &b.sync_request()).unwrap();
+    b.apply_response(&new).unwrap();
+    let id = DocId::Dealer(d.clone());
+    let (heads, cursor) = (b.doc_mut(&id).unwrap().heads(), b.cursor().clone());
+
+    // A duplicate of the latest response, then a stale one arriving late.
+    for resp in [&new, &old, &new] {
+        let report = b.apply_response(resp).unwrap();
+        assert!(report.errors.is_empty() && report.updated.is_empty());
+    }
+    assert_eq!(b.doc_mut(&id).unwrap().heads(), heads);
+    assert_eq!(b.cursor(), &cursor, "the cursor never moves back");
+    assert_eq!(
+        b.dealer(&d).unwrap().dealer_state().unwrap().profile.tier,
+        1
+    );
+}
