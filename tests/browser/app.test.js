@@ -62,11 +62,23 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await page.fill('[data-sub=commitment] input[name=to_whom]', '林老闆');
   const due = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
   await page.fill('[data-sub=commitment] input[name=due]', due);
+  await page.click('[data-action=add-problem]');
+  await page.fill('[data-sub=problem] input[name=title]', '競品降價 15%');
+  await page.selectOption('[data-sub=problem] select[name=category]', 'competitor');
+  await page.selectOption('[data-sub=problem] select[name=severity]', 'high');
+  await page.click('[data-action=add-claim]');
+  await page.selectOption('[data-sub=claim] select[name=category]', 'placement');
+  await page.fill('[data-sub=claim] input[name=amount]', '3000');
+  await page.fill('[data-sub=claim] input[name=purpose]', '大雅雜貨店鋪市費用');
   await shot(page, '02-record-visit-offline');
   await page.click('[data-action=save-visit]');
-  await page.waitForURL(/#\/dealer\/d-lin$/);
+  await page.waitForURL(/#\/dealer\/d-lin$/).catch(async (e) => {
+    throw new Error(`the visit was not saved: ${await page.locator('[data-test=visit-status]').innerText()} (${e.message})`);
+  });
   await page.locator('[data-section=visits]').getByText('新品教育訓練').waitFor();
   await page.locator('[data-section=commitments]').getByText('下週三前送 20 箱試用品').waitFor();
+  await page.locator('[data-section=problems]').getByText('競品降價 15%').waitFor();
+  await page.locator('[data-section=claims]').getByText('大雅雜貨店鋪市費用').waitFor();
   assert.notEqual(await pending(page), '0 待同步', 'the visit waits to be sent');
   await shot(page, '03-dealer-page-after-offline-visit');
 
@@ -94,6 +106,12 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await office.click('[data-tab=commitments]');
   await office.getByText('下週三前送 20 箱試用品').waitFor();
   await shot(office, '08-office-commitments');
+  await office.click('[data-tab=problems]');
+  await office.locator('[data-problem]', { hasText: '競品降價 15%' }).waitFor();
+  await shot(office, '08b-office-problems');
+  await office.click('[data-tab=claims]');
+  await office.locator('[data-stage=requested] [data-claim]', { hasText: '大雅雜貨店鋪市費用' }).waitFor();
+  await shot(office, '08c-office-claims');
   await office.click('[data-tab=dealers]');
   await office.locator('[data-dealer=d-lin]').waitFor();
   await shot(office, '09-office-dealers');
@@ -131,11 +149,6 @@ test('two managers edit the same dealer field offline; head office sees the conf
   await row.getByText('中正路 10 號').waitFor();
   await row.getByText('復興路 22 號').waitFor();
   await shot(office, '11-office-conflicts');
-  for (const tab of ['problems', 'claims']) {
-    await office.click(`[data-tab=${tab}]`);
-    await office.locator('.office-body table, .office-body .pipeline').first().waitFor();
-    await shot(office, `12-office-${tab}`);
-  }
   await Promise.all([a.close(), b.close(), ho.close()]);
 });
 
@@ -164,5 +177,27 @@ test('a wrong token is refused at login', async () => {
   await page.click('form.login button[type=submit]');
   await page.locator('form.login .error', { hasText: '登入失敗' }).waitFor();
   await shot(page, '00-login');
+  await ctx.close();
+});
+
+test('a visit whose commitment breaks a rule is refused whole, and nothing of it is kept', async () => {
+  const ctx = await context(browser);
+  const page = await login(ctx, TOKENS.lin);
+  await page.locator('[data-dealer=d-old]').waitFor();
+  await page.goto(`${BASE}/#/dealer/d-old/visit`);
+  const later = new Date(Date.now() + 10 * 86_400_000);
+  await page.fill('input[name=at]', new Date(later - later.getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+  await page.fill('input[name=summary]', '不該留下的拜訪');
+  await page.click('[data-action=add-commitment]');
+  await page.fill('[data-sub=commitment] input[name=what]', '到期日早於拜訪日');
+  await page.click('[data-action=save-visit]');
+  await page.locator('[data-test=visit-status][data-code=invalid]', { hasText: 'due date' }).waitFor();
+  await page.goto(`${BASE}/#/dealer/d-old`);
+  await page.locator('[data-section=visits]').waitFor();
+  assert.equal(await page.getByText('不該留下的拜訪').count(), 0, 'not even in memory');
+  await page.reload();
+  await page.locator('[data-section=visits]').waitFor();
+  assert.equal(await page.locator('[data-section=visits] [data-visit]').count(), 0);
+  assert.equal(await page.getByText('不該留下的拜訪').count(), 0);
   await ctx.close();
 });

@@ -47,6 +47,7 @@ export async function swReady(page) {
 }
 
 export async function shot(page, name) {
+  await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 

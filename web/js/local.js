@@ -10,6 +10,11 @@ const listeners = new Set();
 export async function load() {
   if (replica) return replica;
   await init();
+  return restore();
+}
+
+/** Reads the replica back from IndexedDB (what the device holds for sure). */
+async function restore() {
   const meta = await db.get('meta', 'replica');
   if (meta) {
     const docs = await db.all('docs');
@@ -37,7 +42,17 @@ export async function persist(docIds) {
 
 /** Runs `fn(replica)` (which edits `docIds`), persists, then tells listeners. Throws core's error, with nothing written. */
 export async function edit(docIds, fn) {
-  const out = fn(replica);
+  let out;
+  try {
+    out = fn(replica);
+  } catch (e) {
+    // Several changes make one edit (a visit and its commitments): if one is refused,
+    // the ones before it must not stay in memory either.
+    replica.free();
+    replica = null;
+    await restore();
+    throw e;
+  }
   await persist(docIds);
   notify('edit');
   return out;

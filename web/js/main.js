@@ -2,7 +2,7 @@
 import { getJSON } from './api.js';
 import { t, lang, setLang } from './i18n.js';
 import { session, saveSession, clearSession, isOffice } from './session.js';
-import { h, fmtTime, errorText } from './ui.js';
+import { h, fill, fmtTime, errorText } from './ui.js';
 import * as db from './db.js';
 
 const main = document.getElementById('main');
@@ -52,7 +52,7 @@ function syncIndicator() {
     el.dataset.state = s.online ? (s.error ? 'error' : 'online') : 'offline';
     el.dataset.pending = s.pending;
     el.dataset.syncing = s.syncing;
-    el.replaceChildren(
+    fill(el,
       h(`span.dot.${s.online ? 'on' : 'off'}`), h('span', { 'data-test': 'online' }, s.online ? t('sync.online') : t('sync.offline')),
       h('span.pending', { 'data-test': 'pending' }, `${s.pending} ${t('sync.pending')}`),
       h('span.muted', { 'data-test': 'last-synced' }, s.syncing ? t('sync.syncing') : `${t('sync.last')}: ${s.lastSynced ? fmtTime(s.lastSynced) : t('sync.never')}`),
@@ -65,7 +65,7 @@ function syncIndicator() {
 
 function drawHeader() {
   const s = session();
-  header.replaceChildren(h('div.bar',
+  fill(header, h('div.bar',
     h('a.brand', { href: '#/' }, t('app.title')),
     s ? h('nav', isOffice(s) ? h('a', { href: '#/office/territories' }, t('nav.office')) : h('a', { href: '#/dealers' }, t('nav.dealers'))) : null,
     h('span.spacer'),

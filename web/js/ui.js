@@ -20,12 +20,20 @@ export function h(tag, attrs, ...kids) {
     else if (k === 'checked') el.checked = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  const add = (k) => {
-    if (k == null || k === false) return;
-    if (Array.isArray(k)) k.forEach(add);
-    else el.append(k instanceof Node ? k : String(k));
-  };
-  kids.forEach(add);
+  return fill(el, ...kids);
+}
+
+/** Appends children to `el`, skipping null/false and flattening arrays. */
+function append(el, k) {
+  if (k == null || k === false) return;
+  if (Array.isArray(k)) k.forEach((x) => append(el, x));
+  else el.append(k instanceof Node ? k : String(k));
+}
+
+/** Replaces the children of `el`, with the same rules as `h`. */
+export function fill(el, ...kids) {
+  el.replaceChildren();
+  kids.forEach((k) => append(el, k));
   return el;
 }
 

@@ -75,8 +75,8 @@ function visitItem(v) {
     h('div.row-main', h('strong', fmtTime(v.at)), Object.keys(v.purposes).map((p) => h('span.badge', t('purpose.' + p)))),
     v.summary ? h('div', v.summary) : null,
     Object.values(v.notes).map((n) => h('div.note', n.text)),
-    Object.keys(v.attendees).length ? h('div.muted', '👥 ', Object.keys(v.attendees).join('、')) : null,
-    gps ? h('div.muted', '📍 ', gps) : null,
+    Object.keys(v.attendees).length ? h('div.muted', `${t('visit.attendeesShort')}: `, Object.keys(v.attendees).join('、')) : null,
+    gps ? h('div.muted', 'GPS: ', gps) : null,
     pics);
 }
 
@@ -120,6 +120,7 @@ function problemItem(p, doc, rerender) {
       h('button', { onclick: () => adv('resolved') }, t('problem.resolve'))) : null);
 }
 
+const PROFILE_FIELDS = { name: 'dealer.name', address: 'dealer.address', kind: 'dealers.kind', status: 'dealers.status', tier: 'dealer.tier' };
 const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
 
 export function dealerView({ id }, rerender) {
@@ -141,6 +142,6 @@ export function dealerView({ id }, rerender) {
       section(t('dealer.claims'), 'claims', h('ul.plain', withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map(visitItem) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
-        h('strong', c.path.join('.')), ': ',
+        h('strong', c.path.at(-1) in PROFILE_FIELDS && c.path[0] === 'profile' ? t(PROFILE_FIELDS[c.path.at(-1)]) : c.path.join('.')), ': ',
         [c.winner, ...c.others].map((v) => h('span.badge', `${JSON.stringify(v.value)} — ${v.by ?? '?'}`)))))) : null));
 }

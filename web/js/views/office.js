@@ -1,7 +1,7 @@
 // Head office and regional managers: the merged picture from the server's read API.
 import { getJSON } from '../api.js';
 import { t } from '../i18n.js';
-import { h, fmtTime, fmtMoney, errorText } from '../ui.js';
+import { h, fill, fmtTime, fmtMoney, errorText } from '../ui.js';
 
 export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'conflicts'];
 const CLAIM_STAGES = ['requested', 'approved', 'rejected', 'spent', 'reconciled'];
@@ -13,6 +13,15 @@ const table = (heads, rows, attrs = {}) => h('div.table-wrap', h('table', attrs,
   h('tbody', rows.length ? rows : h('tr', h('td', { colspan: heads.length }, t('dealer.none'))))));
 const dealerCell = (x) => h('td', x.dealer_name ?? x.dealer ?? '');
 const valueText = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+const names = new Map(); // user id → name, from the territories' managers
+const who = (id) => names.get(id) ?? id ?? '?';
+const FIELDS = { name: 'dealer.name', address: 'dealer.address', kind: 'dealers.kind', status: 'dealers.status', tier: 'dealer.tier' };
+const fieldName = (path) => (path[0] === 'profile' && FIELDS[path[1]] && path.length === 2 ? t(FIELDS[path[1]]) : path.join('.'));
+
+async function loadNames() {
+  if (names.size) return;
+  for (const x of await getJSON('/api/territories')) for (const m of x.managers) names.set(m.id, m.name);
+}
 
 function pager(p, reload) {
   const pages = Math.max(1, Math.ceil(p.total / p.per_page));
@@ -51,10 +60,10 @@ const loaders = {
       const d = new Date(v.at).toLocaleDateString();
       if (d !== day) { day = d; items.push(h('li.day', d)); }
       items.push(h('li.visit', { 'data-visit': v.id },
-        h('div.row-main', h('strong', v.dealer_name), h('span.muted', fmtTime(v.at)), h('span.badge', v.manager),
-          Object.keys(v.purposes ?? {}).map((x) => h('span.badge', t('purpose.' + x)))),
+        h('div.row-main', h('strong', v.dealer_name), h('span.muted', fmtTime(v.at)), h('span.badge', who(v.manager)),
+          (Array.isArray(v.purposes) ? v.purposes : Object.keys(v.purposes ?? {})).map((x) => h('span.badge', t('purpose.' + x)))),
         v.summary ? h('div', v.summary) : null,
-        v.lat != null ? h('div.muted', `📍 ${v.lat.toFixed(4)}, ${v.lon.toFixed(4)} ±${Math.round(v.accuracy_m)} m`) : null));
+        v.lat != null ? h('div.muted', `GPS ${v.lat.toFixed(4)}, ${v.lon.toFixed(4)} ±${Math.round(v.accuracy_m)} m`) : null));
     }
     return [h('ul.timeline', items), pager(p, reload)];
   },
@@ -64,7 +73,7 @@ const loaders = {
     return [h('label.inline', h('input', { type: 'checkbox', checked: opts.overdue, onchange: (e) => { opts.overdue = e.target.checked; opts.page = 1; reload(); } }), t('office.overdueOnly')),
       table([t('commitment.what'), t('office.dealer'), t('commitment.toWhom'), t('commitment.owner'), t('commitment.due'), t('office.amount')],
         p.items.map((c) => h('tr', { 'data-commitment': c.id, class: c.due < today ? 'overdue' : null }, h('td', c.what), dealerCell(c), h('td', c.to_whom),
-          h('td', c.owner), h('td', c.due, c.due < today ? h('span.badge.overdue', t('commitment.overdue')) : null), h('td', money(c.amount_minor, c.currency))))), pager(p, reload)];
+          h('td', who(c.owner)), h('td', c.due, c.due < today ? h('span.badge.overdue', t('commitment.overdue')) : null), h('td', money(c.amount_minor, c.currency))))), pager(p, reload)];
   },
   async problems() {
     const p = await getJSON('/api/problems?per_page=500');
@@ -90,9 +99,9 @@ const loaders = {
   async conflicts(reload) {
     const p = await getJSON(`/api/conflicts?page=${opts.page}&per_page=50`);
     return [table([t('office.dealer'), t('office.field'), t('office.winner'), t('office.other')],
-      p.items.map((c) => h('tr.conflict', { 'data-doc': c.doc }, dealerCell(c), h('td', (c.path ?? []).join('.')),
-        h('td', h('b', valueText(c.winner?.value)), h('div.muted', `${c.winner?.by ?? '?'} · ${fmtTime(c.winner?.at)}`)),
-        h('td', (c.others ?? []).map((o) => h('div', h('b', valueText(o.value)), h('div.muted', `${o.by ?? '?'} · ${fmtTime(o.at)}`))))))), pager(p, reload)];
+      p.items.map((c) => h('tr.conflict', { 'data-doc': c.doc }, dealerCell(c), h('td', fieldName(c.path ?? [])),
+        h('td', h('b', valueText(c.winner?.value)), h('div.muted', `${who(c.winner?.by)} · ${fmtTime(c.winner?.at)}`)),
+        h('td', (c.others ?? []).map((o) => h('div', h('b', valueText(o.value)), h('div.muted', `${who(o.by)} · ${fmtTime(o.at)}`))))))), pager(p, reload)];
   },
 };
 
@@ -100,8 +109,9 @@ export function officeView({ tab = 'territories' }) {
   const body = h('div.office-body', h('p.muted', t('common.loading')));
   const reload = async () => {
     try {
+      await loadNames();
       const out = await loaders[tab](reload);
-      body.replaceChildren(...[out].flat());
+      fill(body, out);
     } catch (e) {
       body.replaceChildren(h('p.error', navigator.onLine ? errorText(e) : t('office.offline')));
     }

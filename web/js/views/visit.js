@@ -92,7 +92,7 @@ export function visitView({ id }, _rerender, navigate) {
     const set = (xs) => Object.fromEntries(xs.map((x) => [x, true]));
     const visit = {
       manager: user, at, ...(gps ? { gps } : {}),
-      purposes: set(f.getAll('purpose')),
+      purposes: set(f.getAll('purposes')),
       summary: f.get('summary').trim(),
       attendees: set(f.get('attendees').split(/[,，、]/).map((s) => s.trim()).filter(Boolean)),
       photos: Object.fromEntries([...taken.values()].map((p) => [p.hash, { mime: p.mime, bytes: p.bytes.length, taken_at: p.taken_at }])),
@@ -133,13 +133,14 @@ export function visitView({ id }, _rerender, navigate) {
       navigate(`#/dealer/${id}`, vid);
     } catch (err) {
       status.textContent = errorText(err);
+      status.dataset.code = err.code ?? 'error';
       toast(errorText(err), 'error');
       form.querySelector('[type=submit]').disabled = false;
     }
   } },
     field(t('visit.when'), h('input', { type: 'datetime-local', name: 'at', value: localInput(Date.now()), required: true })),
     gpsBlock(),
-    h('fieldset', h('legend', t('visit.purposes')), h('div.checks', PURPOSES.map((p) => h('label.inline', h('input', { type: 'checkbox', name: 'purpose', value: p }), t('purpose.' + p))))),
+    h('fieldset', h('legend', t('visit.purposes')), h('div.checks', PURPOSES.map((p) => h('label.inline', h('input', { type: 'checkbox', name: 'purposes', value: p }), t('purpose.' + p))))),
     field(t('visit.summary'), h('input', { name: 'summary' })),
     field(t('visit.notes'), h('textarea', { name: 'notes', rows: 3 })),
     field(t('visit.attendees'), h('input', { name: 'attendees' })),
