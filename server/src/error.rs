@@ -1,7 +1,8 @@
 //! `ApiError`: every failed HTTP request answers `{code, message}` with a 4xx/5xx status; internals are logged, never sent.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -98,4 +99,41 @@ impl IntoResponse for ApiError {
         };
         (status, Json(ErrorBody { code, message })).into_response()
     }
+}
+
+/// Gives an error response that has no body (made by a layer or the router
+/// itself: 405 method not allowed, 415 unknown `Content-Encoding`, …) the same
+/// `{code, message}` JSON body as every other error. Other responses pass through.
+pub async fn json_error_body(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this endpoint does not accept that method".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "unsupported Content-Encoding (send identity or gzip)".to_owned()
+        }
+        s => s.canonical_reason().unwrap_or("request failed").to_owned(),
+    };
+    let body = serde_json::to_vec(&ErrorBody { code, message }).unwrap_or_default();
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body))
 }

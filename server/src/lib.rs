@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -115,9 +116,31 @@ pub fn app(state: AppState) -> Router {
     };
     router
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new().compress_when(compress_when()))
+        .layer(middleware::map_response(error::json_error_body))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Smallest response body worth gzipping. Measured on this server's JSON:
+/// bodies under ~200 B come out the same size or larger (82 B → 91 B for a
+/// no-change sync, 178 B → 160 B for one acknowledged change, before the
+/// `content-encoding` header's 24 B); from ~280 B on gzip saves a quarter or more.
+pub const COMPRESS_MIN_BYTES: u64 = 256;
+
+fn compress_when() -> impl Predicate {
+    SizeAbove::new(COMPRESS_MIN_BYTES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        // Automerge exports are already compressed.
+        .and(NotForContentType::const_new("application/octet-stream"))
+}
+
+/// The request's span: method and path only. The query is left out because
+/// `GET /v1/live?token=…` carries a device token there.
+fn request_span(req: &Request) -> tracing::Span {
+    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the

@@ -1,6 +1,7 @@
 //! The sync protocol v1 on the database: push every document through the core's `ingest`, commit, then pull the feeds.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -12,18 +13,22 @@ use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::TerritoryId;
 use fieldsync_core::sync::ingest::decode_changes;
 use fieldsync_core::sync::{
-    ChangeBytes, Cursor, DocAck, DocChanges, Hash, Hub, PROTOCOL_VERSION, Principal, RejectCode,
-    Rejection, SyncRequest, SyncResponse, ingest,
+    ChangeBytes, Cursor, DocAck, DocChanges, Hash, Hub, Limits, PROTOCOL_VERSION, Principal,
+    RejectCode, Rejection, SyncRequest, SyncResponse, ingest,
 };
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::readmodel::materialise;
+use crate::readmodel::{ReadRows, materialise};
 use crate::state::AppState;
 use crate::store::{CommitDoc, StoreError};
 
 /// How often a push is retried when another writer changed the same document meanwhile.
 const MAX_ATTEMPTS: usize = 16;
+
+/// Feed rows read per query while pulling: with changes of at most
+/// `Limits::max_change_bytes` (256 KiB) a chunk holds at most 16 MiB.
+const FEED_CHUNK: usize = 64;
 
 /// `POST /v1/sync`: one request pushes a device's pending changes and pulls what it lacks.
 pub async fn sync_handler(
@@ -127,6 +132,71 @@ fn refuse(doc: &DocId, code: RejectCode, message: impl Into<String>) -> Rejectio
     }
 }
 
+/// What the core decided on one document's push, computed off the async
+/// runtime: the acknowledgement, and what to commit if anything is new.
+struct Decided {
+    hashes: Vec<Hash>,
+    commit: Option<Prepared>,
+}
+
+/// An accepted push's writes: the merged document and its read-model rows.
+struct Prepared {
+    territory: TerritoryId,
+    snapshot: Vec<u8>,
+    fresh: Vec<(String, Vec<u8>)>,
+    read: ReadRows,
+}
+
+/// The CPU-heavy part of a push (load the stored snapshot, the core's
+/// `ingest`, materialise, save): synchronous, run on a blocking thread.
+fn decide(
+    stored: Option<&[u8]>,
+    push: &DocChanges,
+    principal: &Principal,
+    limits: Limits,
+) -> Result<Result<Decided, Rejection>, ApiError> {
+    let mut existing =
+        match stored {
+            Some(bytes) => Some(Document::load(bytes, Hub::actor()).map_err(|e| {
+                ApiError::Internal(format!("stored {} does not load: {e}", push.doc))
+            })?),
+            None => None,
+        };
+    let done = match ingest(existing.as_mut(), push, principal, limits) {
+        Ok(done) => done,
+        Err(r) => return Ok(Err(r)),
+    };
+    let hashes: Vec<Hash> = match decode_changes(&push.doc, &push.changes, limits) {
+        Ok(cs) => cs.iter().map(|c| Hash(c.hash())).collect(),
+        Err(r) => return Ok(Err(r)),
+    };
+    if done.fresh.is_empty() {
+        return Ok(Ok(Decided {
+            hashes,
+            commit: None,
+        }));
+    }
+    let mut doc = done.doc;
+    let read = match materialise(&mut doc) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(refuse(&push.doc, RejectCode::Invalid, e.to_string()))),
+    };
+    let fresh = done
+        .fresh
+        .iter()
+        .map(|c| (c.hash().to_string(), c.raw_bytes().to_vec()))
+        .collect();
+    Ok(Ok(Decided {
+        hashes,
+        commit: Some(Prepared {
+            territory: doc.territory().clone(),
+            snapshot: doc.save(),
+            fresh,
+            read,
+        }),
+    }))
+}
+
 /// Decides on and commits one document's push. The outer error is the
 /// server's fault (nothing acknowledged); the inner one is the core's refusal.
 async fn push_doc(
@@ -137,69 +207,71 @@ async fn push_doc(
 ) -> Result<Result<Vec<Hash>, Rejection>, ApiError> {
     let id = push.doc.to_string();
     let limits = state.settings.limits;
+    // One copy per push, shared by every attempt's blocking task.
+    let shared = Arc::new((push.clone(), principal.clone()));
     for _ in 0..MAX_ATTEMPTS {
         let stored = state.store.load_doc(&id).await?;
-        let mut existing = match stored {
-            Some(s) => {
-                let territory: Option<TerritoryId> = s.territory.parse().ok();
-                if !territory.is_some_and(|t| principal.can_access(&t)) {
-                    return Ok(Err(refuse(
-                        &push.doc,
-                        RejectCode::Forbidden,
-                        format!("you have no access to territory {}", s.territory),
-                    )));
-                }
-                let doc = Document::load(&s.snapshot, Hub::actor())
-                    .map_err(|e| ApiError::Internal(format!("stored {id} does not load: {e}")))?;
-                Some((doc, s.version))
+        if let Some(s) = &stored {
+            let territory: Option<TerritoryId> = s.territory.parse().ok();
+            if !territory.is_some_and(|t| principal.can_access(&t)) {
+                return Ok(Err(refuse(
+                    &push.doc,
+                    RejectCode::Forbidden,
+                    format!("you have no access to territory {}", s.territory),
+                )));
             }
-            None => None,
-        };
-        let version = existing.as_ref().map(|(_, v)| *v);
-        let done = match ingest(existing.as_mut().map(|(d, _)| d), push, principal, limits) {
-            Ok(done) => done,
-            Err(r) => return Ok(Err(r)),
-        };
-        let hashes: Vec<Hash> = match decode_changes(&push.doc, &push.changes, limits) {
-            Ok(cs) => cs.iter().map(|c| Hash(c.hash())).collect(),
-            Err(r) => return Ok(Err(r)),
-        };
-        if done.fresh.is_empty() {
-            return Ok(Ok(hashes));
         }
-        let mut doc = done.doc;
-        let read = match materialise(&mut doc) {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(refuse(&push.doc, RejectCode::Invalid, e.to_string()))),
+        let version = stored.as_ref().map(|s| s.version);
+        let job = shared.clone();
+        let decided = tokio::task::spawn_blocking(move || {
+            let (push, principal) = &*job;
+            decide(
+                stored.as_ref().map(|s| s.snapshot.as_slice()),
+                push,
+                principal,
+                limits,
+            )
+        })
+        .await;
+        let decided = match decided {
+            Ok(d) => d?,
+            // A panic while working on this document's bytes: refuse it, keep serving.
+            Err(e) => {
+                tracing::error!(doc = %id, error = %e, "processing a push panicked");
+                return Ok(Err(refuse(
+                    &push.doc,
+                    RejectCode::Malformed,
+                    "the server could not process these changes",
+                )));
+            }
         };
-        let fresh: Vec<(String, Vec<u8>)> = done
-            .fresh
-            .iter()
-            .map(|c| (c.hash().to_string(), c.raw_bytes().to_vec()))
-            .collect();
-        let territory = doc.territory().clone();
+        let Decided { hashes, commit } = match decided {
+            Ok(d) => d,
+            Err(r) => return Ok(Err(r)),
+        };
+        let Some(p) = commit else {
+            return Ok(Ok(hashes));
+        };
+        let n_fresh = p.fresh.len() as u64;
         let result = state
             .store
             .commit_doc(CommitDoc {
                 id: &id,
-                territory: territory.as_str(),
+                territory: p.territory.as_str(),
                 kind: push.doc.doc_type(),
                 expected_version: version,
-                snapshot: doc.save(),
-                fresh,
+                snapshot: p.snapshot,
+                fresh: p.fresh,
                 device,
-                read: &read,
+                read: &p.read,
             })
             .await;
         match result {
             Ok(_) => {
-                state
-                    .metrics
-                    .changes_accepted
-                    .inc_by(done.fresh.len() as u64);
+                state.metrics.changes_accepted.inc_by(n_fresh);
                 if state.store.pg_url().is_none() {
                     // On PostgreSQL the commit's NOTIFY reaches every replica (see live::relay).
-                    state.live.notify(territory);
+                    state.live.notify(p.territory);
                 }
                 return Ok(Ok(hashes));
             }
@@ -238,38 +310,43 @@ async fn pull(
     let mut grouped: BTreeMap<String, Vec<ChangeBytes>> = BTreeMap::new();
     let mut more = false;
     for t in &territories {
-        let after = from.get(t);
+        let mut after = from.get(t);
         cursor.advance(t, after);
-        if budget == 0 || bytes >= state.settings.page_bytes {
-            more |= !state
-                .store
-                .feed_after(t.as_str(), seq_i64(after), 1)
-                .await?
-                .is_empty();
-            continue;
-        }
-        let limit = i64::try_from(budget).unwrap_or(i64::MAX).saturating_add(1);
-        let mut rows = state
-            .store
-            .feed_after(t.as_str(), seq_i64(after), limit)
-            .await?;
-        if rows.len() > budget {
-            more = true;
-            rows.truncate(budget);
-        }
-        for row in rows {
-            if bytes >= state.settings.page_bytes {
-                more = true;
+        loop {
+            if budget == 0 || bytes >= state.settings.page_bytes {
+                // The page is full: only ask whether this territory has more.
+                more |= !state
+                    .store
+                    .feed_after(t.as_str(), seq_i64(after), 1)
+                    .await?
+                    .is_empty();
                 break;
             }
-            budget -= 1;
-            cursor.advance(t, u64::try_from(row.seq).unwrap_or(0));
-            if !skip.contains(&row.hash) {
-                bytes += row.change.len();
-                grouped
-                    .entry(row.doc)
-                    .or_default()
-                    .push(ChangeBytes(row.change));
+            // Small chunks, so a response never holds much more than
+            // `page_bytes` of changes in memory, however far behind the device is.
+            let want = budget.min(FEED_CHUNK);
+            let rows = state
+                .store
+                .feed_after(t.as_str(), seq_i64(after), seq_i64(want as u64))
+                .await?;
+            let exhausted = rows.len() < want;
+            for row in rows {
+                if bytes >= state.settings.page_bytes {
+                    break;
+                }
+                budget = budget.saturating_sub(1);
+                after = u64::try_from(row.seq).unwrap_or(after);
+                cursor.advance(t, after);
+                if !skip.contains(&row.hash) {
+                    bytes = bytes.saturating_add(row.change.len());
+                    grouped
+                        .entry(row.doc)
+                        .or_default()
+                        .push(ChangeBytes(row.change));
+                }
+            }
+            if exhausted && bytes < state.settings.page_bytes {
+                break;
             }
         }
     }

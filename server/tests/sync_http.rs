@@ -23,6 +23,8 @@ on_both_backends!(
     online_devices_are_told_to_pull,
     a_document_exports_as_automerge_bytes,
     revoked_tokens_and_missing_tokens_are_refused,
+    the_same_push_racing_on_two_servers_is_stored_once,
+    a_device_far_behind_pulls_in_bounded_pages,
 );
 
 async fn setup_north(server: &TestServer) -> (Device, Device, Device, DealerId) {
@@ -220,15 +222,39 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
                 .collect(),
         }],
     };
+    // A request that only touches a forbidden territory: every document is
+    // refused as `forbidden`, naming the territory, and nothing is stored.
     let resp: SyncResponse = c.post(&req).await.json().await.unwrap();
     assert!(resp.accepted.is_empty());
     assert_eq!(resp.rejected.len(), 1);
     assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert!(
+        resp.rejected[0].message.contains("t-north"),
+        "{}",
+        resp.rejected[0].message
+    );
+    let north = [DocId::Dealer(d.clone()), DocId::Territory(tid("t-north"))];
+    assert!(
+        resp.changes.iter().all(|c| !north.contains(&c.doc)),
+        "nothing of t-north comes back"
+    );
     assert_eq!(
         server.store.total_changes().await.unwrap(),
         before,
         "nothing stored"
     );
+    // Naming t-north in the cursor does not pull it either.
+    let peek = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor: "t-north:0".parse().unwrap(),
+        push: vec![],
+    };
+    let resp: SyncResponse = c.post(&peek).await.json().await.unwrap();
+    assert!(
+        !resp.changes.is_empty(),
+        "t-south, absent from the cursor, is sent"
+    );
+    assert!(resp.changes.iter().all(|c| !north.contains(&c.doc)));
     // And m3 creating a dealer in t-north is refused as well.
     let new = DealerId::random().unwrap();
     let mut forged = fieldsync_core::doc::Document::create_dealer(
@@ -332,6 +358,46 @@ async fn malformed_and_oversized_payloads_get_a_4xx_and_change_nothing(backend: 
         "A".repeat(100 * 1024)
     );
     expect_error(post(big.into_bytes()).await.unwrap(), 413, "too_large").await;
+    // A gzip bomb: 8 KB on the wire, 8 MB once inflated, over the 64 KB limit.
+    let bomb = {
+        use std::io::Write;
+        let mut json = br#"{"protocol":1,"cursor":""#.to_vec();
+        json.extend(std::iter::repeat_n(b' ', 8 * 1024 * 1024));
+        json.extend(br#""}"#);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&json).unwrap();
+        gz.finish().unwrap()
+    };
+    assert!(bomb.len() < 64 * 1024);
+    let r = server
+        .http
+        .post(format!("{}/v1/sync", server.base))
+        .bearer_auth(&a.token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 413, "too_large").await;
+    // An encoding the server does not speak, and a wrong method: JSON errors too.
+    let r = server
+        .http
+        .post(format!("{}/v1/sync", server.base))
+        .bearer_auth(&a.token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body(b"{}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 415, "unsupported_media_type").await;
+    expect_error(
+        server.get(&a.token, "/v1/sync").await,
+        405,
+        "method_not_allowed",
+    )
+    .await;
     // Well-formed JSON whose change bytes are not Automerge: that document is refused.
     let garbage = SyncRequest {
         protocol: PROTOCOL_VERSION,
@@ -689,7 +755,129 @@ async fn revoked_tokens_and_missing_tokens_are_refused(backend: Backend) {
     assert_eq!(r.status(), 204);
     expect_error(server.get(&token, "/v1/me").await, 401, "unauthorized").await;
     // The token is stored hashed: its text appears nowhere in the devices table.
-    let rows = server.store.devices(Some("m1")).await.unwrap();
-    assert_eq!(rows.len(), 2);
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM devices")
+        .fetch_all(server.store.pool())
+        .await
+        .unwrap();
+    assert!(!stored.iter().any(|h| h.contains(&token)));
+    assert!(stored.contains(&fieldsync_server::auth::hash_token(&token)));
+    // Head office may not mint (or revoke) an admin's token; an admin may.
+    let admin = server.user("root", "admin", &[]).await;
+    let for_admin = |by: &str| {
+        server
+            .http
+            .post(format!("{}/api/devices", server.base))
+            .bearer_auth(by)
+            .json(&json!({"user": "root"}))
+            .send()
+    };
+    expect_error(for_admin(&ho.token).await.unwrap(), 403, "forbidden").await;
+    let issued: Value = for_admin(&admin).await.unwrap().json().await.unwrap();
+    let admin_device = issued["device"].as_str().unwrap();
+    let r = server
+        .http
+        .delete(format!("{}/api/devices/{admin_device}", server.base))
+        .bearer_auth(&ho.token)
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, 403, "forbidden").await;
+    let token2 = issued["token"].as_str().unwrap();
+    assert_eq!(server.get_json(token2, "/v1/me").await["role"], "admin");
+    server.stop().await;
+}
+
+/// Two server processes on one database receive the very same push at the
+/// same moment (a device retrying through another replica): it is stored once
+/// and both acknowledge it.
+async fn the_same_push_racing_on_two_servers_is_stored_once(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_ho, mut a, _b, d) = setup_north(&server).await;
+    let (base2, stop2) = server.second_replica().await;
+    for i in 0..4 {
+        let v: VisitId = format!("v-race-{i}").parse().unwrap();
+        let s = a.stamp();
+        a.replica
+            .dealer_mut(&d)
+            .unwrap()
+            .insert(&v, &Visit::new(a.user.clone(), s.at), &s)
+            .unwrap();
+        let req = a.replica.sync_request();
+        let before = server.store.total_changes().await.unwrap();
+        let send = |base: &str| {
+            server
+                .http
+                .post(format!("{base}/v1/sync"))
+                .bearer_auth(&a.token)
+                .json(&req)
+                .send()
+        };
+        let (r1, r2) = tokio::join!(send(&server.base), send(&base2));
+        let r1: SyncResponse = r1.unwrap().json().await.unwrap();
+        let r2: SyncResponse = r2.unwrap().json().await.unwrap();
+        assert!(r1.rejected.is_empty() && r2.rejected.is_empty());
+        assert_eq!(r1.accepted, r2.accepted);
+        assert_eq!(
+            server.store.total_changes().await.unwrap(),
+            before + 1,
+            "stored once"
+        );
+        a.replica.apply_response(&r1).unwrap();
+        assert_eq!(a.replica.pending(), 0);
+    }
+    let _ = stop2.send(());
+    // The feed has no gap and no duplicate.
+    let feed = server.store.feed_after("t-north", 0, 1000).await.unwrap();
+    let seqs: Vec<i64> = feed.iter().map(|r| r.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=i64::try_from(feed.len()).unwrap()).collect::<Vec<_>>()
+    );
+    server.stop().await;
+}
+
+/// A device far behind never gets one huge response: each page stops at the
+/// byte budget, says `more`, and the device catches up over several rounds.
+async fn a_device_far_behind_pulls_in_bounded_pages(backend: Backend) {
+    let settings = fieldsync_server::Settings {
+        page_bytes: 4 * 1024,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(backend, settings).await;
+    let (_ho, mut a, _b, d) = setup_north(&server).await;
+    for i in 0..40 {
+        let v: VisitId = format!("v-{i:02}").parse().unwrap();
+        let s = a.stamp();
+        let mut visit = Visit::new(a.user.clone(), s.at);
+        visit.summary = format!("拜訪 visit {i}: {}", "x".repeat(200));
+        a.replica
+            .dealer_mut(&d)
+            .unwrap()
+            .insert(&v, &visit, &s)
+            .unwrap();
+    }
+    assert!(a.sync().await.is_empty());
+    let t = server.user("m9", "manager", &["t-north"]).await;
+    let mut late = server.device("m9", &t);
+    let mut rounds = 0;
+    loop {
+        let (resp, report) = late.round().await;
+        rounds += 1;
+        let bytes: usize = resp
+            .changes
+            .iter()
+            .flat_map(|c| c.changes.iter())
+            .map(|c| c.0.len())
+            .sum();
+        // The budget may be passed by at most the one change that crossed it.
+        assert!(bytes < 4 * 1024 + 1024, "a page of {bytes} B");
+        if !report.more {
+            break;
+        }
+        assert!(rounds < 100, "never caught up");
+    }
+    assert!(rounds > 2, "{rounds} rounds");
+    let st = late.replica.dealer(&d).unwrap().dealer_state().unwrap();
+    assert_eq!(st.visits.len(), 40);
     server.stop().await;
 }

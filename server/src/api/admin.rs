@@ -43,6 +43,21 @@ fn require_head_office(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// Head office manages every device except an admin's: otherwise it could
+/// mint itself an admin token (and with it create users).
+async fn require_may_manage(state: &AppState, caller: &Caller, user: &str) -> Result<(), ApiError> {
+    require_head_office(caller)?;
+    let target = state.store.user(user).await?;
+    if target.is_some_and(|u| u.role == ADMIN) && caller.user.role != ADMIN {
+        return Err(ApiError::Forbidden(
+            "only an admin may manage an admin's devices".into(),
+        ));
+    }
+    Ok(())
+}
+
+const ADMIN: &str = "admin";
+
 /// `POST /api/devices` body.
 #[derive(Debug, Deserialize)]
 pub struct NewDevice {
@@ -59,6 +74,7 @@ pub async fn create_device(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     require_head_office(&caller)?;
     let b = body(b)?;
+    require_may_manage(&state, &caller, &b.user).await?;
     let issued = issue_device(&state.store, &b.user, &b.label, None).await?;
     tracing::info!(by = %caller.user.id, user = %issued.user, device = %issued.device, "device token issued");
     Ok((
@@ -79,6 +95,13 @@ pub async fn revoke_device(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_head_office(&caller)?;
+    let device = state
+        .store
+        .device(&id)
+        .await?
+        .filter(|d| d.revoked_at.is_none())
+        .ok_or_else(|| ApiError::NotFound(format!("no active device {id}")))?;
+    require_may_manage(&state, &caller, &device.user).await?;
     if state.store.revoke_device(&id).await? {
         tracing::info!(by = %caller.user.id, device = %id, "device token revoked");
         Ok(StatusCode::NO_CONTENT)
@@ -103,7 +126,7 @@ pub async fn create_user(
     caller: Caller,
     b: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if caller.user.role != "admin" {
+    if caller.user.role != ADMIN {
         return Err(ApiError::Forbidden("only an admin may create users".into()));
     }
     let b = body(b)?;

@@ -99,6 +99,17 @@ fn scope(
     Ok(())
 }
 
+/// `from`/`to` (epoch ms, inclusive) on `column`.
+fn date_range(q: &ListQuery, column: &'static str, f: &mut Filter) -> Result<(), ApiError> {
+    if let Some(from) = int_param("from", q.from.as_ref())? {
+        f.ge(column, from);
+    }
+    if let Some(to) = int_param("to", q.to.as_ref())? {
+        f.le(column, to);
+    }
+    Ok(())
+}
+
 fn paged(
     rows: Vec<AnyRow>,
     total: i64,
@@ -228,12 +239,7 @@ pub async fn visits(
     if let Some(d) = text(&q.dealer) {
         f.eq("v.dealer", d);
     }
-    if let Some(from) = int_param("from", q.from.as_ref())? {
-        f.ge("v.at", from);
-    }
-    if let Some(to) = int_param("to", q.to.as_ref())? {
-        f.le("v.at", to);
-    }
+    date_range(&q, "v.at", &mut f)?;
     let (rows, total) = state
         .store
         .select_page(
@@ -270,7 +276,7 @@ fn today() -> String {
         .unwrap_or_default()
 }
 
-/// `GET /api/commitments?status=&overdue=true&territory=&owner=&dealer=`.
+/// `GET /api/commitments?status=&overdue=true&territory=&owner=&manager=&dealer=&from=&to=`.
 pub async fn commitments(
     State(state): State<AppState>,
     caller: Caller,
@@ -286,12 +292,13 @@ pub async fn commitments(
     if text(&q.overdue) == Some("true") {
         f.eq("c.status", "open").lt_text("c.due", &today());
     }
-    if let Some(o) = text(&q.owner) {
+    if let Some(o) = text(&q.owner).or(text(&q.manager)) {
         f.eq("c.owner", o);
     }
     if let Some(d) = text(&q.dealer) {
         f.eq("c.dealer", d);
     }
+    date_range(&q, "c.made_at", &mut f)?;
     let (rows, total) = state
         .store
         .select_page(
@@ -324,7 +331,7 @@ pub async fn commitments(
     })
 }
 
-/// `GET /api/claims?status=&territory=&dealer=&category=`.
+/// `GET /api/claims?status=&territory=&manager=&dealer=&category=&from=&to=`.
 pub async fn claims(
     State(state): State<AppState>,
     caller: Caller,
@@ -343,6 +350,10 @@ pub async fn claims(
     if let Some(c) = text(&q.category) {
         f.eq("c.category", c);
     }
+    if let Some(m) = text(&q.manager) {
+        f.eq("c.requested_by", m);
+    }
+    date_range(&q, "c.requested_at", &mut f)?;
     let (rows, total) = state
         .store
         .select_page(
@@ -373,7 +384,7 @@ pub async fn claims(
     })
 }
 
-/// `GET /api/problems?status=&category=&territory=` (also `severity=`, `dealer=`).
+/// `GET /api/problems?status=&category=&severity=&territory=&manager=&dealer=&from=&to=`.
 pub async fn problems(
     State(state): State<AppState>,
     caller: Caller,
@@ -395,6 +406,10 @@ pub async fn problems(
     if let Some(d) = text(&q.dealer) {
         f.eq("p.dealer", d);
     }
+    if let Some(m) = text(&q.manager) {
+        f.managed_by("p.territory", m);
+    }
+    date_range(&q, "p.raised_at", &mut f)?;
     let (rows, total) = state
         .store
         .select_page(
@@ -420,7 +435,7 @@ pub async fn problems(
             "title": get_s(r, "title")?,
             "status": get_s(r, "status")?,
             "raised_at": raised,
-            "age_days": (now - raised).max(0) / DAY_MS,
+            "age_days": now.saturating_sub(raised).max(0) / DAY_MS,
             "escalated": get_i(r, "escalated")? != 0,
         }))
     })

@@ -195,6 +195,17 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// One device (live or revoked), never its token.
+    pub async fn device(&self, id: &str) -> Result<Option<DeviceRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, user_id, label, created_at, revoked_at FROM devices WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(device_row).transpose()
+    }
+
     /// Every device (of one user, if given).
     pub async fn devices(&self, user: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
         let rows = sqlx::query(
@@ -205,16 +216,16 @@ impl Store {
         .bind(user.unwrap_or(""))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeviceRow {
-                    id: r.try_get("id")?,
-                    user: r.try_get("user_id")?,
-                    label: r.try_get("label")?,
-                    created_at: r.try_get("created_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(device_row).collect()
     }
+}
+
+fn device_row(r: &sqlx::any::AnyRow) -> Result<DeviceRow, StoreError> {
+    Ok(DeviceRow {
+        id: r.try_get("id")?,
+        user: r.try_get("user_id")?,
+        label: r.try_get("label")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
 }

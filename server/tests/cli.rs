@@ -1,0 +1,101 @@
+//! The `fieldsync-server` binary as the README runs it: `seed-demo --if-empty` then `serve`, in a fresh folder, on the default SQLite database under `./data`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn server(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fieldsync-server"));
+    c.current_dir(dir)
+        .env_remove("FIELDSYNC_DATABASE_URL")
+        .env_remove("FIELDSYNC_LISTEN")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+/// Kills the server this test started, even if an assertion fails.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn seed_demo_if_empty_is_idempotent_and_serve_starts_on_the_seeded_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = server(dir.path())
+        .args(["seed-demo", "--if-empty"])
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{first:?}");
+    let printed = String::from_utf8_lossy(&first.stdout);
+    assert!(printed.contains("demo-ho"), "{printed}");
+    assert!(dir.path().join("data/fieldsync.sqlite").exists());
+
+    // A second run changes nothing and says so.
+    let second = server(dir.path())
+        .args(["seed-demo", "--if-empty"])
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "{second:?}");
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already has users"));
+    let users = server(dir.path()).args(["user", "list"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&users.stdout).lines().count(), 8);
+
+    // `serve` on the same database; the demo token logs in.
+    let mut child = server(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("fieldsync server on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match http.get(format!("{base}/health")).send().await {
+            Ok(r) if r.status().is_success() => break,
+            _ if Instant::now() > deadline => panic!("server did not become healthy"),
+            _ => tokio::task::yield_now().await,
+        }
+    }
+    let me: serde_json::Value = http
+        .get(format!("{base}/v1/me"))
+        .bearer_auth("demo-m-chen")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"], "m-chen");
+    assert_eq!(me["territories"][0]["id"], "t-north");
+    drop(running);
+}
+
+#[test]
+fn admin_commands_create_the_database_and_refuse_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    // Any command opens (creating and migrating) the default database under ./data.
+    let out = server(dir.path()).args(["user", "list"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("data/fieldsync.sqlite").exists());
+    let bad = server(dir.path())
+        .args([
+            "user", "add", "--id", "x", "--name", "X", "--role", "emperor",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("role must be one of"));
+}
