@@ -1,4 +1,4 @@
-//! Administration shared by the CLI and the HTTP API: create users, issue and revoke device tokens.
+//! Administration shared by the CLI and the HTTP API: create users, assign territories, issue and revoke device tokens.
 
 use fieldsync_core::ids::{DeviceId, TerritoryId, UserId};
 use fieldsync_core::sync::Role;
@@ -53,11 +53,33 @@ pub async fn add_user(
             "a name of 1 to 120 characters is required".into(),
         ));
     }
+    check_territories(territories)?;
+    store.create_user(id, name, role, territories).await?;
+    Ok(())
+}
+
+fn check_territories(territories: &[String]) -> Result<(), AdminError> {
     for t in territories {
         t.parse::<TerritoryId>()
             .map_err(|e| AdminError::Invalid(e.to_string()))?;
     }
-    store.create_user(id, name, role, territories).await?;
+    Ok(())
+}
+
+/// Replaces a user's assigned territories; they are checked as ids.
+pub async fn set_territories(
+    store: &Store,
+    user: &str,
+    territories: &[String],
+) -> Result<(), AdminError> {
+    if store.user(user).await?.is_none() {
+        return Err(AdminError::UnknownUser(user.to_owned()));
+    }
+    check_territories(territories)?;
+    let mut unique = territories.to_vec();
+    unique.sort();
+    unique.dedup();
+    store.set_user_territories(user, &unique).await?;
     Ok(())
 }
 

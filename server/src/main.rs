@@ -179,10 +179,7 @@ async fn main() -> Result<()> {
             println!("user {id} ({role}) created");
         }
         Command::User(UserCmd::SetTerritories { id, territories }) => {
-            if store.user(&id).await?.is_none() {
-                bail!("no user {id}");
-            }
-            store.set_user_territories(&id, &territories).await?;
+            admin::set_territories(&store, &id, &territories).await?;
             println!("user {id} now works in: {}", territories.join(", "));
         }
         Command::User(UserCmd::List) => {

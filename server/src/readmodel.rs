@@ -68,6 +68,8 @@ pub struct ProblemRow {
     pub title: String,
     pub status: String,
     pub raised_at: i64,
+    /// When it was resolved, if it is.
+    pub resolved_at: Option<i64>,
     pub escalated: bool,
 }
 
@@ -206,6 +208,10 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                     title: p.title.clone(),
                     status: p.status.current().as_str().to_owned(),
                     raised_at: p.raised_at().map(|t| t.millis()).unwrap_or_default(),
+                    resolved_at: p
+                        .status
+                        .step(ProblemStatus::Resolved)
+                        .map(|s| s.at.millis()),
                     escalated: p.escalated,
                 })
                 .collect();

@@ -87,6 +87,16 @@ async fn head_office_queries_the_demo_across_managers(backend: Backend) {
     assert!(items.iter().any(|p| p["status"] == "resolved"));
     assert!(items.iter().any(|p| p["escalated"] == true));
     assert!(items.iter().all(|p| p["age_days"].as_i64().unwrap() >= 0));
+    // A resolved problem's age is the days it took, and stops growing.
+    for p in items {
+        let raised = p["raised_at"].as_i64().unwrap();
+        if p["status"] == "resolved" {
+            let took = (p["resolved_at"].as_i64().unwrap() - raised) / 86_400_000;
+            assert_eq!(p["age_days"], took, "{p}");
+        } else {
+            assert!(p["resolved_at"].is_null(), "{p}");
+        }
+    }
     let all_visits = server.get_json("demo-ho", "/api/visits?per_page=1").await;
     let at = all_visits["items"][0]["at"].as_i64().unwrap();
     let window = server

@@ -1,8 +1,9 @@
 //! The `fieldsync-server` binary as the README runs it: `seed-demo --if-empty` then `serve`, in a fresh folder, on the default SQLite database under `./data`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn server(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_fieldsync-server"));
@@ -61,14 +62,7 @@ async fn seed_demo_if_empty_is_idempotent_and_serve_starts_on_the_seeded_sqlite(
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match http.get(format!("{base}/health")).send().await {
-            Ok(r) if r.status().is_success() => break,
-            _ if Instant::now() > deadline => panic!("server did not become healthy"),
-            _ => tokio::task::yield_now().await,
-        }
-    }
+    common::wait_healthy(&http, &base).await;
     let me: serde_json::Value = http
         .get(format!("{base}/v1/me"))
         .bearer_auth("demo-m-chen")
@@ -98,4 +92,23 @@ fn admin_commands_create_the_database_and_refuse_bad_input() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("role must be one of"));
+    let bad = server(dir.path())
+        .args([
+            "user", "add", "--id", "m-x", "--name", "X", "--role", "manager",
+        ])
+        .output()
+        .unwrap();
+    assert!(bad.status.success(), "{bad:?}");
+    let bad = server(dir.path())
+        .args([
+            "user",
+            "set-territories",
+            "--id",
+            "m-x",
+            "--territory",
+            "North Zone!",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success(), "a malformed territory id is refused");
 }

@@ -415,7 +415,7 @@ pub async fn problems(
         .select_page(
             "p.id AS id, p.dealer AS dealer, COALESCE(d.name, p.dealer) AS dealer_name, p.territory AS territory, \
              p.category AS category, p.severity AS severity, p.title AS title, p.status AS status, \
-             p.raised_at AS raised_at, p.escalated AS escalated",
+             p.raised_at AS raised_at, p.resolved_at AS resolved_at, p.escalated AS escalated",
             "rm_problems p LEFT JOIN rm_dealers d ON d.id = p.dealer",
             "p.raised_at, p.id",
             &f,
@@ -425,6 +425,9 @@ pub async fn problems(
     let now = now_millis();
     paged(rows, total, page, |r| {
         let raised = get_i(r, "raised_at")?;
+        let resolved = get_oi(r, "resolved_at")?;
+        // Open: days since raised; resolved: days it took.
+        let until = resolved.unwrap_or(now);
         Ok(json!({
             "id": get_s(r, "id")?,
             "dealer": get_s(r, "dealer")?,
@@ -435,7 +438,8 @@ pub async fn problems(
             "title": get_s(r, "title")?,
             "status": get_s(r, "status")?,
             "raised_at": raised,
-            "age_days": now.saturating_sub(raised).max(0) / DAY_MS,
+            "resolved_at": resolved,
+            "age_days": until.saturating_sub(raised).max(0) / DAY_MS,
             "escalated": get_i(r, "escalated")? != 0,
         }))
     })

@@ -338,8 +338,8 @@ async fn write_read_model(
             }
             for p in &d.problems {
                 sqlx::query(
-                    "INSERT INTO rm_problems (id, dealer, territory, category, severity, title, status, raised_at, escalated) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO rm_problems (id, dealer, territory, category, severity, title, status, raised_at, resolved_at, escalated) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(&p.id)
                 .bind(&r.id)
@@ -349,6 +349,7 @@ async fn write_read_model(
                 .bind(&p.title)
                 .bind(&p.status)
                 .bind(p.raised_at)
+                .bind(p.resolved_at)
                 .bind(i64::from(p.escalated))
                 .execute(&mut *tx)
                 .await?;

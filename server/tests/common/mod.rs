@@ -112,6 +112,18 @@ impl Drop for TestDb {
     }
 }
 
+/// Polls `GET {base}/health` until it answers 200 (a 20 s deadline, no sleeps).
+pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match http.get(format!("{base}/health")).send().await {
+            Ok(r) if r.status().is_success() => return,
+            _ if Instant::now() > deadline => panic!("server at {base} did not become healthy"),
+            _ => tokio::task::yield_now().await,
+        }
+    }
+}
+
 /// The real server, listening on 127.0.0.1:0.
 pub struct TestServer {
     pub base: String,
@@ -141,14 +153,7 @@ impl TestServer {
             let _ = rx.await;
         }));
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            match http.get(format!("{base}/health")).send().await {
-                Ok(r) if r.status().is_success() => break,
-                _ if Instant::now() > deadline => panic!("server did not become healthy"),
-                _ => tokio::task::yield_now().await,
-            }
-        }
+        wait_healthy(&http, &base).await;
         TestServer {
             base,
             state,
@@ -172,12 +177,7 @@ impl TestServer {
         tokio::spawn(fieldsync_server::run(listener, state, async move {
             let _ = rx.await;
         }));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !matches!(self.http.get(format!("{base}/health")).send().await, Ok(r) if r.status().is_success())
-        {
-            assert!(Instant::now() < deadline, "second replica did not start");
-            tokio::task::yield_now().await;
-        }
+        wait_healthy(&self.http, &base).await;
         (base, tx)
     }
 
