@@ -201,3 +201,30 @@ test('a visit whose commitment breaks a rule is refused whole, and nothing of it
   assert.equal(await page.getByText('不該留下的拜訪').count(), 0);
   await ctx.close();
 });
+
+test('an edit the server refuses is shown with its reason and can be discarded', async () => {
+  const ctx = await context(browser);
+  const page = await login(ctx, TOKENS.lin);
+  await page.locator('[data-dealer=d-lin]').waitFor();
+  await synced(page);
+  page.on('dialog', (d) => d.accept());
+  // A manager may not approve an expense claim; the UI offers no such button, so make the edit directly.
+  await page.evaluate(async () => {
+    const local = await import('/js/local.js');
+    const { stamp } = await import('/js/session.js');
+    const doc = 'dealer:d-lin';
+    const [claim] = Object.keys(local.state(doc).claims);
+    await local.edit([doc], (r) => r.advance(doc, 'claims', claim, 'approved', '', stamp()));
+  });
+  const refused = page.locator('[data-test=rejected]', { hasText: 'dealer:d-lin' });
+  await refused.waitFor();
+  assert.match(await refused.innerText(), /approve/);
+  await shot(page, '14-refused-edit');
+  await refused.locator('button').click();
+  await synced(page);
+  assert.equal(await page.locator('[data-test=rejected]').count(), 0);
+  await page.click('[data-dealer=d-lin]');
+  await page.locator('[data-section=claims] [data-claim]', { hasText: '已申請' }).waitFor();
+  await page.locator('[data-section=visits]').getByText('新品教育訓練').waitFor();
+  await ctx.close();
+});

@@ -77,7 +77,7 @@ export async function seedTerritory({ territory, name, region, managers, dealers
     method: 'POST', headers: { Authorization: `Bearer ${TOKENS.ho}`, 'Content-Type': 'application/json' }, body: r.syncRequest(),
   });
   const body = await res.json();
-  if (!res.ok || body.rejected?.length) throw new Error(`seeding failed: ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+  if (!res.ok || body.rejected?.length) throw new Error(`seeding failed: ${res.status} ${JSON.stringify(body.rejected ?? body).slice(0, 800)}`);
   r.free();
   return ids;
 }

@@ -128,12 +128,6 @@ impl JsReplica {
         to_json(&self.inner.rejections().collect::<Vec<_>>())
     }
 
-    /// Drops a refused document's unacknowledged edits.
-    #[wasm_bindgen(js_name = discardPending)]
-    pub fn discard_pending(&mut self, id: &str) -> Result<(), Error> {
-        Ok(self.inner.discard_pending(&doc_id(id)?)?)
-    }
-
     /// Creates a territory's document from its metadata (JSON `Territory`).
     #[wasm_bindgen(js_name = createTerritory)]
     pub fn create_territory(&mut self, id: &str, territory: &str, by: &str) -> Result<(), Error> {

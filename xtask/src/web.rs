@@ -30,6 +30,11 @@ fn target_dir() -> PathBuf {
 /// Builds `web/dist`: the wasm (release profile `wasm`), its wasm-bindgen glue
 /// (`web/pkg`), wasm-opt, then the app files and a service worker that precaches them all.
 pub fn build() -> Result<()> {
+    for tool in ["wasm-bindgen", "wasm-opt"] {
+        if !sh::have(tool) {
+            bail!("{tool} is not installed: run `cargo xtask setup`");
+        }
+    }
     // Without reference types: wasm-bindgen then keeps JS objects in a JS-side heap
     // instead of an externref table, which Debian's binaryen 108 cannot round-trip
     // (the optimised module fails to instantiate).
@@ -223,6 +228,11 @@ fn issue_token(bin: &str, db: &str, user: &str) -> Result<String> {
 /// test users and their device tokens through its CLI, runs the browser tests
 /// (`node --test` with playwright-core driving Debian's chromium), and stops the server.
 pub fn browser_tests() -> Result<()> {
+    for tool in ["node", "npm", "chromium"] {
+        if !sh::have(tool) {
+            bail!("{tool} is not installed: run `cargo xtask setup`");
+        }
+    }
     sh::cargo(&["build", "-p", "fieldsync-server"])?;
     let bin = target_dir().join("debug/fieldsync-server");
     let bin = bin.to_str().context("target dir is not UTF-8")?.to_owned();

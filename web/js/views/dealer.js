@@ -121,6 +121,7 @@ function problemItem(p, doc, rerender) {
 }
 
 const PROFILE_FIELDS = { name: 'dealer.name', address: 'dealer.address', kind: 'dealers.kind', status: 'dealers.status', tier: 'dealer.tier' };
+const list = (items) => h('ul.plain', items.length ? items : h('li.muted', t('dealer.none')));
 const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
 
 export function dealerView({ id }, rerender) {
@@ -138,10 +139,10 @@ export function dealerView({ id }, rerender) {
       profileCard(d, doc, rerender),
       downlineCard(d, doc, rerender),
       section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, rerender)) : h('li.muted', t('dealer.none')))),
-      section(t('dealer.problems'), 'problems', h('ul.plain', withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
-      section(t('dealer.claims'), 'claims', h('ul.plain', withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
+      section(t('dealer.problems'), 'problems', list(withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
+      section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map(visitItem) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
         h('strong', c.path.at(-1) in PROFILE_FIELDS && c.path[0] === 'profile' ? t(PROFILE_FIELDS[c.path.at(-1)]) : c.path.join('.')), ': ',
-        [c.winner, ...c.others].map((v) => h('span.badge', `${JSON.stringify(v.value)} — ${v.by ?? '?'}`)))))) : null));
+        [c.winner, ...c.others].map((v) => h('div.cval', `${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)} — ${v.by ?? '?'}`)))))) : null));
 }
