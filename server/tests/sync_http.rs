@@ -475,6 +475,31 @@ async fn one_refused_document_does_not_stop_the_others(backend: Backend) {
     assert_eq!(resp.rejected.len(), 1);
     assert_eq!(resp.rejected[0].doc.to_string(), "dealer:d-bad");
     assert_eq!(resp.rejected[0].code, RejectCode::Malformed);
+    // Prometheus sees the sync, the accepted change and the refused document.
+    let metrics = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+    };
+    assert_eq!(
+        value(r#"fieldsync_documents_rejected_total{code="malformed"}"#),
+        1.0
+    );
+    assert_eq!(value("fieldsync_changes_rejected_total"), 1.0);
+    assert!(value("fieldsync_changes_accepted_total") >= 1.0);
+    assert!(value("fieldsync_syncs_total") >= 1.0);
+    assert!(value("fieldsync_sync_request_bytes_total") > 0.0);
+    assert!(value("fieldsync_sync_duration_seconds_count") >= 1.0);
     b.sync().await;
     assert!(
         b.replica
