@@ -57,6 +57,10 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await page.fill('input[name=summary]', '新品教育訓練，陪同拜訪大雅雜貨店');
   await page.fill('textarea[name=notes]', '老闆希望下月加碼鋪貨');
   await page.fill('input[name=attendees]', '林老闆、店員阿美');
+  // A photo from the camera input (here: a screenshot as the picture), compressed to JPEG on the device.
+  const picture = await page.screenshot({ type: 'png' });
+  await page.setInputFiles('input[name=photos]', { name: 'shelf.png', mimeType: 'image/png', buffer: picture });
+  await page.locator('.visit-form .thumbs img').waitFor();
   await page.click('[data-action=add-commitment]');
   await page.fill('[data-sub=commitment] input[name=what]', '下週三前送 20 箱試用品');
   await page.fill('[data-sub=commitment] input[name=to_whom]', '林老闆');
@@ -87,6 +91,20 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await page.locator('[data-section=visits]').getByText('新品教育訓練').waitFor();
   await page.locator('[data-section=commitments]').getByText('下週三前送 20 箱試用品').waitFor();
   await page.locator('[data-section=visits]').getByText('老闆希望下月加碼鋪貨').waitFor();
+  // The photo is kept on the device by the SHA-256 of its JPEG bytes; the visit names only the hash.
+  await page.locator('[data-section=visits] .thumbs img').waitFor();
+  const photo = await page.evaluate(async () => {
+    const local = await import('/js/local.js');
+    const [v] = Object.values(local.state('dealer:d-lin').visits);
+    const [hash] = Object.keys(v.photos);
+    const db = await import('/js/db.js');
+    const stored = await db.get('photos', hash);
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', stored.bytes));
+    return { hash, meta: v.photos[hash], again: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
+  });
+  assert.equal(photo.hash, photo.again);
+  assert.equal(photo.meta.mime, 'image/jpeg');
+  assert.ok(photo.meta.bytes < picture.length, 'compressed');
   assert.match(await pending(page), /^[1-9]\d* /);
   await shot(page, '04-after-offline-reload');
 
@@ -94,6 +112,11 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await ctx.setOffline(false);
   await synced(page);
   await shot(page, '05-synced');
+  await page.goto(`${BASE}/#/dealers`);
+  await page.fill('input[name=days]', '30');
+  await page.locator('[data-dealer=d-hua]').waitFor();
+  assert.equal(await page.locator('[data-dealer=d-lin]').count(), 0, 'visited today, so not in "not visited for 30 days"');
+  await page.fill('input[name=days]', '');
 
   // Head office, in another browser profile on a desktop screen.
   const ho = await context(browser, { viewport: { width: 1280, height: 900 } });
@@ -166,6 +189,25 @@ test('the language is remembered; the default follows the browser', async () => 
   await page.click('[data-dealer=d-lin]');
   await page.locator('[data-section=visits]').waitFor();
   await shot(page, '13-dealer-page-en');
+  await ctx.close();
+});
+
+test("the visit form reads the browser's GPS fix with its accuracy", async () => {
+  const ctx = await context(browser);
+  await ctx.grantPermissions(['geolocation']);
+  await ctx.setGeolocation({ latitude: 24.2531, longitude: 120.7171, accuracy: 18 });
+  const page = await login(ctx, TOKENS.lin);
+  await page.locator('[data-dealer=d-hua]').waitFor();
+  await page.goto(`${BASE}/#/dealer/d-hua/visit`);
+  await page.click('[data-action=locate]');
+  await page.waitForFunction(() => document.querySelector('input[name=lat]').value !== '');
+  assert.equal(await page.inputValue('input[name=lat]'), '24.253100');
+  assert.equal(await page.inputValue('input[name=accuracy]'), '18');
+  await page.click('[data-action=save-visit]');
+  await page.waitForURL(/#\/dealer\/d-hua$/);
+  const gps = await page.locator('[data-section=visits] [data-visit]').first().innerText();
+  assert.match(gps, /24\.25310, 120\.71710 ±18 m/);
+  assert.doesNotMatch(gps, /手動|by hand/);
   await ctx.close();
 });
 

@@ -25,7 +25,8 @@ function matches(s) {
 }
 
 function row(s) {
-  const last = s.lastVisit == null ? t('dealers.never') : `${daysAgo(s.lastVisit, s.now)} ${t('dealers.daysAgo')}`;
+  const days = s.lastVisit == null ? null : daysAgo(s.lastVisit, s.now);
+  const last = days == null ? t('dealers.never') : days < 1 ? t('dealers.today') : `${days} ${t('dealers.daysAgo')}`;
   return h('li', h('a.dealer-row', { href: `#/dealer/${s.id}`, 'data-dealer': s.id },
     h('div.row-main', h('strong', s.name), h('span.badge', t('kind.' + s.kind)), h(`span.badge.st-${s.status}`, t('status.' + s.status))),
     h('div.row-sub', h('span', s.address || ''), h('span', `${t('dealers.lastVisit')}: ${last}`),
