@@ -3,7 +3,7 @@
 // returns, head office sees it; two managers' concurrent edits show as a conflict.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, TOKENS, launch, context, login, swReady, shot, synced, seedTerritory } from './harness.js';
+import { BASE, TOKENS, launch, context, persistent, login, swReady, shot, synced, seedTerritory } from './harness.js';
 
 let browser;
 const DEALERS = [
@@ -164,6 +164,8 @@ test('two managers edit the same dealer field offline; head office sees the conf
   // chen's device receives lin's edit too and shows the conflict locally.
   await chen.locator('[data-section=conflicts]').waitFor();
   await shot(chen, '10-manager-sees-conflict');
+  // lin's page, open and online, hears of chen's edit on the live channel and pulls it unasked.
+  await lin.locator('[data-section=conflicts]', { hasText: '復興路 22 號' }).waitFor();
 
   const ho = await context(browser, { viewport: { width: 1280, height: 900 } });
   const office = await login(ho, TOKENS.ho);
@@ -209,6 +211,17 @@ test("the visit form reads the browser's GPS fix with its accuracy", async () =>
   assert.match(gps, /24\.25310, 120\.71710 ±18 m/);
   assert.doesNotMatch(gps, /手動|by hand/);
   await ctx.close();
+});
+
+test('the app is installable: manifest, icon and service worker pass Chromium\'s checks', async () => {
+  // Installing needs a real (not incognito) profile.
+  const { ctx, done } = await persistent();
+  const page = await login(ctx, TOKENS.lin);
+  await swReady(page);
+  const cdp = await ctx.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, []);
+  await done();
 });
 
 test('a wrong token is refused at login', async () => {

@@ -1,6 +1,7 @@
 // Shared helpers for the browser tests: Debian's chromium through playwright-core, the
 // server under test (started by `cargo xtask test`), seeding through the real wasm, screenshots.
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { initSync, Replica } from '../../web/dist/pkg/fieldsync_wasm.js';
@@ -14,14 +15,24 @@ export const TOKENS = {
 
 initSync({ module: readFileSync(new URL('../../web/dist/pkg/fieldsync_wasm_bg.wasm', import.meta.url)) });
 
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic'];
+
 /** Debian's chromium; playwright gives every launch a fresh temporary profile. */
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: ARGS,
   });
+}
+
+/** A browser with a real profile on disk (in a fresh temporary folder), as an installed app has. */
+export async function persistent() {
+  const dir = mkdtempSync(join(tmpdir(), 'fieldsync-profile-'));
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS });
+  ctx.setDefaultTimeout(20_000);
+  return { ctx, done: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); } };
 }
 
 /** A fresh browser profile (its own IndexedDB and service worker), phone-sized unless told otherwise. */
