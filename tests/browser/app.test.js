@@ -224,6 +224,26 @@ test('the app is installable: manifest, icon and service worker pass Chromium\'s
   await done();
 });
 
+test('a failed sync shows the error with a retry button, and retrying sends the change', async () => {
+  const ctx = await context(browser);
+  const page = await login(ctx, TOKENS.chen);
+  await page.locator('[data-dealer=d-bank]').waitFor();
+  await synced(page);
+  // The server is unreachable while the browser still believes it is online.
+  await ctx.route('**/v1/sync', (route) => route.abort('connectionrefused'));
+  await page.click('[data-dealer=d-bank]');
+  await page.fill('[data-section=downline] input[name=customer]', '豐原農會');
+  await page.click('[data-section=downline] button[type=submit]');
+  await page.locator('[data-section=downline]').getByText('豐原農會').waitFor();
+  await page.locator('[data-test=sync][data-state=error] [data-test=sync-error]').waitFor();
+  assert.match(await page.locator('[data-test=pending]').innerText(), /^1 /);
+  await shot(page, '15-sync-error-retry');
+  await ctx.unroute('**/v1/sync');
+  await page.click('[data-action=retry]');
+  await synced(page);
+  await ctx.close();
+});
+
 test('a wrong token is refused at login', async () => {
   const ctx = await context(browser);
   const page = await ctx.newPage();

@@ -26,7 +26,6 @@ async function restore() {
   return replica;
 }
 
-export const ready = () => replica != null;
 export const onChange = (f) => listeners.add(f);
 const notify = (what) => listeners.forEach((f) => f(what));
 
