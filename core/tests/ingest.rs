@@ -417,3 +417,33 @@ fn pages_of_a_long_feed_arrive_in_order() {
         1
     );
 }
+
+#[test]
+fn replaying_stored_changes_without_access_is_refused_not_acknowledged() {
+    let (mut hub, mut m1) = setup();
+    let outsider = Principal {
+        user: user("m9"),
+        role: Role::Manager,
+        territories: ["t-south".parse().unwrap()].into_iter().collect(),
+    };
+    let mut copy = stored(&hub, &DocId::Dealer(dealer()));
+    let changes = copy
+        .changes_since(&[])
+        .iter()
+        .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+        .collect();
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        cursor: m1.sync_request().cursor,
+        push: vec![DocChanges {
+            doc: DocId::Dealer(dealer()),
+            changes,
+        }],
+    };
+    let resp = hub.sync(&outsider, &req).unwrap();
+    assert!(
+        resp.accepted.is_empty(),
+        "an outsider learns nothing about what is stored"
+    );
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+}

@@ -11,7 +11,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::TerritoryId;
-use fieldsync_core::sync::ingest::decode_changes;
 use fieldsync_core::sync::{
     ChangeBytes, Cursor, DocAck, DocChanges, Hash, Hub, Limits, PROTOCOL_VERSION, Principal,
     RejectCode, Rejection, SyncRequest, SyncResponse, ingest,
@@ -166,10 +165,7 @@ fn decide(
         Ok(done) => done,
         Err(r) => return Ok(Err(r)),
     };
-    let hashes: Vec<Hash> = match decode_changes(&push.doc, &push.changes, limits) {
-        Ok(cs) => cs.iter().map(|c| Hash(c.hash())).collect(),
-        Err(r) => return Ok(Err(r)),
-    };
+    let hashes: Vec<Hash> = done.hashes.iter().copied().map(Hash).collect();
     if done.fresh.is_empty() {
         return Ok(Ok(Decided {
             hashes,

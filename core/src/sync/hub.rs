@@ -10,7 +10,7 @@ use automerge::{ActorId, Change, ChangeHash};
 
 use super::cursor::Cursor;
 use super::error::SyncError;
-use super::ingest::{Limits, decode_changes, ingest};
+use super::ingest::{Limits, ingest};
 use super::policy::Principal;
 use super::wire::{
     ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, SyncRequest, SyncResponse,
@@ -66,9 +66,7 @@ impl Hub {
                     let feed = self.feeds.entry(territory).or_default();
                     feed.extend(done.fresh.into_iter().map(|c| (push.doc.clone(), c)));
                     self.docs.insert(push.doc.clone(), done.doc);
-                    let hashes: Vec<Hash> = decode_changes(&push.doc, &push.changes, self.limits)
-                        .map(|cs| cs.iter().map(|c| Hash(c.hash())).collect())
-                        .unwrap_or_default();
+                    let hashes: Vec<Hash> = done.hashes.iter().copied().map(Hash).collect();
                     pushed.extend(hashes.iter().map(|h| h.0));
                     accepted.push(DocAck {
                         doc: push.doc.clone(),

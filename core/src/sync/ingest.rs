@@ -35,6 +35,8 @@ impl Default for Limits {
 pub struct Ingested {
     pub doc: Document,
     pub fresh: Vec<Change>,
+    /// Every pushed change's hash: all are now held, so all may be acknowledged.
+    pub hashes: Vec<ChangeHash>,
 }
 
 fn reject(doc: &DocId, code: RejectCode, message: impl Into<String>) -> Rejection {
@@ -115,6 +117,7 @@ pub fn ingest(
 ) -> Result<Ingested, Rejection> {
     let id = &push.doc;
     let incoming = decode_changes(id, &push.changes, limits)?;
+    let hashes: Vec<ChangeHash> = incoming.iter().map(Change::hash).collect();
     let server_actor = ActorId::from(b"fieldsync-server".to_vec());
     let (mut doc, before_heads, before) = match existing {
         Some(d) => {
@@ -138,11 +141,7 @@ pub fn ingest(
             format!("the changes are for {}, not {id}", doc.id()),
         ));
     }
-    let fresh = doc.changes_since(&before_heads);
-    if fresh.is_empty() {
-        return Ok(Ingested { doc, fresh });
-    }
-    check_signatures(id, doc.territory(), &fresh, principal)?;
+    // Access first: even "you already sent these" tells the caller they exist.
     if !principal.can_access(doc.territory()) {
         return Err(reject(
             id,
@@ -150,8 +149,13 @@ pub fn ingest(
             format!("you have no access to territory {}", doc.territory()),
         ));
     }
+    let fresh = doc.changes_since(&before_heads);
+    if fresh.is_empty() {
+        return Ok(Ingested { doc, fresh, hashes });
+    }
+    check_signatures(id, doc.territory(), &fresh, principal)?;
     check_content(id, before.as_ref(), &doc, principal)?;
-    Ok(Ingested { doc, fresh })
+    Ok(Ingested { doc, fresh, hashes })
 }
 
 fn check_signatures(
