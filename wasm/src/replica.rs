@@ -242,6 +242,8 @@ impl JsReplica {
     /// A document's conflicted fields as JSON: `[{path, winner: {value, by, at}, others: […]}]`.
     pub fn conflicts(&mut self, id: &str) -> Result<String, Error> {
         let id = doc_id(id)?;
+        // Reading conflicts needs `&mut` (Automerge caches change metadata); `doc_mut` also
+        // marks the document for the next sync request, which finds nothing new and clears it.
         let doc = self.inner.doc_mut(&id).ok_or_else(|| unknown(id.clone()))?;
         document::conflicts(doc)
     }
