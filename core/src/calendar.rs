@@ -4,9 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use time::{
-    Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description,
-};
+use time::{Date, OffsetDateTime};
 
 /// Why a date or time could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,15 +46,24 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, e.g. `2026-11-27T08:30:00Z` (milliseconds shown when not zero).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nanos = i128::from(self.0) * 1_000_000;
-        match OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .ok()
-            .and_then(|t| t.format(&Rfc3339).ok())
-        {
-            Some(s) => f.write_str(&s),
-            None => write!(f, "{}ms", self.0),
+        let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
+            return write!(f, "{}ms", self.0);
+        };
+        write!(
+            f,
+            "{}T{:02}:{:02}:{:02}",
+            Day(t.date()),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )?;
+        if t.millisecond() != 0 {
+            write!(f, ".{:03}", t.millisecond())?;
         }
+        f.write_str("Z")
     }
 }
 
@@ -83,11 +90,26 @@ impl Day {
 
 impl FromStr for Day {
     type Err = CalendarError;
+    /// Reads `YYYY-MM-DD` (exactly four, two and two digits).
     fn from_str(s: &str) -> Result<Self, CalendarError> {
-        let format = format_description!("[year]-[month]-[day]");
-        Date::parse(s, &format)
-            .map(Day)
-            .map_err(|_| CalendarError::BadDay(s.chars().take(40).collect()))
+        let bad = || CalendarError::BadDay(s.chars().take(40).collect());
+        let b = s.as_bytes();
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            let part = b.get(r)?;
+            part.iter()
+                .all(u8::is_ascii_digit)
+                .then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+        };
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(bad());
+        }
+        let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+            return Err(bad());
+        };
+        let (Ok(y), Ok(m), Ok(d)) = (i32::try_from(y), u8::try_from(m), u8::try_from(d)) else {
+            return Err(bad());
+        };
+        Day::from_ymd(y, m, d).map_err(|_| bad())
     }
 }
 
@@ -136,5 +158,11 @@ mod tests {
         assert_eq!(d.start().day().unwrap(), d);
         assert_eq!(Timestamp(d.start().0 + 86_399_999).day().unwrap(), d);
         assert_eq!(d.start().to_string(), "2026-11-27T00:00:00Z");
+        assert_eq!(
+            Timestamp(d.start().0 + 3_723_004).to_string(),
+            "2026-11-27T01:02:03.004Z"
+        );
+        assert!("2026-1-27".parse::<Day>().is_err());
+        assert!("２０２６-11-27".parse::<Day>().is_err());
     }
 }

@@ -5,12 +5,19 @@ use serde::{Deserialize, Serialize};
 /// Why a location is not acceptable.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GeoError {
-    #[error("latitude {0} is outside -90..=90")]
+    #[error("latitude {} is outside -90..=90", show(*.0))]
     Latitude(f64),
-    #[error("longitude {0} is outside -180..=180")]
+    #[error("longitude {} is outside -180..=180", show(*.0))]
     Longitude(f64),
-    #[error("accuracy {0} m must be a positive number of metres")]
+    #[error("accuracy {} m must be a positive number of metres", show(*.0))]
     Accuracy(f64),
+}
+
+/// A number as JSON writes it (shortest round-trip form). Going through
+/// serde_json's float printer, already in the build, keeps the standard
+/// library's larger float formatting out of the browser's WebAssembly.
+fn show(x: f64) -> String {
+    serde_json::Number::from_f64(x).map_or_else(|| "not a number".to_owned(), |n| n.to_string())
 }
 
 /// A latitude and longitude in degrees (WGS 84).
@@ -84,5 +91,9 @@ mod tests {
             ..ok
         };
         assert!(matches!(bad_acc.check(), Err(GeoError::Accuracy(_))));
+        assert_eq!(
+            bad_lat.check().unwrap_err().to_string(),
+            "latitude 91.0 is outside -90..=90"
+        );
     }
 }

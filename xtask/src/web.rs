@@ -15,9 +15,8 @@ use crate::sh;
 
 /// The app's own files copied into `web/dist` (besides `js/` and the wasm package).
 const SHELL: &[&str] = &["index.html", "app.css", "manifest.webmanifest", "icon.svg"];
-/// wasm-opt flags: Debian's binaryen 108 must be told the features rustc's wasm uses.
-const WASM_OPT: &[&str] = &[
-    "-Oz",
+/// wasm-opt feature flags: Debian's binaryen 108 must be told the features rustc's wasm uses.
+const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
     "--enable-sign-ext",
@@ -66,7 +65,7 @@ pub fn build() -> Result<()> {
     // intrinsics and uses its JS heap.
     fs::create_dir_all("web/pkg")?;
     let plain = "web/pkg/fieldsync_wasm.wasm";
-    let mut args: Vec<&str> = WASM_OPT[1..].to_vec();
+    let mut args: Vec<&str> = WASM_FEATURES.to_vec();
     args.extend(["--strip-target-features", wasm, "-o", plain]);
     sh::run("wasm-opt", &args)?;
     sh::run(
@@ -82,7 +81,9 @@ pub fn build() -> Result<()> {
     )?;
     fs::remove_file(plain)?;
     let bg = "web/pkg/fieldsync_wasm_bg.wasm";
-    let mut args: Vec<&str> = WASM_OPT.to_vec();
+    // Optimise for size, repeating the passes while they still shrink the module.
+    let mut args: Vec<&str> = vec!["-Oz", "--converge"];
+    args.extend(WASM_FEATURES);
     args.extend([bg, "-o", bg]);
     sh::run("wasm-opt", &args)?;
     assemble(Path::new("web"), Path::new("web/dist"))
