@@ -41,15 +41,51 @@ impl GeoPoint {
 }
 
 /// Where a device was: a point, how sure it is, and whether a person typed it.
+/// In JSON the point's fields sit beside the others: `{lat, lon, accuracy_m, manual}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "FlatFix", into = "FlatFix")]
 pub struct GeoFix {
-    #[serde(flatten)]
     pub point: GeoPoint,
     /// Radius of 68% confidence, in metres.
     pub accuracy_m: f64,
     /// True when entered by hand rather than read from the device.
     #[serde(default)]
     pub manual: bool,
+}
+
+/// `GeoFix` as stored and sent, written out flat instead of with `#[serde(flatten)]`,
+/// which would compile serde's buffering deserializer into the wasm.
+#[derive(Serialize, Deserialize)]
+struct FlatFix {
+    lat: f64,
+    lon: f64,
+    accuracy_m: f64,
+    #[serde(default)]
+    manual: bool,
+}
+
+impl From<FlatFix> for GeoFix {
+    fn from(f: FlatFix) -> Self {
+        GeoFix {
+            point: GeoPoint {
+                lat: f.lat,
+                lon: f.lon,
+            },
+            accuracy_m: f.accuracy_m,
+            manual: f.manual,
+        }
+    }
+}
+
+impl From<GeoFix> for FlatFix {
+    fn from(g: GeoFix) -> Self {
+        FlatFix {
+            lat: g.point.lat,
+            lon: g.point.lon,
+            accuracy_m: g.accuracy_m,
+            manual: g.manual,
+        }
+    }
 }
 
 impl GeoFix {
@@ -95,5 +131,25 @@ mod tests {
             bad_lat.check().unwrap_err().to_string(),
             "latitude 91.0 is outside -90..=90"
         );
+    }
+
+    #[test]
+    fn a_fix_is_flat_json() {
+        let fix = GeoFix {
+            point: GeoPoint {
+                lat: 25.03,
+                lon: 121.56,
+            },
+            accuracy_m: 12.0,
+            manual: false,
+        };
+        let text = serde_json::to_string(&fix).unwrap();
+        assert_eq!(
+            text,
+            r#"{"lat":25.03,"lon":121.56,"accuracy_m":12.0,"manual":false}"#
+        );
+        let back: GeoFix =
+            serde_json::from_str(r#"{"lat":25.03,"lon":121.56,"accuracy_m":12.0}"#).unwrap();
+        assert_eq!(back, fix);
     }
 }

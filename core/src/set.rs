@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::str::FromStr;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A set of members with a text form. In a document it is a map `{member: true}`:
@@ -53,9 +54,20 @@ impl<T: Ord> FromIterator<T> for Set<T> {
 
 impl<T: Ord + Display> Serialize for Set<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let map: BTreeMap<String, bool> = self.0.iter().map(|t| (t.to_string(), true)).collect();
-        map.serialize(s)
+        serialize_members(self.0.iter().map(ToString::to_string).collect(), s)
     }
+}
+
+/// Writes members' names as the map `{name: true}` in name order (as a
+/// `BTreeMap<String, bool>` would); shared by every `Set<T>` so it is compiled once.
+fn serialize_members<S: Serializer>(mut names: Vec<String>, s: S) -> Result<S::Ok, S::Error> {
+    names.sort_unstable();
+    names.dedup();
+    let mut map = s.serialize_map(Some(names.len()))?;
+    for name in &names {
+        map.serialize_entry(name, &true)?;
+    }
+    map.end()
 }
 
 impl<'de, T> Deserialize<'de> for Set<T>
@@ -65,9 +77,13 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = BTreeMap::<String, bool>::deserialize(d)?;
-        map.into_iter()
-            .filter(|(_, present)| *present)
-            .map(|(k, _)| k.parse::<T>().map_err(serde::de::Error::custom))
-            .collect()
+        // Inserting one by one: collecting would compile a sort per member type.
+        let mut set = BTreeSet::new();
+        for (name, present) in map {
+            if present {
+                set.insert(name.parse::<T>().map_err(serde::de::Error::custom)?);
+            }
+        }
+        Ok(Set(set))
     }
 }

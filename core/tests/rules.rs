@@ -655,3 +655,43 @@ fn an_overdue_commitment_is_open_and_past_due() {
     assert!(!c.is_overdue(day("2026-11-20")));
     assert!(c.is_overdue(day("2026-11-21")));
 }
+
+#[test]
+fn records_and_profile_as_json_are_the_typed_values_written_back() {
+    let mut doc = dealer_doc("aaaa");
+    let id: VisitId = "v1".parse().unwrap();
+    let mut visit = Visit::new(user("m1"), Timestamp(T0));
+    visit.purposes = [VisitPurpose::Training, VisitPurpose::JointVisit]
+        .into_iter()
+        .collect();
+    visit.gps = Some(GeoFix {
+        point: GeoPoint {
+            lat: 25.5,
+            lon: 121.25,
+        },
+        accuracy_m: 8.0,
+        manual: false,
+    });
+    doc.insert(&id, &visit, &stamp("m1", 1)).unwrap();
+    doc.add_note::<Visit>(&id, &"n1".parse().unwrap(), "好", &stamp("m1", 2))
+        .unwrap();
+    doc.update::<Visit>(
+        &id,
+        &json!({"attendees": {"林老闆": true, "王店長": true}}),
+        &stamp("m1", 3),
+    )
+    .unwrap();
+    let typed = serde_json::to_value(doc.records::<Visit>().unwrap()).unwrap();
+    assert_eq!(
+        serde_json::Value::Object(doc.records_json::<Visit>().unwrap()),
+        typed
+    );
+    assert_eq!(
+        serde_json::Value::Object(doc.records_json::<Problem>().unwrap()),
+        json!({})
+    );
+    assert_eq!(
+        doc.profile_json::<DealerProfile>().unwrap(),
+        serde_json::to_value(doc.profile::<DealerProfile>().unwrap()).unwrap()
+    );
+}

@@ -3,7 +3,7 @@
 use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{ActivityId, ClaimId, CommitmentId, IdError, NoteId, ProblemId, VisitId};
 use fieldsync_core::model::{
-    Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerProfile,
+    Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerEntry, DealerProfile,
     ExpenseClaim, Notable, Problem, ProblemStatus, Record, Territory, Tracked, Visit,
 };
 use fieldsync_core::stamp::Stamp;
@@ -15,31 +15,27 @@ use crate::error::Error;
 
 /// The whole document as JSON: a dealer's profile and record maps, or a territory's profile and dealer index.
 pub fn state(doc: &Document) -> Result<Json, Error> {
+    // Each record is read as its type and written back (as a typed read would show
+    // it), without building typed maps only to serialise them again.
     Ok(match doc.id() {
-        DocId::Dealer(_) => {
-            let s = doc.dealer_state()?;
-            json!({
-                "doc": doc.id(),
-                "id": s.id,
-                "territory": s.territory,
-                "profile": s.profile,
-                "visits": s.visits,
-                "commitments": s.commitments,
-                "claims": s.claims,
-                "problems": s.problems,
-                "activities": s.activities,
-            })
-        }
-        DocId::Territory(_) => {
-            let s = doc.territory_state()?;
-            json!({
-                "doc": doc.id(),
-                "id": s.id,
-                "territory": s.id,
-                "profile": s.profile,
-                "dealers": s.dealers,
-            })
-        }
+        DocId::Dealer(id) => json!({
+            "doc": doc.id(),
+            "id": id,
+            "territory": doc.territory(),
+            "profile": doc.profile_json::<DealerProfile>()?,
+            "visits": doc.records_json::<Visit>()?,
+            "commitments": doc.records_json::<Commitment>()?,
+            "claims": doc.records_json::<ExpenseClaim>()?,
+            "problems": doc.records_json::<Problem>()?,
+            "activities": doc.records_json::<Activity>()?,
+        }),
+        DocId::Territory(id) => json!({
+            "doc": doc.id(),
+            "id": id,
+            "territory": id,
+            "profile": doc.profile_json::<Territory>()?,
+            "dealers": doc.records_json::<DealerEntry>()?,
+        }),
     })
 }
 

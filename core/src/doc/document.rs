@@ -321,6 +321,20 @@ impl Document {
             .collect()
     }
 
+    /// All records of one kind as JSON, by id: each record is read as an `R` and
+    /// written back, so it is checked and normalised exactly as [`Document::records`]
+    /// would (defaults filled in, unknown fields dropped), without building typed maps.
+    pub fn records_json<R: Record>(&self) -> Result<serde_json::Map<String, Json>, DocError> {
+        let coll = self.collection(R::COLLECTION)?;
+        normalise_all(bridge::read(&self.am, &coll), normalise::<R>)
+    }
+
+    /// The profile as JSON, read as a `T` and written back (see [`Document::records_json`]).
+    pub fn profile_json<T: Serialize + DeserializeOwned>(&self) -> Result<Json, DocError> {
+        let profile: T = self.profile()?;
+        reserialise(&profile, "profile", self.id.entity())
+    }
+
     fn patch_record<R: Record>(
         &mut self,
         id: &R::Id,
@@ -437,6 +451,47 @@ impl Document {
             dealers: self.records()?,
         })
     }
+}
+
+/// One record as JSON, checked as an `R`: see [`Document::records_json`].
+type Normalise = fn(Json, &str) -> Result<Json, DocError>;
+
+fn normalise<R: Record>(json: Json, key: &str) -> Result<Json, DocError> {
+    if key.parse::<R::Id>().is_err() {
+        return Err(DocError::BadRecord {
+            collection: R::COLLECTION,
+            id: key.to_owned(),
+            reason: "bad id".into(),
+        });
+    }
+    let record: R = Document::hydrate(json, R::COLLECTION, key)?;
+    reserialise(&record, R::COLLECTION, key)
+}
+
+/// The records of a collection map read as JSON, each normalised, in key order;
+/// the first that fails is the error. Not generic, so it is compiled once.
+fn normalise_all(all: Json, each: Normalise) -> Result<serde_json::Map<String, Json>, DocError> {
+    let Json::Object(all) = all else {
+        return Ok(serde_json::Map::new());
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in all {
+        let value = each(value, &key)?;
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
+fn reserialise<T: Serialize>(
+    value: &T,
+    collection: &'static str,
+    id: &str,
+) -> Result<Json, DocError> {
+    serde_json::to_value(value).map_err(|e| DocError::BadRecord {
+        collection,
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Serialises a value that must be a JSON object.
