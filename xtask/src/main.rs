@@ -4,7 +4,7 @@ mod setup;
 mod sh;
 mod web;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -40,7 +40,8 @@ fn main() -> Result<()> {
             setup::all()?;
             web::build()?;
             sh::cargo(&["build", "--release", "-p", "fieldsync-server"])?;
-            let bin = "target/release/fieldsync-server";
+            let bin = web::target_dir().join("release/fieldsync-server");
+            let bin = bin.to_str().context("target dir is not UTF-8")?;
             sh::run(bin, &["seed-demo", "--if-empty"])?;
             sh::run(
                 bin,

@@ -22,7 +22,8 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-sign-ext",
 ];
 
-fn target_dir() -> PathBuf {
+/// Where cargo puts build output (`CARGO_TARGET_DIR`, else `target`).
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
 
