@@ -24,11 +24,14 @@ pub(crate) fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Json {
 fn hydrated_to_json(v: &hydrate::Value) -> Json {
     match v {
         hydrate::Value::Scalar(s) => scalar_to_json(s),
-        hydrate::Value::Map(m) => Json::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone(), hydrated_to_json(&v.value)))
-                .collect(),
-        ),
+        hydrate::Value::Map(m) => {
+            // Inserted one by one: collecting would compile another sort into the wasm.
+            let mut map = Map::new();
+            for (k, v) in m.iter() {
+                map.insert(k.clone(), hydrated_to_json(&v.value));
+            }
+            Json::Object(map)
+        }
         hydrate::Value::List(l) => {
             Json::Array(l.iter().map(|item| hydrated_to_json(&item.value)).collect())
         }

@@ -93,11 +93,9 @@ impl Replica {
         let actor = ActorId::from(meta.actor.into_bytes());
         let mut r = Replica::with_actor(actor.clone());
         r.cursor = meta.cursor;
-        r.rejections = meta
-            .rejections
-            .into_iter()
-            .map(|j| (j.doc.clone(), j))
-            .collect();
+        for j in meta.rejections {
+            r.rejections.insert(j.doc.clone(), j);
+        }
         for bytes in docs {
             let doc = Document::load(&bytes, actor.clone())?;
             let m = meta.docs.get(doc.id()).cloned().unwrap_or(DocMeta {
@@ -119,22 +117,23 @@ impl Replica {
 
     /// The bookkeeping to save beside the documents.
     pub fn meta(&self) -> ReplicaMeta {
+        // Maps are filled by `insert`, not `collect`: each `collect` into a map
+        // compiles its own sort into the wasm.
+        let mut docs = BTreeMap::new();
+        for (id, e) in &self.docs {
+            let acked = e.acked.iter().copied().map(Hash).collect();
+            docs.insert(
+                id.clone(),
+                DocMeta {
+                    acked,
+                    dirty: e.dirty,
+                },
+            );
+        }
         ReplicaMeta {
             actor: String::from_utf8_lossy(self.actor.to_bytes()).into_owned(),
             cursor: self.cursor.clone(),
-            docs: self
-                .docs
-                .iter()
-                .map(|(id, e)| {
-                    (
-                        id.clone(),
-                        DocMeta {
-                            acked: e.acked.iter().copied().map(Hash).collect(),
-                            dirty: e.dirty,
-                        },
-                    )
-                })
-                .collect(),
+            docs,
             rejections: self.rejections.values().cloned().collect(),
         }
     }
