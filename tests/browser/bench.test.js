@@ -10,10 +10,10 @@ import http from 'node:http';
 import { BASE, TOKENS, SHOTS, launch, context, login, swReady, synced, seedTerritory } from './harness.js';
 
 const DIST = new URL('../../web/dist/', import.meta.url).pathname;
-// The issue's target is 600 KB; this build is over it (see BENCHMARKS.md), so the test
-// guards against growth beyond today's size instead of passing a budget it does not meet.
-const TARGET = 600 * 1024;
-const CEILING = 640 * 1024;
+// The issue's target is 600,000 bytes; the ceiling sits just above today's size
+// (585.5 KiB by Node's gzip) so that growth is caught.
+const TARGET = 600_000;
+const CEILING = 590 * 1024;
 const report = [];
 let browser;
 
@@ -37,7 +37,7 @@ test('everything a first visit downloads stays under its size ceiling (gzip -9)'
     `| **total** | ${rows.reduce((s, r) => s + r.raw, 0)} | **${total}** (${kb(total)} KiB) |`, '');
   const br = files(DIST).reduce((sum, f) => sum + brotliCompressSync(readFileSync(f), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0);
   report.push(`With brotli (quality 11) instead: ${br} bytes (${kb(br)} KiB) in all.`, '');
-  report.push(total < TARGET ? `Within the ${kb(TARGET)} KiB target.` : `Over the ${kb(TARGET)} KiB target by ${kb(total - TARGET)} KiB.`, '');
+  report.push(total < TARGET ? `Within the ${TARGET}-byte target (${TARGET - total} bytes to spare).` : `Over the ${TARGET}-byte target by ${total - TARGET} bytes.`, '');
   assert.ok(total < CEILING, `first visit is ${kb(total)} KiB gzipped, over the ${kb(CEILING)} KiB ceiling`);
 });
 
