@@ -1,9 +1,9 @@
 //! Points in time (`Timestamp`, device milliseconds) and calendar days (`Day`).
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, OffsetDateTime};
 
 /// Why a date or time could not be read.
@@ -126,19 +126,7 @@ impl fmt::Display for Day {
     }
 }
 
-impl Serialize for Day {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Day {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+crate::text_serde::serde_as_text!(Day);
 
 #[cfg(test)]
 mod tests {

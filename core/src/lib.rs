@@ -12,6 +12,7 @@ pub mod money;
 pub mod set;
 pub mod stamp;
 pub mod sync;
+mod text_serde;
 mod vocab;
 
 pub use vocab::UnknownTerm;

@@ -1,9 +1,8 @@
 //! Amounts of money: integer minor units (cents, fen) plus an ISO 4217 currency code.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why an amount is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,20 +43,6 @@ impl fmt::Display for Currency {
     }
 }
 
-impl Serialize for Currency {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Currency {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
-
 /// An amount in minor units (1 TWD = 100 minor units) of one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
@@ -94,6 +79,8 @@ impl fmt::Display for Money {
         )
     }
 }
+
+crate::text_serde::serde_as_text!(Currency);
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::ids::{DealerId, IdError, TerritoryId};
 
 /// Why a document id cannot be read.
@@ -61,19 +59,7 @@ impl FromStr for DocId {
     }
 }
 
-impl Serialize for DocId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for DocId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+crate::text_serde::serde_as_text!(DocId);
 
 #[cfg(test)]
 mod tests {

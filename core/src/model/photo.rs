@@ -1,9 +1,8 @@
 //! `Photo` and `ContentHash`: photos are referenced by the SHA-256 of their bytes, never embedded.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::validation::{self, SHORT, ValidationError};
 use crate::calendar::Timestamp;
@@ -32,20 +31,6 @@ impl fmt::Display for ContentHash {
     }
 }
 
-impl Serialize for ContentHash {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for ContentHash {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
-
 /// What a document knows of a photo; the bytes are stored by hash elsewhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Photo {
@@ -61,3 +46,5 @@ impl Photo {
         validation::text("photo type", &self.mime, SHORT)
     }
 }
+
+crate::text_serde::serde_as_text!(ContentHash);
