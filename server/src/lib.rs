@@ -29,7 +29,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
@@ -51,6 +51,8 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/v1/live", get(live::live)),
         ("GET", "/v1/me", get(api::me::me)),
         ("GET", "/v1/docs/{doc_id}/automerge", get(api::me::export)),
+        ("PUT", "/v1/photos/{hash}", put(api::photos::put_photo)),
+        ("GET", "/v1/photos/{hash}", get(api::photos::get_photo)),
         ("GET", "/api/territories", get(api::read::territories)),
         ("GET", "/api/dealers", get(api::read::dealers)),
         ("GET", "/api/visits", get(api::read::visits)),

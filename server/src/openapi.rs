@@ -117,6 +117,28 @@ fn ops() -> Vec<Op> {
             auth: true,
         },
         Op {
+            method: "put",
+            path: "/v1/photos/{hash}",
+            tag: "sync",
+            summary: "Upload a visit photo: the body is the image (Content-Type image/*), the path its SHA-256 in hex; idempotent",
+            query: &[],
+            body: None,
+            ok: json_ok(
+                json!({"type": "object", "properties": {"hash": {"type": "string"}, "bytes": {"type": "integer"}, "stored": {"type": "boolean"}}}),
+            ),
+            auth: true,
+        },
+        Op {
+            method: "get",
+            path: "/v1/photos/{hash}",
+            tag: "sync",
+            summary: "A visit photo's bytes, by the SHA-256 named in the visit",
+            query: &[],
+            body: None,
+            ok: ("image/*", json!({"type": "string", "format": "binary"})),
+            auth: true,
+        },
+        Op {
             method: "get",
             path: "/api/territories",
             tag: "read",

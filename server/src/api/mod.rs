@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod me;
 pub mod ops;
+pub mod photos;
 pub mod read;

@@ -2,6 +2,7 @@
 
 mod docs;
 mod identity;
+mod photos;
 mod queries;
 
 use std::path::Path;
