@@ -48,7 +48,7 @@ pub fn profile(name: &str) -> DealerProfile {
 
 /// Syncs `replica` as `who` until the hub has nothing more for it.
 pub fn sync(hub: &mut Hub, who: &Principal, replica: &mut Replica) {
-    for _ in 0..100 {
+    for _ in 0..1000 {
         let req = replica.sync_request();
         let resp = hub.sync(who, &req).unwrap();
         let report = replica.apply_response(&resp).unwrap();
