@@ -3,6 +3,7 @@
 // returns, head office sees it; two managers' concurrent edits show as a conflict.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { BASE, TOKENS, launch, context, persistent, login, swReady, shot, synced, seedTerritory } from './harness.js';
 
 let browser;
@@ -24,6 +25,16 @@ before(async () => {
 after(async () => { await browser?.close(); });
 
 const pending = (page) => page.locator('[data-test=pending]').innerText();
+
+/** Calls `f` until it returns something truthy, or fails after `ms`. */
+async function poll(f, ms = 20_000) {
+  for (const end = Date.now() + ms; ;) {
+    const out = await f();
+    if (out) return out;
+    if (Date.now() > end) throw new Error(`gave up after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 test('a visit with a commitment recorded offline survives a reload, syncs, and head office sees it', async () => {
   const ctx = await context(browser);
@@ -100,11 +111,13 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
     const db = await import('/js/db.js');
     const stored = await db.get('photos', hash);
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', stored.bytes));
-    return { hash, meta: v.photos[hash], again: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
+    return { hash, meta: v.photos[hash], size: stored.bytes.length, uploaded: stored.uploaded, again: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
   });
   assert.equal(photo.hash, photo.again);
   assert.equal(photo.meta.mime, 'image/jpeg');
   assert.ok(photo.meta.bytes < picture.length, 'compressed');
+  assert.equal(photo.uploaded, false, 'not uploaded while offline');
+  assert.equal(photo.size, photo.meta.bytes);
   assert.match(await pending(page), /^[1-9]\d* /);
   await shot(page, '04-after-offline-reload');
 
@@ -112,6 +125,15 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await ctx.setOffline(false);
   await synced(page);
   await shot(page, '05-synced');
+  // After the sync the photo is uploaded by its hash: head office can fetch the very bytes.
+  const fromServer = await poll(async () => {
+    const res = await fetch(`${BASE}/v1/photos/${photo.hash}`, { headers: { Authorization: `Bearer ${TOKENS.ho}` } });
+    return res.ok && { type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
+  });
+  assert.equal(fromServer.type, 'image/jpeg');
+  assert.equal(fromServer.bytes.length, photo.size);
+  assert.equal(createHash('sha256').update(fromServer.bytes).digest('hex'), photo.hash);
+  await poll(() => page.evaluate(async (hash) => (await (await import('/js/db.js')).get('photos', hash)).uploaded === true, photo.hash));
   await page.goto(`${BASE}/#/dealers`);
   await page.fill('input[name=days]', '30');
   await page.locator('[data-dealer=d-hua]').waitFor();
@@ -139,6 +161,27 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await office.locator('[data-dealer=d-lin]').waitFor();
   await shot(office, '09-office-dealers');
   await ho.close();
+
+  // Another manager's device does not hold the photo: the dealer page fetches it from the server.
+  const other = await context(browser);
+  const chen = await login(other, TOKENS.chen);
+  await chen.locator('[data-dealer=d-lin]').waitFor();
+  await synced(chen);
+  const fetched = chen.waitForResponse((r) => r.url().endsWith(`/v1/photos/${photo.hash}`) && r.status() === 200);
+  await chen.click('[data-dealer=d-lin]');
+  await fetched;
+  await chen.waitForFunction(() => document.querySelector('[data-section=visits] .thumbs img')?.naturalWidth > 0);
+  assert.equal(await chen.evaluate(async (hash) => (await import('/js/db.js')).get('photos', hash), photo.hash), undefined, 'not stored on this device');
+  await shot(chen, '05b-other-manager-sees-photo-from-server');
+  // Offline, a photo the device does not hold is simply left out.
+  await other.setOffline(true);
+  await chen.goto(`${BASE}/#/dealers`);
+  const failed = chen.waitForEvent('requestfailed', (r) => r.url().endsWith(`/v1/photos/${photo.hash}`));
+  await chen.click('[data-dealer=d-lin]');
+  await failed;
+  await chen.locator('[data-section=visits]').getByText('新品教育訓練').waitFor();
+  assert.equal(await chen.locator('[data-section=visits] .thumbs img').count(), 0);
+  await other.close();
   await ctx.close();
 });
 

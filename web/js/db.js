@@ -50,10 +50,10 @@ export async function get(store, key) {
   return result(db.transaction(store).objectStore(store).get(key));
 }
 
-/** Every value of a store. */
-export async function all(store) {
+/** Every value of a store (or every key). */
+export async function all(store, keys) {
   const db = await open();
-  return result(db.transaction(store).objectStore(store).getAll());
+  return result(db.transaction(store).objectStore(store)[keys ? 'getAllKeys' : 'getAll']());
 }
 
 export async function clear() {

@@ -30,9 +30,9 @@ const zh = {
   'visit.locating': '定位中…', 'visit.accuracy': '精確度 (公尺)', 'visit.lat': '緯度', 'visit.lon': '經度',
   'visit.manual': '手動輸入', 'visit.gpsFailed': '無法取得位置，請手動輸入。', 'visit.purposes': '拜訪目的',
   'visit.summary': '摘要', 'visit.notes': '備註', 'visit.attendees': '出席人員（以逗號分隔）', 'visit.attendeesShort': '出席',
-  'visit.photos': '照片', 'visit.save': '儲存拜訪', 'visit.saved': '已儲存在此裝置', 'visit.by': '拜訪人',
+  'visit.photos': '照片', 'visit.save': '儲存拜訪', 'visit.saved': '已儲存在此裝置',
   'visit.addCommitment': '＋ 承諾', 'visit.addProblem': '＋ 問題', 'visit.addClaim': '＋ 費用申報',
-  'visit.photoKept': '照片保存在此裝置', 'visit.none': '尚無拜訪紀錄',
+  'visit.photoUpload': '照片於連線時上傳', 'visit.none': '尚無拜訪紀錄',
   'purpose.training': '培訓', 'purpose.product_introduction': '產品介紹', 'purpose.joint_visit': '陪同拜訪',
   'purpose.problem_solving': '問題處理', 'purpose.promotion_planning': '活動規劃', 'purpose.expense_reconciliation': '費用核報',
   'commitment.what': '承諾內容', 'commitment.toWhom': '承諾對象', 'commitment.due': '到期日', 'commitment.owner': '負責人',
@@ -54,7 +54,7 @@ const zh = {
   'office.document': '文件', 'office.winner': '目前採用', 'office.other': '另一值', 'office.manager': '經理',
   'office.dealer': '經銷商', 'office.when': '時間', 'office.count': '數量', 'office.amount': '金額',
   'error.invalid': '資料不符規則', 'error.not_found': '找不到', 'error.network': '網路錯誤', 'error.unauthorized': '權杖無效',
-  'common.cancel': '取消', 'common.close': '關閉', 'common.loading': '載入中…', 'common.days': '天',
+  'common.cancel': '取消', 'common.loading': '載入中…',
 };
 
 const en = {
@@ -84,9 +84,9 @@ const en = {
   'visit.locating': 'Locating…', 'visit.accuracy': 'Accuracy (m)', 'visit.lat': 'Latitude', 'visit.lon': 'Longitude',
   'visit.manual': 'entered by hand', 'visit.gpsFailed': 'No location: enter it by hand.', 'visit.purposes': 'Purposes',
   'visit.summary': 'Summary', 'visit.notes': 'Notes', 'visit.attendees': 'Attendees (comma-separated)', 'visit.attendeesShort': 'Attendees',
-  'visit.photos': 'Photos', 'visit.save': 'Save visit', 'visit.saved': 'Saved on this device', 'visit.by': 'By',
+  'visit.photos': 'Photos', 'visit.save': 'Save visit', 'visit.saved': 'Saved on this device',
   'visit.addCommitment': '+ Commitment', 'visit.addProblem': '+ Problem', 'visit.addClaim': '+ Expense claim',
-  'visit.photoKept': 'photos kept on this device', 'visit.none': 'No visits yet',
+  'visit.photoUpload': 'photos upload when online', 'visit.none': 'No visits yet',
   'purpose.training': 'Training', 'purpose.product_introduction': 'Product introduction', 'purpose.joint_visit': 'Joint visit',
   'purpose.problem_solving': 'Problem solving', 'purpose.promotion_planning': 'Promotion planning', 'purpose.expense_reconciliation': 'Expense reconciliation',
   'commitment.what': 'What was promised', 'commitment.toWhom': 'To whom', 'commitment.due': 'Due', 'commitment.owner': 'Owner',
@@ -108,7 +108,7 @@ const en = {
   'office.document': 'Document', 'office.winner': 'Shown', 'office.other': 'Other value', 'office.manager': 'Manager',
   'office.dealer': 'Dealer', 'office.when': 'When', 'office.count': 'Count', 'office.amount': 'Amount',
   'error.invalid': 'Breaks a rule', 'error.not_found': 'Not found', 'error.network': 'Network error', 'error.unauthorized': 'Token not valid',
-  'common.cancel': 'Cancel', 'common.close': 'Close', 'common.loading': 'Loading…', 'common.days': 'days',
+  'common.cancel': 'Cancel', 'common.loading': 'Loading…',
 };
 
 const dicts = { 'zh-Hant': zh, en };

@@ -60,7 +60,6 @@ export async function edit(docIds, fn) {
 export const pending = () => (replica ? replica.pending() : 0);
 export const state = (docId) => JSON.parse(replica.state(docId));
 export const dealers = () => JSON.parse(replica.states('dealer')).items;
-export const territories = () => JSON.parse(replica.states('territory')).items;
 export const conflicts = (docId) => JSON.parse(replica.conflicts(docId));
 export const rejections = () => (replica ? JSON.parse(replica.rejections()) : []);
 export const syncRequest = () => replica.syncRequest();
@@ -68,8 +67,7 @@ export const syncRequest = () => replica.syncRequest();
 /**
  * Drops a document the server refused, with its unsent edits, and reads its territory's
  * feed again from the start, so the next sync brings back what the server holds.
- * (Done here on the saved bookkeeping rather than in wasm: it is rare, and core's
- * `discard_pending` would add ~9 KB of gzipped wasm to every first visit.)
+ * (Not in wasm: core's `discard_pending` would add ~9 KB gzipped to a first visit.)
  */
 export async function discard(docId) {
   const territory = JSON.parse(replica.state(docId)).territory;

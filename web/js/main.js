@@ -1,5 +1,5 @@
 // The app shell: login, routing, header with the sync indicator and language switch.
-import { getJSON } from './api.js';
+import { api, getJSON } from './api.js';
 import { t, lang, setLang } from './i18n.js';
 import { session, saveSession, clearSession, isOffice } from './session.js';
 import { h, fill, fmtTime, errorText } from './ui.js';
@@ -29,16 +29,14 @@ function loginView(message) {
 
 async function doLogin(token, out) {
   try {
-    const res = await fetch('/v1/me', { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-    if (!res.ok) throw Object.assign(new Error((await res.json().catch(() => ({}))).message ?? res.statusText), { code: res.status === 401 ? 'unauthorized' : 'http' });
-    const me = await res.json();
+    const me = JSON.parse(await api('/v1/me', { token }));
     const old = session();
     if (old && old.user !== me.user) await db.clear(); // another person's data never stays on the device
     saveSession({ ...me, token });
     location.replace('#/');
     location.reload();
   } catch (e) {
-    const msg = e.code === undefined && !navigator.onLine ? t('login.offline') : errorText(e);
+    const msg = e.code === 'network' && !navigator.onLine ? t('login.offline') : errorText(e);
     if (out) out.textContent = `${t('login.failed')}: ${msg}`;
     else render(loginView(`${t('login.failed')}: ${msg}`));
   }

@@ -1,6 +1,7 @@
 // Photos from the camera input: shrunk and re-encoded as JPEG in a canvas, named by the
-// SHA-256 of their bytes, kept in IndexedDB; a visit records only the hash.
+// SHA-256 of their bytes, kept in IndexedDB and uploaded by that hash; a visit records only the hash.
 import * as db from './db.js';
+import { api } from './api.js';
 
 const MAX_SIDE = 1280;
 
@@ -19,13 +20,40 @@ export async function compress(file) {
   return { hash, bytes, mime: 'image/jpeg', taken_at: file.lastModified || Date.now() };
 }
 
+/** Hashes of the photos not uploaded yet. */
+export const waiting = new Set();
+
 /** Keeps a compressed photo on the device (before the visit that names it is saved). */
 export async function keep(p) {
   await db.write({ photos: { [p.hash]: { bytes: p.bytes, mime: p.mime, uploaded: false } } });
+  waiting.add(p.hash);
 }
 
-/** An object URL for a stored photo, or null if this device does not hold it. */
+export async function scan() {
+  for (const k of await db.all('photos', 1)) if (!(await db.get('photos', k)).uploaded) waiting.add(k);
+}
+
+/** One at a time (weak signal); an error stops and is retried on the next sync, but a refused photo is not. */
+export async function upload() {
+  for (const k of waiting) {
+    const p = await db.get('photos', k);
+    try {
+      await api(`/v1/photos/${k}`, { method: 'PUT', body: p.bytes, type: p.mime });
+      p.uploaded = true;
+    } catch (e) {
+      if (e.status != 400) throw e;
+      console.warn(e);
+      p.uploaded = 'failed';
+    }
+    await db.write({ photos: { [k]: p } });
+    waiting.delete(k);
+  }
+}
+
+export const src = (p) => URL.createObjectURL(new Blob([p.bytes], { type: p.mime }));
+
+/** An object URL for a photo from the device, else the server; null if neither gives it (offline). */
 export async function url(hash) {
   const p = await db.get('photos', hash);
-  return p ? URL.createObjectURL(new Blob([p.bytes], { type: p.mime })) : null;
+  return p ? src(p) : api(`/v1/photos/${hash}`, { blob: 1 }).then((b) => URL.createObjectURL(b), () => null);
 }

@@ -1,7 +1,9 @@
 // Syncing the replica with the server: when the network returns, after each edit,
-// when the live channel says so, and on retry with exponential backoff after a failure.
+// when the live channel says so, and on retry with exponential backoff after a failure;
+// then the photos.
 import { api } from './api.js';
 import * as local from './local.js';
+import * as photos from './photos.js';
 import { session } from './session.js';
 
 const LAST = 'fieldsync.lastSynced';
@@ -14,7 +16,7 @@ let again = false, timer = null, failures = 0, ws = null, wsTimer = null, wsFail
 
 export const onStatus = (f) => { listeners.add(f); f(status); };
 function emit() {
-  status.pending = local.pending();
+  status.pending = local.pending() + photos.waiting.size;
   status.rejected = local.rejections();
   listeners.forEach((f) => f(status));
 }
@@ -25,7 +27,7 @@ export function start() {
   addEventListener('online', () => { status.online = true; failures = 0; emit(); syncSoon(0); connectLive(); });
   addEventListener('offline', () => { status.online = false; emit(); ws?.close(); });
   local.onChange((what) => { emit(); if (what === 'edit') syncSoon(300); });
-  emit();
+  photos.scan().then(emit);
   syncSoon(0);
   connectLive();
 }
@@ -51,6 +53,7 @@ export async function syncNow() {
       const report = await local.applyResponse(text);
       more = report.more;
       if (report.errors.length) throw Object.assign(new Error(report.errors.map((e) => `${e.doc}: ${e.message}`).join('; ')), { code: 'apply' });
+      if (!more) await photos.upload();
     }
     failures = 0;
     status.error = null;

@@ -46,11 +46,6 @@ export function fmtTime(ms) {
   });
 }
 
-export function fmtDay(ms) {
-  if (ms == null) return '—';
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
 export function fmtMoney(m) {
   if (!m) return '—';
   return `${m.currency} ${(m.minor / 100).toLocaleString(undefined, { minimumFractionDigits: 0, maximumFractionDigits: 2 })}`;
@@ -69,8 +64,11 @@ export const RANKS = {
   commitments: { open: 0, kept: 1, broken: 1, cancelled: 1 },
   claims: { requested: 0, approved: 1, rejected: 1, spent: 2, reconciled: 3 },
   problems: { open: 0, in_progress: 1, resolved: 2 },
-  activities: { planned: 0, held: 1, cancelled: 1 },
 };
+
+const FIELDS = { name: 'dealer.name', address: 'dealer.address', kind: 'dealers.kind', status: 'dealers.status', tier: 'dealer.tier' };
+/** A conflicting field's name: a profile field's label, else its path. */
+export const fieldName = (path) => (path[0] === 'profile' && FIELDS[path[1]] && path.length === 2 ? t(FIELDS[path[1]]) : path.join('.'));
 
 export function daysAgo(ms, now = Date.now()) {
   return Math.floor((now - ms) / DAY);

@@ -3,7 +3,7 @@ import { t } from '../i18n.js';
 import * as local from '../local.js';
 import * as photos from '../photos.js';
 import { stamp } from '../session.js';
-import { h, fmtTime, fmtMoney, current, RANKS, toast, field, select, errorText } from '../ui.js';
+import { h, fmtTime, fmtMoney, current, RANKS, toast, field, select, errorText, fieldName } from '../ui.js';
 import { KINDS, STATUSES } from './dealers.js';
 
 const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');
@@ -120,7 +120,6 @@ function problemItem(p, doc, rerender) {
       h('button', { onclick: () => adv('resolved') }, t('problem.resolve'))) : null);
 }
 
-const PROFILE_FIELDS = { name: 'dealer.name', address: 'dealer.address', kind: 'dealers.kind', status: 'dealers.status', tier: 'dealer.tier' };
 const list = (items) => h('ul.plain', items.length ? items : h('li.muted', t('dealer.none')));
 const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
 
@@ -143,6 +142,6 @@ export function dealerView({ id }, rerender) {
       section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map(visitItem) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
-        h('strong', c.path.at(-1) in PROFILE_FIELDS && c.path[0] === 'profile' ? t(PROFILE_FIELDS[c.path.at(-1)]) : c.path.join('.')), ': ',
+        h('strong', fieldName(c.path)), ': ',
         [c.winner, ...c.others].map((v) => h('div.cval', `${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)} — ${v.by ?? '?'}`)))))) : null));
 }

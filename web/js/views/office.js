@@ -1,7 +1,7 @@
 // Head office and regional managers: the merged picture from the server's read API.
 import { getJSON } from '../api.js';
 import { t } from '../i18n.js';
-import { h, fill, fmtTime, fmtMoney, errorText } from '../ui.js';
+import { h, fill, fmtTime, fmtMoney, errorText, fieldName, daysAgo } from '../ui.js';
 
 export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'conflicts'];
 const CLAIM_STAGES = ['requested', 'approved', 'rejected', 'spent', 'reconciled'];
@@ -15,8 +15,6 @@ const dealerCell = (x) => h('td', x.dealer_name ?? x.dealer ?? '');
 const valueText = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 const names = new Map(); // user id → name, from the territories' managers
 const who = (id) => names.get(id) ?? id ?? '?';
-const FIELDS = { name: 'dealer.name', address: 'dealer.address', kind: 'dealers.kind', status: 'dealers.status', tier: 'dealer.tier' };
-const fieldName = (path) => (path[0] === 'profile' && FIELDS[path[1]] && path.length === 2 ? t(FIELDS[path[1]]) : path.join('.'));
 
 async function loadNames() {
   if (names.size) return;
@@ -49,7 +47,7 @@ const loaders = {
     return [h('input', { type: 'search', placeholder: t('dealers.search'), value: opts.q, onchange: (e) => { opts.q = e.target.value; opts.page = 1; reload(); } }),
       table([t('dealer.name'), t('dealers.territory'), t('dealers.kind'), t('dealers.status'), t('dealers.lastVisit'), t('dealers.openCommitments'), t('dealer.problems')],
         p.items.map((x) => h('tr', { 'data-dealer': x.id }, h('td', x.name), h('td', x.territory), h('td', t('kind.' + x.kind)), h('td', t('status.' + x.status)),
-          h('td', x.last_visit_at ? `${Math.floor((now - x.last_visit_at) / 86_400_000)} ${t('dealers.daysAgo')}` : t('dealers.never')),
+          h('td', x.last_visit_at ? `${daysAgo(x.last_visit_at, now)} ${t('dealers.daysAgo')}` : t('dealers.never')),
           h('td', x.open_commitments), h('td', x.open_problems)))), pager(p, reload)];
   },
   async visits(reload) {

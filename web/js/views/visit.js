@@ -73,7 +73,7 @@ export function visitView({ id }, _rerender, navigate) {
       try {
         const p = await photos.compress(f);
         taken.set(p.hash, p);
-        thumbs.append(h('img', { src: URL.createObjectURL(new Blob([p.bytes], { type: p.mime })), width: 72, height: 72, alt: p.hash.slice(0, 8) }));
+        thumbs.append(h('img', { src: photos.src(p), width: 72, height: 72, alt: p.hash.slice(0, 8) }));
       } catch (e) { toast(errorText(e), 'error'); }
     }
     file.value = '';
@@ -144,7 +144,7 @@ export function visitView({ id }, _rerender, navigate) {
     field(t('visit.summary'), h('input', { name: 'summary' })),
     field(t('visit.notes'), h('textarea', { name: 'notes', rows: 3 })),
     field(t('visit.attendees'), h('input', { name: 'attendees' })),
-    h('fieldset', h('legend', t('visit.photos')), file, thumbs, h('p.muted', t('visit.photoKept'))),
+    h('fieldset', h('legend', t('visit.photos')), file, thumbs, h('p.muted', t('visit.photoUpload'))),
     subs,
     h('div.actions',
       h('button', { type: 'button', 'data-action': 'add-commitment', onclick: () => subs.append(sub('commitment', t('dealer.allCommitments'))) }, t('visit.addCommitment')),
