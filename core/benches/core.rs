@@ -55,5 +55,71 @@ fn merge(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, load, record_visit, merge);
+/// What the server's checks cost: one pushed visit to a dealer with 500 visits,
+/// decided by `ingest` (decode, fork, apply, schema), and the schema's part alone.
+fn push(c: &mut Criterion) {
+    use fieldsync_core::schema::{self, Author, DocKind, Role};
+    use fieldsync_core::sync::{ChangeBytes, DocChanges, Limits, Principal, ingest};
+    let mut stored = dealer_with_visits(500);
+    let mut device = stored.fork();
+    let st = stamp("m1", 99_000_000);
+    device
+        .insert(&"v-new".parse::<VisitId>().unwrap(), &visit("m1", 501), &st)
+        .unwrap();
+    let fresh = device.changes_since(&stored.heads());
+    let push = DocChanges {
+        doc: stored.id().clone(),
+        changes: fresh
+            .iter()
+            .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+            .collect(),
+    };
+    let principal = Principal {
+        user: "m1".parse().unwrap(),
+        role: Role::Manager,
+        territories: ["t-north".parse().unwrap()].into_iter().collect(),
+    };
+    c.bench_function("ingest one pushed visit (dealer with 500 visits)", |b| {
+        b.iter(|| ingest(Some(&mut stored), &push, &principal, Limits::default()).unwrap())
+    });
+    let held = stored.automerge().clone();
+    let mut merged = stored.fork();
+    merged.apply(fresh.clone()).unwrap();
+    let am = merged.automerge().clone();
+    let user = principal.user.clone();
+    let author = Author {
+        user: &user,
+        role: Some(Role::Manager),
+        limit: None,
+    };
+    c.bench_function(
+        "schema check of one pushed visit, own view only (dealer with 500 visits)",
+        |b| {
+            b.iter_batched(
+                || am.clone(),
+                |mut am| {
+                    schema::check_change(&mut am, &fresh[0], DocKind::Dealer, &author).unwrap()
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
+    c.bench_function(
+        "schema check of one pushed visit (dealer with 500 visits)",
+        |b| {
+            // A fresh copy each time: Automerge caches the last diff.
+            b.iter_batched(
+                || am.clone(),
+                |mut am| {
+                    // As the server runs it: own view, then against the stored document.
+                    schema::check_pushed(&mut am, &fresh[0], DocKind::Dealer, &author, Some(&held))
+                        .unwrap()
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
+}
+
+criterion_group!(benches, load, record_visit, merge, push);
 criterion_main!(benches);

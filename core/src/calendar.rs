@@ -81,6 +81,16 @@ impl Day {
             .map_err(|_| bad())
     }
 
+    /// Whole days from `self` to `later` (negative if `later` is earlier).
+    pub fn days_until(self, later: Day) -> i64 {
+        (later.0 - self.0).whole_days()
+    }
+
+    /// The day `n` days later (earlier when `n` is negative), if it exists.
+    pub fn add_days(self, n: i64) -> Option<Day> {
+        self.0.checked_add(time::Duration::days(n)).map(Day)
+    }
+
     /// Midnight UTC at the start of this day.
     pub fn start(self) -> Timestamp {
         let secs = self.0.midnight().assume_utc().unix_timestamp();

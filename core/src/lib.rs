@@ -9,11 +9,15 @@ pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod money;
+#[cfg(feature = "openapi")]
+pub mod openapi;
+pub mod schema;
 pub mod set;
 pub mod stamp;
 pub mod sync;
 mod text_serde;
 mod vocab;
+pub mod zone;
 
 pub use vocab::UnknownTerm;
 

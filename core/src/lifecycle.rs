@@ -34,6 +34,8 @@ pub trait Stage:
     fn may_follow(self, from: Self) -> bool;
     /// The text name.
     fn name(self) -> &'static str;
+    /// Whether a record in this status still awaits something (nothing has ended it).
+    fn is_open(self) -> bool;
 }
 
 /// Who took a step, and when by their device's clock.
@@ -65,6 +67,24 @@ impl<S: Stage> Lifecycle<S> {
             .copied()
             .max_by_key(|s| (s.rank(), *s))
             .unwrap_or(S::START)
+    }
+
+    /// Whether the record still awaits something (see [`Stage::is_open`]).
+    pub fn is_open(&self) -> bool {
+        self.current().is_open()
+    }
+
+    /// The names of the other statuses reached concurrently at the current one's
+    /// rank (kept when [`Lifecycle::current`] is broken): empty unless [`Lifecycle::is_conflicted`].
+    pub fn also(&self) -> Vec<&'static str> {
+        let top = self.current();
+        let mut out = Vec::new();
+        for s in self.0.keys() {
+            if *s != top && s.rank() == top.rank() {
+                out.push(s.name());
+            }
+        }
+        out
     }
 
     /// The step that reached `stage`, if it was reached.

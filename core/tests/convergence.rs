@@ -87,6 +87,20 @@ enum Op {
         p: u8,
         to: u8,
     },
+    AddActivity {
+        r: usize,
+        d: u8,
+        n: u8,
+    },
+    /// Moves an activity's start (`end: false`) or end: two replicas doing this
+    /// concurrently can merge into an activity that ends before it starts.
+    MoveActivity {
+        r: usize,
+        d: u8,
+        a: u8,
+        end: bool,
+        day: u8,
+    },
     /// The replica sends a sync request into the network.
     Send {
         r: usize,
@@ -109,7 +123,10 @@ fn op() -> impl Strategy<Value = Op> {
     let r = 0..REPLICAS;
     let d = 0u8..4;
     prop_oneof![
-        1 => (r.clone(), 0u8..2).prop_map(|(r, n)| Op::CreateDealer { r, n }),
+        // Each new dealer slot is made by one replica: real dealer ids are random,
+        // so two devices never create the same dealer (the server refuses a
+        // second index entry at a taken id: `concurrent_write`).
+        1 => (0u8..2).prop_map(|n| Op::CreateDealer { r: 1 + usize::from(n), n }),
         3 => (r.clone(), d.clone(), 0u8..4, any::<u8>()).prop_map(|(r, d, field, v)| Op::EditProfile { r, d, field, v }),
         3 => (r.clone(), d.clone(), 0u8..3).prop_map(|(r, d, n)| Op::AddVisit { r, d, n }),
         2 => (r.clone(), d.clone(), 0u8..9, 0u8..3).prop_map(|(r, d, visit, n)| Op::AddNote { r, d, visit, n }),
@@ -121,6 +138,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (r.clone(), d.clone(), 0u8..6, 0u8..5).prop_map(|(r, d, c, to)| Op::AdvanceClaim { r, d, c, to }),
         1 => (r.clone(), d.clone(), 0u8..2).prop_map(|(r, d, n)| Op::AddProblem { r, d, n }),
         2 => (r.clone(), d.clone(), 0u8..6, 0u8..3).prop_map(|(r, d, p, to)| Op::AdvanceProblem { r, d, p, to }),
+        1 => (r.clone(), d.clone(), 0u8..2).prop_map(|(r, d, n)| Op::AddActivity { r, d, n }),
+        3 => (r.clone(), 0u8..SHARED_DEALERS, 0u8..8, any::<bool>(), 0u8..28).prop_map(|(r, d, a, end, day)| Op::MoveActivity { r, d, a, end, day }),
         4 => r.clone().prop_map(|r| Op::Send { r }),
         6 => any::<usize>().prop_map(|i| Op::Deliver { i }),
         1 => any::<usize>().prop_map(|i| Op::Drop { i }),
@@ -328,8 +347,11 @@ impl World {
                 let st = self.stamp(r);
                 let id: ClaimId = Self::any_id("c", c);
                 let to = ClaimStage::ALL[usize::from(to)];
-                // Only the regional manager's device approves or rejects, as the UI allows.
-                if matches!(to, ClaimStage::Approved | ClaimStage::Rejected) && r != 0 {
+                // Only the regional manager's device approves or rejects, as the UI
+                // allows, and never a claim it requested itself (made by replica 0).
+                if matches!(to, ClaimStage::Approved | ClaimStage::Rejected)
+                    && (r != 0 || c % REPLICAS as u8 == 0)
+                {
                     return;
                 }
                 let extra = if to == ClaimStage::Spent {
@@ -365,6 +387,31 @@ impl World {
                 };
                 if let Ok(doc) = self.replicas[r].dealer_mut(&dealer_id(d)) {
                     let _ = doc.advance::<Problem>(&id, to, extra, &st);
+                }
+            }
+            Op::AddActivity { r, d, n } => {
+                let st = self.stamp(r);
+                let a = Activity {
+                    kind: ActivityKind::Promotion,
+                    title: format!("活動 {n}"),
+                    description: String::new(),
+                    starts: "2027-01-10".parse().unwrap(),
+                    ends: "2027-01-20".parse().unwrap(),
+                    budget: None,
+                    status: fieldsync_core::lifecycle::Lifecycle::start(st.user.clone(), st.at),
+                };
+                if let Ok(doc) = self.replicas[r].dealer_mut(&dealer_id(d)) {
+                    let _ = doc.insert(&rid::<ActivityId>("a", r, n), &a, &st);
+                }
+            }
+            Op::MoveActivity { r, d, a, end, day } => {
+                let st = self.stamp(r);
+                let id: ActivityId = Self::any_id("a", a);
+                let field = if end { "ends" } else { "starts" };
+                let patch = json!({ field: format!("2027-01-{:02}", day + 1) });
+                // Refused locally when it breaks the rule in this replica's own view.
+                if let Ok(doc) = self.replicas[r].dealer_mut(&dealer_id(d)) {
+                    let _ = doc.update::<Activity>(&id, &patch, &st);
                 }
             }
             Op::Send { r } => {
@@ -465,7 +512,27 @@ impl World {
                         let s = doc
                             .dealer_state()
                             .expect("the merged dealer document is readable");
-                        s.validate().expect("the domain rules hold after the merge");
+                        // A merge of valid edits may break a cross-field rule (an
+                        // activity's start and end moved concurrently): such a record
+                        // is accepted and listed for review, never refused.
+                        let flagged: BTreeSet<Vec<String>> = doc
+                            .conflicts()
+                            .into_iter()
+                            .filter(|c| c.rule.is_some())
+                            .map(|c| c.path)
+                            .collect();
+                        for (id, a) in &s.activities {
+                            let path = vec!["activities".to_owned(), id.to_string()];
+                            assert_eq!(
+                                a.validate().is_err(),
+                                flagged.contains(&path),
+                                "an activity breaking a rule is listed for review, and only then"
+                            );
+                        }
+                        let mut rest = s.clone();
+                        rest.activities.clear();
+                        rest.validate()
+                            .expect("the other domain rules hold after the merge");
                         format!("{s:?}")
                     }
                     DocId::Territory(_) => {
@@ -532,4 +599,108 @@ proptest! {
         world.check_converged();
         invariants_of_lifecycles(&mut world);
     }
+}
+
+#[test]
+fn concurrent_moves_of_an_activitys_start_and_end_are_both_accepted_and_listed_for_review() {
+    let mut world = World::new(None);
+    world.run(Op::AddActivity { r: 1, d: 0, n: 0 });
+    world.settle();
+    // Replica 1 moves the start to the 18th, replica 2 the end to the 12th: each
+    // is valid where it was made; merged, the activity ends before it starts.
+    world.run(Op::MoveActivity {
+        r: 1,
+        d: 0,
+        a: 1,
+        end: false,
+        day: 17,
+    });
+    world.run(Op::MoveActivity {
+        r: 2,
+        d: 0,
+        a: 1,
+        end: true,
+        day: 11,
+    });
+    world.settle(); // asserts nothing was refused
+    world.check_converged();
+    let id: ActivityId = rid("a", 1, 0);
+    let doc = world.replicas[3].dealer_mut(&dealer_id(0)).unwrap();
+    let a = doc.record::<Activity>(&id).unwrap().unwrap();
+    assert!(a.ends < a.starts, "both moves were kept");
+    let flagged = doc
+        .conflicts()
+        .into_iter()
+        .find(|c| c.rule.is_some())
+        .unwrap();
+    assert_eq!(flagged.path, vec!["activities".to_owned(), id.to_string()]);
+    // Later edits of that dealer go through, and fixing the dates clears the flag.
+    let st = world.stamp(2);
+    let doc = world.replicas[2].dealer_mut(&dealer_id(0)).unwrap();
+    doc.update::<Activity>(&id, &json!({"title": "新品推廣"}), &st)
+        .unwrap();
+    doc.update::<Activity>(&id, &json!({"ends": "2027-01-25"}), &st)
+        .unwrap();
+    world.settle();
+    world.check_converged();
+    let doc = world.replicas[1].dealer_mut(&dealer_id(0)).unwrap();
+    assert!(doc.conflicts().iter().all(|c| c.rule.is_none()));
+}
+
+#[test]
+fn the_same_step_taken_on_two_devices_at_once_is_accepted_from_both() {
+    let mut world = World::new(None);
+    world.run(Op::AddCommitment { r: 1, d: 0, n: 0 });
+    world.run(Op::AddClaim { r: 1, d: 0, n: 0 });
+    world.settle();
+    // The regional manager approves m1's claim.
+    world.run(Op::AdvanceClaim {
+        r: 0,
+        d: 0,
+        c: 1,
+        to: 1,
+    });
+    world.settle();
+    // Offline, m1 and m2 both mark the commitment kept and the claim spent (the
+    // same amount): each was valid where it was made.
+    for r in [1, 2] {
+        world.run(Op::AdvanceCommitment {
+            r,
+            d: 0,
+            c: 1,
+            to: 1,
+        });
+        world.run(Op::AdvanceClaim {
+            r,
+            d: 0,
+            c: 1,
+            to: 3,
+        });
+    }
+    world.settle(); // asserts nothing was refused
+    world.check_converged();
+    let doc = world.replicas[3].dealer_mut(&dealer_id(0)).unwrap();
+    let k = doc.record::<Commitment>(&rid("k", 1, 0)).unwrap().unwrap();
+    assert_eq!(k.status.current(), CommitmentStatus::Kept);
+    let c = doc
+        .record::<ExpenseClaim>(&rid("c", 1, 0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status.current(), ClaimStage::Spent);
+    assert_eq!(c.spent, Some(twd(45_000)));
+    // Both steps stay readable: the merge shows one, the review lists both.
+    let kept: Vec<String> = ["commitments", "k1-0", "status", "kept"]
+        .map(String::from)
+        .to_vec();
+    let conflict = doc
+        .conflicts()
+        .into_iter()
+        .find(|c| c.path == kept)
+        .expect("the two kept steps are listed");
+    let mut by: Vec<String> = std::iter::once(&conflict.winner)
+        .chain(&conflict.others)
+        .filter_map(|v| v.by.as_ref().map(ToString::to_string))
+        .collect();
+    by.sort();
+    assert_eq!(by, ["m1", "m2"]);
 }

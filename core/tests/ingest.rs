@@ -122,7 +122,7 @@ fn a_manager_cannot_approve_a_claim_but_a_regional_manager_can() {
 }
 
 #[test]
-fn only_supervisors_reassign_territories_and_only_head_office_creates_them() {
+fn only_supervisors_rename_territories_only_head_office_lists_managers_or_creates_them() {
     let (mut hub, mut m1) = setup();
     let tid = DocId::Territory(territory());
     m1.doc_mut(&tid)
@@ -135,13 +135,40 @@ fn only_supervisors_reassign_territories_and_only_head_office_creates_them() {
         .unwrap();
     let resp = hub.sync(&manager("m1"), &m1.sync_request()).unwrap();
     assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
-    assert!(resp.rejected[0].message.contains("reassign"));
+    assert!(resp.rejected[0].message.contains("managers"));
+
+    // A regional manager renames the territory, but its manager list is head office's.
+    let mut rm = Replica::new().unwrap();
+    sync(&mut hub, &regional(), &mut rm);
+    rm.doc_mut(&tid)
+        .unwrap()
+        .update_profile(
+            &json!({"name": "北區"}),
+            &stamp("rm", 3),
+            Territory::validate,
+        )
+        .unwrap();
+    let resp = hub.sync(&regional(), &rm.sync_request()).unwrap();
+    assert!(resp.rejected.is_empty(), "{:?}", resp.rejected);
+    rm.apply_response(&resp).unwrap();
+    rm.doc_mut(&tid)
+        .unwrap()
+        .update_profile(
+            &json!({"managers": {"m9": true}}),
+            &stamp("rm", 4),
+            Territory::validate,
+        )
+        .unwrap();
+    let resp = hub.sync(&regional(), &rm.sync_request()).unwrap();
+    assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+    assert_eq!(resp.rejected[0].rule.as_deref(), Some("role"));
 
     let mut rogue = Replica::new().unwrap();
     let t = Territory {
         name: "偷建".into(),
         region: String::new(),
         managers: Set::new(),
+        time_zone: None,
     };
     rogue
         .create_territory("t-x".parse().unwrap(), &t, &stamp("m1", 0))
@@ -177,6 +204,7 @@ fn a_manager_cannot_write_or_read_another_territory() {
         .collect();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        replica: String::new(),
         cursor: Cursor::default(),
         push: vec![DocChanges {
             doc: DocId::Dealer(dealer()),
@@ -307,14 +335,14 @@ fn a_hand_crafted_change_that_breaks_a_domain_rule_is_refused() {
     let mut raw = AutoCommit::load(&bytes).unwrap();
     let claims = raw.get(ROOT, "claims").unwrap().unwrap().1;
     let c1 = raw.get(&claims, "c1").unwrap().unwrap().1;
-    let amount = raw.get(&c1, "amount").unwrap().unwrap().1;
-    raw.put(&amount, "minor", -5_i64).unwrap();
+    raw.put(&c1, "purpose", "   ").unwrap();
     let hash = raw
         .commit_with(CommitOptions::default().with_message(stamp("m1", 9).to_message()))
         .unwrap();
     let change = raw.get_change_by_hash(&hash).unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        replica: String::new(),
         cursor: Cursor::default(),
         push: vec![DocChanges {
             doc: DocId::Dealer(dealer()),
@@ -323,8 +351,9 @@ fn a_hand_crafted_change_that_breaks_a_domain_rule_is_refused() {
     };
     let resp = hub.sync(&manager("m1"), &req).unwrap();
     assert_eq!(resp.rejected[0].code, RejectCode::Invalid);
+    assert_eq!(resp.rejected[0].rule.as_deref(), Some("record"));
     assert!(
-        resp.rejected[0].message.contains("negative"),
+        resp.rejected[0].message.contains("must not be empty"),
         "{}",
         resp.rejected[0].message
     );
@@ -434,6 +463,7 @@ fn replaying_stored_changes_without_access_is_refused_not_acknowledged() {
         .collect();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        replica: String::new(),
         cursor: m1.sync_request().cursor,
         push: vec![DocChanges {
             doc: DocId::Dealer(dealer()),
@@ -446,4 +476,113 @@ fn replaying_stored_changes_without_access_is_refused_not_acknowledged() {
         "an outsider learns nothing about what is stored"
     );
     assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
+}
+
+/// m1's claim c1 approved, spent (150,000) and reconciled, with m1's raw copy
+/// of the dealer from before the `spent` step, writing under `actor`.
+fn reconciled_with_an_old_copy(actor: &[u8]) -> (Hub, Replica, AutoCommit) {
+    let (mut hub, mut m1) = setup();
+    let c1: ClaimId = "c1".parse().unwrap();
+    let mut rm = Replica::new().unwrap();
+    sync(&mut hub, &regional(), &mut rm);
+    rm.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(&c1, ClaimStage::Approved, json!(null), &stamp("rm", 3))
+        .unwrap();
+    sync(&mut hub, &regional(), &mut rm);
+    sync(&mut hub, &manager("m1"), &mut m1);
+    let bytes = m1.dealer(&dealer()).unwrap().automerge().clone().save();
+    let old = AutoCommit::load(&bytes)
+        .unwrap()
+        .with_actor(fieldsync_core::automerge::ActorId::from(actor.to_vec()));
+    let spent = json!({"spent": {"minor": 150_000, "currency": "TWD"}});
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(&c1, ClaimStage::Spent, spent, &stamp("m1", 4))
+        .unwrap();
+    sync(&mut hub, &manager("m1"), &mut m1);
+    let mut ho = Replica::new().unwrap();
+    sync(&mut hub, &head_office(), &mut ho);
+    ho.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(&c1, ClaimStage::Reconciled, json!(null), &stamp("ho", 5))
+        .unwrap();
+    sync(&mut hub, &head_office(), &mut ho);
+    (hub, m1, old)
+}
+
+/// On the old copy: `pad` harmless writes, then a second `spent` step with 999,999.
+fn spend_again(old: &mut AutoCommit, pad: usize) -> SyncRequest {
+    let claims = old.get(ROOT, "claims").unwrap().unwrap().1;
+    let claim = old.get(&claims, "c1").unwrap().unwrap().1;
+    for i in 0..pad {
+        old.put(&claim, "purpose", format!("pad {i}")).unwrap();
+    }
+    // The amount first: without padding its op gets the lowest counter the
+    // change can have, so it sorts before the honest amount.
+    let amount = old
+        .put_object(&claim, "spent", fieldsync_core::automerge::ObjType::Map)
+        .unwrap();
+    old.put(&amount, "minor", 999_999_i64).unwrap();
+    old.put(&amount, "currency", "TWD").unwrap();
+    let status = old.get(&claim, "status").unwrap().unwrap().1;
+    let step = old
+        .put_object(&status, "spent", fieldsync_core::automerge::ObjType::Map)
+        .unwrap();
+    old.put(&step, "by", "m1").unwrap();
+    old.put(&step, "at", T0 + 9_000).unwrap();
+    old.commit_with(CommitOptions::default().with_message(stamp("m1", 9).to_message()));
+    let change = old.get_last_local_change().unwrap();
+    SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        replica: String::new(),
+        cursor: Cursor::default(),
+        push: vec![DocChanges {
+            doc: DocId::Dealer(dealer()),
+            changes: vec![ChangeBytes(change.raw_bytes().to_vec())],
+        }],
+    }
+}
+
+fn spent_now(hub: &Hub) -> Option<Money> {
+    let doc = stored(hub, &DocId::Dealer(dealer()));
+    let claim = doc
+        .record::<ExpenseClaim>(&"c1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.status.current(), ClaimStage::Reconciled);
+    claim.spent
+}
+
+#[test]
+fn an_old_view_may_not_change_a_step_bound_value_others_see() {
+    let (mut hub, _m1, mut old) = reconciled_with_an_old_copy(&[0; 16]);
+    let before = heads(&hub, &DocId::Dealer(dealer()));
+    // Padded so that it would win the merge: refused, nothing stored.
+    let resp = hub
+        .sync(&manager("m1"), &spend_again(&mut old, 40))
+        .unwrap();
+    assert_eq!(resp.rejected.len(), 1, "{:?}", resp.accepted);
+    assert_eq!(resp.rejected[0].code, RejectCode::Invalid);
+    assert_eq!(resp.rejected[0].rule.as_deref(), Some("concurrent_write"));
+    assert_eq!(heads(&hub, &DocId::Dealer(dealer())), before);
+    assert_eq!(spent_now(&hub), Some(twd(150_000)));
+}
+
+#[test]
+fn an_old_view_step_bound_write_that_loses_the_merge_changes_nothing_and_is_kept() {
+    // Its ops get the same counters as the honest `spent` change's (same
+    // dependencies), and the lowest actor id loses the tie.
+    let (mut hub, _m1, mut old) = reconciled_with_an_old_copy(&[0; 16]);
+    // Not padded: its ops sort before the stored ones, so the merge still shows
+    // 150,000; the write is kept in the history, listed as a conflict.
+    let resp = hub.sync(&manager("m1"), &spend_again(&mut old, 0)).unwrap();
+    assert!(resp.rejected.is_empty(), "{:?}", resp.rejected);
+    assert_eq!(spent_now(&hub), Some(twd(150_000)));
+    let spent: Vec<String> = ["claims", "c1", "spent"].map(String::from).to_vec();
+    let listed = stored(&hub, &DocId::Dealer(dealer()))
+        .conflicts()
+        .into_iter()
+        .any(|c| c.path == spent);
+    assert!(listed, "the losing amount is listed for review");
 }

@@ -444,6 +444,7 @@ fn a_document_kind_only_takes_its_own_records() {
             name: "北區".into(),
             region: String::new(),
             managers: Default::default(),
+            time_zone: None,
         },
         &stamp("ho", 0),
         ActorId::from(b"ho".to_vec()),

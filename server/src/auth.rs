@@ -1,4 +1,5 @@
-//! Device tokens (random, stored as SHA-256) and the authenticated `Caller` behind a request.
+//! Device tokens (random, stored as SHA-256; they may expire, and stop working when their user is disabled),
+//! one-time login codes that carry a token sealed until first use, and the authenticated `Caller` behind a request.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -10,7 +11,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::UserRow;
+use crate::store::{TokenSession, UserRow, now_millis};
 
 /// Why a token could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,55 @@ pub fn new_token() -> Result<String, TokenError> {
         "fs_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     ))
+}
+
+/// A new one-time login code: `lc_` and 32 random bytes in URL-safe base64.
+pub fn new_login_code() -> Result<String, TokenError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| TokenError::Random)?;
+    Ok(format!(
+        "lc_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+/// The key stream a login code seals a token with: SHA-256 of a domain tag, the
+/// code and a block counter. The code has 256 random bits and seals one token
+/// once, so this is a one-time pad keyed by a PRF; the database holds only the
+/// sealed token and `hash_token(code)` (a different input), neither of which
+/// gives the token without the code.
+fn keystream(code: &str, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut block: u32 = 0;
+    while out.len() < len {
+        let mut h = Sha256::new();
+        h.update(b"fieldsync login code seal\0");
+        h.update(code.as_bytes());
+        h.update(block.to_be_bytes());
+        out.extend_from_slice(&h.finalize());
+        block += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// A token sealed with a login code (hex), to be stored until the code is used.
+pub fn seal_token(token: &str, code: &str) -> String {
+    let key = keystream(code, token.len());
+    hex::encode(
+        token
+            .bytes()
+            .zip(key)
+            .map(|(t, k)| t ^ k)
+            .collect::<Vec<u8>>(),
+    )
+}
+
+/// The token `seal_token` sealed with `code`, if `sealed` is well-formed.
+pub fn unseal_token(sealed: &str, code: &str) -> Option<String> {
+    let bytes = hex::decode(sealed).ok()?;
+    let key = keystream(code, bytes.len());
+    String::from_utf8(bytes.iter().zip(key).map(|(b, k)| b ^ k).collect()).ok()
 }
 
 /// What the database stores of a token. A plain SHA-256 is appropriate here
@@ -72,23 +122,40 @@ impl Caller {
     }
 }
 
-/// Resolves a token to its caller, or `Unauthorized`.
+/// Why a token's session no longer admits requests (a 401 with this code), if it does not.
+pub fn refusal(session: &TokenSession, now: i64) -> Option<ApiError> {
+    if session.revoked {
+        Some(ApiError::Unauthorized)
+    } else if session.user_disabled {
+        Some(ApiError::UserDisabled)
+    } else if session.expires_at.is_some_and(|at| at <= now) {
+        Some(ApiError::TokenExpired)
+    } else {
+        None
+    }
+}
+
+/// Resolves a token to its caller, or a 401 (`unauthorized`, `token_expired`, `user_disabled`).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     if token.is_empty() || token.len() > 200 {
         return Err(ApiError::Unauthorized);
     }
-    let (device, user_id) = state
+    let session = state
         .store
-        .device_by_token_hash(&hash_token(token))
+        .token_session(&hash_token(token))
         .await?
         .ok_or(ApiError::Unauthorized)?;
+    if let Some(e) = refusal(&session, now_millis()) {
+        return Err(e);
+    }
+    let device = session.device;
     let permit = state
         .limiter
         .try_acquire(&device)
         .ok_or(ApiError::TooManyRequests)?;
     let user = state
         .store
-        .user(&user_id)
+        .user(&session.user)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let principal = principal_of(state, &user).await?;
@@ -125,13 +192,18 @@ pub async fn principal_of(state: &AppState, user: &UserRow) -> Result<Principal,
 
 /// The bearer token of a request, if any.
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_of(&parts.headers)
+}
+
+/// The bearer token of a request's headers, if any.
+pub fn bearer_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+        .ok()?;
+    // The scheme is case-insensitive (RFC 7235).
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -15,6 +15,12 @@ pub enum ApiError {
     BadRequest(&'static str, String),
     #[error("a valid device token is required (Authorization: Bearer …)")]
     Unauthorized,
+    #[error("this device's token has expired; ask head office for a new login link")]
+    TokenExpired,
+    #[error("this user is disabled")]
+    UserDisabled,
+    #[error("{1}")]
+    LoginCode(&'static str, String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -25,18 +31,32 @@ pub enum ApiError {
     TooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("only JPEG, PNG and WebP photos are accepted")]
+    NotAnImage,
     #[error("this device already has requests in progress; retry shortly")]
     TooManyRequests,
+    #[error("this device has too many live channels open")]
+    TooManyChannels,
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[error("the server is busy; retry shortly")]
+    Overloaded,
     #[error("internal error")]
     Internal(String),
     #[error("the database is busy; retry shortly")]
     Unavailable,
 }
 
+/// Seconds a client is told to wait (`Retry-After`) when the server is overloaded or busy.
+pub const RETRY_AFTER_SECS: &str = "2";
+
 /// The JSON body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// Stable and machine-readable (`malformed`, `unauthorized`, `forbidden`,
+    /// `not_found`, `too_large`, `overloaded`, …); the app translates it.
     pub code: &'static str,
+    /// For people; may change.
     pub message: String,
 }
 
@@ -51,6 +71,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
+            ApiError::UserDisabled => (StatusCode::UNAUTHORIZED, "user_disabled"),
+            ApiError::LoginCode(code, _) => (StatusCode::UNAUTHORIZED, code),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -58,7 +81,11 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::NotAnImage => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_an_image"),
             ApiError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::TooManyChannels => (StatusCode::TOO_MANY_REQUESTS, "too_many_live_channels"),
+            ApiError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "photo_quota_exceeded"),
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
@@ -73,6 +100,24 @@ impl From<StoreError> for ApiError {
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(e.body_text())
+        } else {
+            ApiError::bad("malformed", e.body_text())
+        }
+    }
+}
+
+/// A JSON request body, or the `{code, message}` of why it is not one
+/// (`too_large` or `malformed`).
+pub fn json_body<T>(
+    b: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    b.map(|axum::Json(t)| t).map_err(ApiError::from)
 }
 
 impl From<axum::extract::rejection::BytesRejection> for ApiError {
@@ -97,7 +142,14 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(ErrorBody { code, message })).into_response()
+        let mut resp = (status, Json(ErrorBody { code, message })).into_response();
+        if matches!(self, ApiError::Overloaded | ApiError::Unavailable) {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        resp
     }
 }
 
@@ -118,6 +170,7 @@ pub async fn json_error_body(resp: Response) -> Response {
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::UNAUTHORIZED => "unauthorized",
         StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
@@ -126,6 +179,7 @@ pub async fn json_error_body(resp: Response) -> Response {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             "unsupported Content-Encoding (send identity or gzip)".to_owned()
         }
+        StatusCode::REQUEST_TIMEOUT => "the request took too long".to_owned(),
         s => s.canonical_reason().unwrap_or("request failed").to_owned(),
     };
     let body = serde_json::to_vec(&ErrorBody { code, message }).unwrap_or_default();

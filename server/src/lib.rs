@@ -7,10 +7,12 @@
 //! Shape: [`app`] builds the router over an [`AppState`]; [`run`] serves it on a
 //! listener until a shutdown future completes.
 
+pub mod actors;
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod hardening;
 pub mod limiter;
 pub mod live;
 pub mod metrics;
@@ -21,6 +23,7 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod web;
+pub mod zone;
 
 use std::future::Future;
 use std::time::Instant;
@@ -29,49 +32,64 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post, put};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::UtoipaMethodRouter;
 
 pub use error::ApiError;
 pub use state::{AppState, Settings};
 pub use store::Store;
 
-/// Every API route: (method, path, handler). The OpenAPI document must list
-/// exactly these (tested).
-pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+/// Every API route: each handler's `#[utoipa::path]` annotation gives its
+/// method, path, parameters, bodies and status codes, so the router and the
+/// OpenAPI document (`openapi::router`) are built from this one list.
+pub fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
     vec![
-        ("GET", "/health", get(api::ops::health)),
-        ("GET", "/metrics", get(api::ops::metrics)),
-        ("GET", "/api/openapi.json", get(openapi_json)),
-        ("POST", "/v1/sync", post(sync::sync_handler)),
-        ("GET", "/v1/live", get(live::live)),
-        ("GET", "/v1/me", get(api::me::me)),
-        ("GET", "/v1/docs/{doc_id}/automerge", get(api::me::export)),
-        ("PUT", "/v1/photos/{hash}", put(api::photos::put_photo)),
-        ("GET", "/v1/photos/{hash}", get(api::photos::get_photo)),
-        ("GET", "/api/territories", get(api::read::territories)),
-        ("GET", "/api/dealers", get(api::read::dealers)),
-        ("GET", "/api/visits", get(api::read::visits)),
-        ("GET", "/api/commitments", get(api::read::commitments)),
-        ("GET", "/api/claims", get(api::read::claims)),
-        ("GET", "/api/problems", get(api::read::problems)),
-        ("GET", "/api/conflicts", get(api::read::conflicts)),
-        ("POST", "/api/devices", post(api::admin::create_device)),
-        (
-            "DELETE",
-            "/api/devices/{id}",
-            delete(api::admin::revoke_device),
-        ),
-        ("POST", "/api/users", post(api::admin::create_user)),
+        utoipa_axum::routes!(api::ops::health),
+        utoipa_axum::routes!(api::ops::metrics),
+        utoipa_axum::routes!(openapi_json),
+        utoipa_axum::routes!(sync::sync_handler),
+        utoipa_axum::routes!(live::live),
+        utoipa_axum::routes!(api::me::me),
+        utoipa_axum::routes!(api::me::login),
+        utoipa_axum::routes!(api::me::new_login_code),
+        utoipa_axum::routes!(api::me::export),
+        utoipa_axum::routes!(api::cursor::now),
+        utoipa_axum::routes!(api::photos::put_photo),
+        utoipa_axum::routes!(api::photos::get_photo),
+        utoipa_axum::routes!(api::read::territories),
+        utoipa_axum::routes!(api::read::dealers),
+        utoipa_axum::routes!(api::read::dealer),
+        utoipa_axum::routes!(api::read::manager),
+        utoipa_axum::routes!(api::read::visits),
+        utoipa_axum::routes!(api::read::commitments),
+        utoipa_axum::routes!(api::read::claims),
+        utoipa_axum::routes!(api::read::problems),
+        utoipa_axum::routes!(api::read::conflicts),
+        utoipa_axum::routes!(api::admin::create_device),
+        utoipa_axum::routes!(api::admin::revoke_device),
+        utoipa_axum::routes!(api::admin::create_user),
+        utoipa_axum::routes!(api::admin::set_user_territories),
+        utoipa_axum::routes!(api::approvals::get_limits, api::approvals::put_limits),
+        utoipa_axum::routes!(api::ageing::get_ageing, api::ageing::put_ageing),
     ]
 }
 
+/// This document, derived from the handlers' annotations.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "operations",
+    responses(
+        (status = 200, description = "This OpenAPI 3.1 document", body = Object),
+        openapi::Always,
+    )
+)]
 async fn openapi_json() -> impl IntoResponse {
-    axum::Json(openapi::document())
+    axum::Json(openapi::json())
 }
 
 async fn no_route() -> ApiError {
@@ -102,11 +120,12 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
 
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
-    let mut api = Router::new();
-    for (_, path, handler) in routes() {
-        api = api.route(path, handler);
-    }
+    let (api, _) = openapi::router().split_for_parts();
     let api = api
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limiter::bound_pushes,
+        ))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes));
     let router = match &state.settings.web_dir {
@@ -116,12 +135,15 @@ pub fn app(state: AppState) -> Router {
             .merge(web::static_files(dir)),
         None => api.fallback(no_route),
     };
-    router
+    let hardening = state.settings.hardening.clone();
+    let router = router
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new().compress_when(compress_when()))
-        .layer(middleware::map_response(error::json_error_body))
+        .with_state(state);
+    let router = hardening::limits(router, &hardening)
+        .layer(middleware::map_response(error::json_error_body));
+    hardening::security_headers(router)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .with_state(state)
 }
 
 /// Smallest response body worth gzipping. Measured on this server's JSON:
@@ -139,8 +161,8 @@ fn compress_when() -> impl Predicate {
         .and(NotForContentType::const_new("application/octet-stream"))
 }
 
-/// The request's span: method and path only. The query is left out because
-/// `GET /v1/live?token=…` carries a device token there.
+/// The request's span: method and path only (a query never carries a token,
+/// but an old client's `GET /v1/live?token=…` still might).
 fn request_span(req: &Request) -> tracing::Span {
     tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
 }
@@ -161,12 +183,22 @@ pub async fn run(
         ),
         None => None,
     };
+    let store = state.store.clone();
+    let backfill = tokio::spawn(async move {
+        match store.backfill_photo_refs().await {
+            Ok(true) => tracing::info!("photos of earlier documents indexed"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "indexing earlier documents' photos failed; retried at next start")
+            }
+        }
+    });
     tracing::info!(%addr, "fieldsync server listening");
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let hardening = state.settings.hardening.clone();
+    let served = hardening::serve(listener, app(state), &hardening, shutdown).await;
     if let Some(r) = relay {
         r.abort();
     }
+    backfill.abort();
     served
 }

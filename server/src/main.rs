@@ -45,6 +45,9 @@ enum Command {
     /// Device tokens: issue, revoke, list.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Start a new epoch: run once after restoring the database from a backup, so every device
+    /// re-sends what the restored copy lacks and reads again (nothing a device holds is lost).
+    NewEpoch,
     /// Fill the database with demo territories, people, dealers and field work, and print the demo tokens.
     SeedDemo {
         /// Do nothing if the database already has users.
@@ -68,7 +71,8 @@ enum UserCmd {
         #[arg(long = "territory")]
         territories: Vec<String>,
     },
-    /// Replace a user's assigned territories.
+    /// Replace a user's assigned territories (the only source of access). Their devices remove a
+    /// territory taken away at their next sync; open live channels are told at their next ping.
     SetTerritories {
         #[arg(long)]
         id: String,
@@ -77,16 +81,42 @@ enum UserCmd {
     },
     /// List users.
     List,
+    /// Disable a user: every token of theirs stops working at once (requests get 401
+    /// `user_disabled`; open live channels close at their next ping).
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum DeviceCmd {
-    /// Issue a device token for a user; it is printed once.
+    /// Issue a device token for a user: prints the token once (for scripts) and a login link
+    /// with a one-time code (for a person; usable once, for 24 hours).
     Issue {
         #[arg(long)]
         user: String,
         #[arg(long, default_value = "")]
         label: String,
+        /// Days until the token stops working (default: it does not expire).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// The server's address for the printed login link.
+        #[arg(long, default_value = "http://HOST")]
+        base_url: String,
+    },
+    /// A new one-time login link for an existing device, given its token on stdin.
+    LoginCode {
+        #[arg(long)]
+        id: String,
+        /// The server's address for the printed login link.
+        #[arg(long, default_value = "http://HOST")]
+        base_url: String,
     },
     /// Revoke a device's token.
     Revoke {
@@ -185,14 +215,69 @@ async fn main() -> Result<()> {
         Command::User(UserCmd::List) => {
             for u in store.users().await? {
                 let ts = store.user_territories(&u.id).await?;
-                println!("{}\t{}\t{}\t{}", u.id, u.role, u.name, ts.join(","));
+                let state = if u.disabled_at.is_some() {
+                    "\tdisabled"
+                } else {
+                    ""
+                };
+                println!("{}\t{}\t{}\t{}{state}", u.id, u.role, u.name, ts.join(","));
             }
         }
-        Command::Device(DeviceCmd::Issue { user, label }) => {
-            let issued = admin::issue_device(&store, &user, &label, None).await?;
+        Command::User(UserCmd::Disable { id }) => {
+            admin::set_disabled(&store, &id, true).await?;
+            println!("user {id} disabled");
+        }
+        Command::User(UserCmd::Enable { id }) => {
+            admin::set_disabled(&store, &id, false).await?;
+            println!("user {id} enabled");
+        }
+        Command::Device(DeviceCmd::Issue {
+            user,
+            label,
+            expires_in_days,
+            base_url,
+        }) => {
+            let options = admin::IssueOptions {
+                fixed: None,
+                issued_by: admin::ISSUED_BY_CLI,
+                expires_at: expires_in_days.map(|d| {
+                    fieldsync_server::store::now_millis().saturating_add(i64::from(d) * 86_400_000)
+                }),
+            };
+            let issued = admin::issue_device_with(&store, &user, &label, options).await?;
+            let code = admin::login_code(
+                &store,
+                &issued.device,
+                &issued.token,
+                admin::LOGIN_CODE_TTL_MS,
+            )
+            .await?;
             println!("device {} for {}", issued.device, issued.user);
             println!("token (shown once): {}", issued.token);
-            println!("log in: http://HOST/#/login?token={}", issued.token);
+            println!(
+                "log in (one-time link, valid 24 h): {}{}",
+                base_url.trim_end_matches('/'),
+                code.link()
+            );
+        }
+        Command::Device(DeviceCmd::LoginCode { id, base_url }) => {
+            let mut token = String::new();
+            std::io::stdin()
+                .read_line(&mut token)
+                .context("reading the device token from stdin")?;
+            let token = token.trim();
+            let session = store
+                .token_session(&fieldsync_server::auth::hash_token(token))
+                .await?
+                .filter(|s| s.device == id && !s.revoked)
+                .with_context(|| format!("that is not the token of active device {id}"))?;
+            let code =
+                admin::login_code(&store, &session.device, token, admin::LOGIN_CODE_TTL_MS).await?;
+            println!(
+                "log in (one-time link, valid 24 h): {}{}",
+                base_url.trim_end_matches('/'),
+                code.link()
+            );
         }
         Command::Device(DeviceCmd::Revoke { id }) => {
             if !store.revoke_device(&id).await? {
@@ -202,13 +287,23 @@ async fn main() -> Result<()> {
         }
         Command::Device(DeviceCmd::List { user }) => {
             for d in store.devices(user.as_deref()).await? {
+                let now = fieldsync_server::store::now_millis();
                 let state = if d.revoked_at.is_some() {
                     "revoked"
+                } else if d.expires_at.is_some_and(|at| at <= now) {
+                    "expired"
                 } else {
                     "active"
                 };
-                println!("{}\t{}\t{}\t{}", d.id, d.user, state, d.label);
+                let by = d.issued_by.as_deref().unwrap_or("?");
+                println!(
+                    "{}\t{}\t{}\tissued by {by}\t{}",
+                    d.id, d.user, state, d.label
+                );
             }
+        }
+        Command::NewEpoch => {
+            println!("new epoch: {}", store.new_epoch().await?);
         }
         Command::SeedDemo { if_empty } => {
             if if_empty && !store.has_no_users().await? {

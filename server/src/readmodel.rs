@@ -1,7 +1,8 @@
 //! Materialisation: the rows head office's read model holds for one merged document.
 
 use fieldsync_core::doc::{DocError, Document};
-use fieldsync_core::model::{ClaimStage, CommitmentStatus, ProblemStatus};
+use fieldsync_core::model::claim_ageing::spent_on;
+use fieldsync_core::model::{ClaimStage, EscalationStage, ProblemStatus};
 
 /// A dealer's summary row.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +58,8 @@ pub struct ClaimRow {
     pub status: String,
     pub requested_by: String,
     pub requested_at: i64,
+    /// The day it was spent on (`YYYY-MM-DD`, `model::claim_ageing::spent_on`), once spent.
+    pub spent_on: Option<String>,
 }
 
 /// A problem row.
@@ -70,7 +73,19 @@ pub struct ProblemRow {
     pub raised_at: i64,
     /// When it was resolved, if it is.
     pub resolved_at: Option<i64>,
+    /// Who resolved it, if it is.
+    pub resolved_by: Option<String>,
     pub escalated: bool,
+    /// Who works on it.
+    pub owner: Option<String>,
+    /// The `escalated` step of its escalation: who, when.
+    pub escalated_by: Option<String>,
+    pub escalated_at: Option<i64>,
+    /// Head office's answer: who, when, what, and to whom it was assigned.
+    pub responded_by: Option<String>,
+    pub responded_at: Option<i64>,
+    pub response: Option<String>,
+    pub assigned_to: Option<String>,
 }
 
 /// A conflicted field (values as JSON text).
@@ -92,6 +107,8 @@ pub struct TerritoryRow {
     pub name: String,
     pub region: String,
     pub managers: Vec<String>,
+    /// The IANA zone its document names (`None`: the default zone).
+    pub time_zone: Option<String>,
 }
 
 /// A dealer document's rows.
@@ -102,6 +119,8 @@ pub struct DealerRows {
     pub commitments: Vec<CommitmentRow>,
     pub claims: Vec<ClaimRow>,
     pub problems: Vec<ProblemRow>,
+    /// The hash of every photo the dealer's visits and claim receipts name (who may read a photo).
+    pub photos: Vec<String>,
 }
 
 /// The document kind's rows.
@@ -146,6 +165,7 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                 name: t.profile.name,
                 region: t.profile.region,
                 managers: t.profile.managers.iter().map(|u| u.to_string()).collect(),
+                time_zone: t.profile.time_zone,
             })
         }
         Some(_) => {
@@ -195,24 +215,38 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                         status: c.status.current().as_str().to_owned(),
                         requested_by: requested.map(|s| s.by.to_string()).unwrap_or_default(),
                         requested_at: requested.map(|s| s.at.millis()).unwrap_or_default(),
+                        spent_on: c
+                            .status
+                            .step(ClaimStage::Spent)
+                            .and_then(|s| spent_on(s.at))
+                            .map(|d| d.to_string()),
                     }
                 })
                 .collect();
             let problems: Vec<ProblemRow> = s
                 .problems
                 .iter()
-                .map(|(id, p)| ProblemRow {
-                    id: id.to_string(),
-                    category: p.category.as_str().to_owned(),
-                    severity: p.severity.as_str().to_owned(),
-                    title: p.title.clone(),
-                    status: p.status.current().as_str().to_owned(),
-                    raised_at: p.raised_at().map(|t| t.millis()).unwrap_or_default(),
-                    resolved_at: p
-                        .status
-                        .step(ProblemStatus::Resolved)
-                        .map(|s| s.at.millis()),
-                    escalated: p.escalated,
+                .map(|(id, p)| {
+                    let esc = |s: EscalationStage| p.escalation.as_ref().and_then(|e| e.step(s));
+                    let resolved = p.status.step(ProblemStatus::Resolved);
+                    ProblemRow {
+                        id: id.to_string(),
+                        category: p.category.as_str().to_owned(),
+                        severity: p.severity.as_str().to_owned(),
+                        title: p.title.clone(),
+                        status: p.status.current().as_str().to_owned(),
+                        raised_at: p.raised_at().map(|t| t.millis()).unwrap_or_default(),
+                        resolved_at: resolved.map(|s| s.at.millis()),
+                        resolved_by: resolved.map(|s| s.by.to_string()),
+                        escalated: p.escalated || p.escalation.is_some(),
+                        owner: p.owner.as_ref().map(ToString::to_string),
+                        escalated_by: esc(EscalationStage::Escalated).map(|s| s.by.to_string()),
+                        escalated_at: esc(EscalationStage::Escalated).map(|s| s.at.millis()),
+                        responded_by: esc(EscalationStage::Responded).map(|s| s.by.to_string()),
+                        responded_at: esc(EscalationStage::Responded).map(|s| s.at.millis()),
+                        response: p.response.clone(),
+                        assigned_to: p.assigned_to.as_ref().map(ToString::to_string),
+                    }
                 })
                 .collect();
             let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
@@ -226,22 +260,28 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                 open_commitments: count(
                     s.commitments
                         .values()
-                        .filter(|c| c.status.current() == CommitmentStatus::Open)
+                        .filter(|c| c.status.is_open())
                         .count(),
                 ),
-                open_problems: count(
-                    s.problems
-                        .values()
-                        .filter(|p| p.status.current() != ProblemStatus::Resolved)
-                        .count(),
-                ),
+                open_problems: count(s.problems.values().filter(|p| p.status.is_open()).count()),
             };
+            let photos = s
+                .visits
+                .values()
+                .flat_map(|v| v.photos.keys().map(ToString::to_string))
+                .chain(
+                    s.claims
+                        .values()
+                        .flat_map(|c| c.receipts.keys().map(ToString::to_string)),
+                )
+                .collect();
             ReadKind::Dealer(Box::new(DealerRows {
                 dealer,
                 visits,
                 commitments,
                 claims,
                 problems,
+                photos,
             }))
         }
     };

@@ -276,6 +276,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
                 .iter()
                 .map(|m| m.parse::<UserId>())
                 .collect::<Result<_, _>>()?,
+            time_zone: Some(fieldsync_core::zone::DEFAULT_ZONE.to_owned()),
         };
         let s = ho.stamp(now - 120 * DAY)?;
         ho.replica.create_territory(id.parse()?, &t, &s)?;
@@ -525,7 +526,7 @@ pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
 
     let mut out = format!(
         "demo data: {} territories, {} people, {dealer_no} dealers, {n_visits} visits, {n_commitments} commitments, {} claims, {n_problems} problems\n\n\
-         Demo device tokens (demo only; log in at http://HOST/#/login?token=TOKEN):\n",
+         Demo device tokens (demo only; paste one into the app's login form at http://HOST/):\n",
         TERRITORIES.len(),
         PEOPLE.len(),
         claims.len(),

@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use fieldsync_core::sync::Limits;
 
-use crate::limiter::Limiter;
+use crate::hardening::Hardening;
+use crate::limiter::{Limiter, PushGate};
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -17,6 +19,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Most documents in one push.
     pub max_push_docs: usize,
+    /// Most changes in one push, all documents together.
+    pub max_push_changes: usize,
     /// Per-document limits handed to the core's ingest.
     pub limits: Limits,
     /// Most changes in one sync response (then `more: true`).
@@ -27,18 +31,54 @@ pub struct Settings {
     pub per_device_concurrency: usize,
     /// The built web app to serve at `/`, if any.
     pub web_dir: Option<PathBuf>,
+    /// Timeouts, load shedding, live-channel and photo limits, login codes.
+    pub hardening: Hardening,
+    /// How often a dealer should be visited, in days: `[tier 1, tier 2, …]`, the
+    /// last also serving any higher tier (head office's coverage).
+    pub visit_every_days: Vec<i64>,
+    /// Pushes decided at once on this server (then `push_wait`, then 503).
+    pub max_concurrent_pushes: usize,
+    /// How long a push over `max_concurrent_pushes` waits for its turn.
+    pub push_wait: Duration,
+    /// A fixed "now" (epoch ms) for head office's read model (today, overdue,
+    /// ageing, coverage), for tests; `None`: the system clock.
+    pub clock: Option<i64>,
+}
+
+impl Settings {
+    /// The request limits a server states to devices (in every sync response and its 413s).
+    pub fn push_limits(&self) -> fieldsync_core::sync::PushLimits {
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        fieldsync_core::sync::PushLimits {
+            max_docs: n(self.max_push_docs),
+            // A request within this also keeps each document within the core's own bound.
+            max_changes: n(self.max_push_changes.min(self.limits.max_changes)),
+            max_bytes: n(self.max_body_bytes),
+            max_change_bytes: n(self.limits.max_change_bytes),
+        }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_body_bytes: 16 * 1024 * 1024,
-            max_push_docs: 5_000,
+            max_push_docs: 1_000,
+            max_push_changes: 10_000,
             limits: Limits::default(),
             page_changes: 2_000,
             page_bytes: 8 * 1024 * 1024,
             per_device_concurrency: 4,
             web_dir: None,
+            hardening: Hardening::default(),
+            visit_every_days: vec![14, 30, 60, 90, 90],
+            // Deciding is CPU-bound: a few per core keeps the database busy
+            // without piling up documents in memory.
+            max_concurrent_pushes: std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .saturating_mul(2),
+            push_wait: Duration::from_secs(2),
+            clock: None,
         }
     }
 }
@@ -49,6 +89,7 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub limiter: Limiter,
+    pub pushes: PushGate,
     pub live: Live,
     pub metrics: Arc<Metrics>,
 }
@@ -59,9 +100,15 @@ impl AppState {
         AppState {
             store,
             limiter: Limiter::new(settings.per_device_concurrency),
+            pushes: PushGate::new(settings.max_concurrent_pushes, settings.push_wait),
             settings: Arc::new(settings),
             live: Live::new(),
             metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// Now, for the read model: the fixed test clock if set, else the system's.
+    pub fn now(&self) -> i64 {
+        self.settings.clock.unwrap_or_else(crate::store::now_millis)
     }
 }

@@ -4,16 +4,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::TerritoryId;
+use fieldsync_core::schema::ApprovalLimits;
 use fieldsync_core::sync::{
     ChangeBytes, Cursor, DocAck, DocChanges, Hash, Hub, Limits, PROTOCOL_VERSION, Principal,
-    RejectCode, Rejection, SyncRequest, SyncResponse, ingest,
+    PushLimits, RejectCode, Rejection, SyncRequest, SyncResponse, ingest_from,
 };
 
 use crate::auth::Caller;
@@ -29,14 +31,62 @@ const MAX_ATTEMPTS: usize = 16;
 /// `Limits::max_change_bytes` (256 KiB) a chunk holds at most 16 MiB.
 const FEED_CHUNK: usize = 64;
 
+/// Longest replica id a request may name (an Automerge actor in hex is 32).
+const MAX_REPLICA_ID: usize = 64;
+
+/// The 413 body of a sync request over the limits: `{code, message, limits}`,
+/// so the device can split its push to fit.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TooLargeBody {
+    code: &'static str,
+    message: String,
+    limits: PushLimits,
+}
+
+fn too_large(state: &AppState, message: String) -> Response {
+    let body = TooLargeBody {
+        code: "too_large",
+        message,
+        limits: state.settings.push_limits(),
+    };
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
+
 /// `POST /v1/sync`: one request pushes a device's pending changes and pulls what it lacks.
+#[utoipa::path(
+    post,
+    path = "/v1/sync",
+    tag = "sync",
+    security(("bearer" = [])),
+    request_body(content = SyncRequest, description = "Every pending change, and the feed cursor; may be gzipped (`Content-Encoding: gzip`)"),
+    responses(
+        (status = 200, description = "What was committed (`accepted`), refused per document (`rejected`, with a code and the schema `rule`), and the feed entries after the cursor; may be gzipped", body = SyncResponse),
+        (status = 400, description = "Not a sync request (`malformed`) or another protocol version (`unsupported_protocol`)", body = crate::error::ErrorBody),
+        (status = 413, description = "Over the server's limits (`too_large`): the body says which, so the device splits its push", body = TooLargeBody),
+        (status = 415, description = "A `Content-Encoding` other than identity or gzip (`unsupported_media_type`)", body = crate::error::ErrorBody),
+        crate::openapi::Authed,
+        crate::openapi::Always,
+    )
+)]
 pub async fn sync_handler(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let body = body?;
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Ok(too_large(
+                &state,
+                format!(
+                    "the request body is larger than the server accepts ({} bytes); send fewer changes at a time",
+                    state.settings.max_body_bytes
+                ),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     state.metrics.request_bytes.inc_by(body.len() as u64);
     let req: SyncRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad("malformed", format!("the body is not a sync request: {e}")))?;
@@ -49,11 +99,30 @@ pub async fn sync_handler(
             ),
         ));
     }
+    if req.replica.len() > MAX_REPLICA_ID {
+        return Err(ApiError::bad(
+            "malformed",
+            format!("the replica id is longer than {MAX_REPLICA_ID} characters"),
+        ));
+    }
     if req.push.len() > state.settings.max_push_docs {
-        return Err(ApiError::TooLarge(format!(
-            "more than {} documents in one push; send them in several requests",
-            state.settings.max_push_docs
-        )));
+        return Ok(too_large(
+            &state,
+            format!(
+                "more than {} documents in one push; send them in several requests",
+                state.settings.max_push_docs
+            ),
+        ));
+    }
+    let changes: usize = req.push.iter().map(|p| p.changes.len()).sum();
+    if changes > state.settings.max_push_changes {
+        return Ok(too_large(
+            &state,
+            format!(
+                "more than {} changes in one push; send them in several requests",
+                state.settings.max_push_changes
+            ),
+        ));
     }
     let resp = sync(&state, &caller.principal, &caller.device, &req).await?;
     let json = serde_json::to_vec(&resp).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -88,8 +157,16 @@ pub async fn sync(
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
     let mut pushed: BTreeSet<String> = BTreeSet::new();
+    // Only a replica of this device may keep its own changes out of the pull.
+    let origin = crate::actors::own_replica(state, principal, device, &req.replica).await?;
+    // Head office's approval limits as they are now: an approval is decided against them.
+    let approvals = if req.push.is_empty() {
+        ApprovalLimits::default()
+    } else {
+        crate::api::approvals::load(state).await?
+    };
     for push in &req.push {
-        match push_doc(state, principal, device, push).await? {
+        match push_doc(state, principal, device, &origin, push, &approvals).await? {
             Ok(hashes) => {
                 pushed.extend(hashes.iter().map(|h| h.0.to_string()));
                 accepted.push(DocAck {
@@ -112,7 +189,53 @@ pub async fn sync(
             }
         }
     }
-    let (changes, cursor, more) = pull(state, principal, &req.cursor, &pushed).await?;
+    // A cursor of another epoch, or past the end of a feed, was issued by a
+    // database that no longer exists (restored from an older copy, or a lagging
+    // replica promoted): the device is reset and reads from the start.
+    let epoch = state.store.epoch().await?;
+    let start = Cursor::at_epoch(&epoch)
+        .map_err(|e| ApiError::Internal(format!("the stored epoch is unusable: {e}")))?;
+    let ends: BTreeMap<String, i64> = state.store.feed_heads().await?.into_iter().collect();
+    let mut held: BTreeMap<(String, u64), String> = BTreeMap::new();
+    for (t, seq, _) in req.cursor.tagged() {
+        if principal.can_access(t)
+            && let Some(hash) = state.store.feed_hash_at(t.as_str(), seq_i64(seq)).await?
+        {
+            held.insert((t.to_string(), seq), hash);
+        }
+    }
+    let reset = !req.cursor.fits(
+        &epoch,
+        |t| {
+            if principal.can_access(t) {
+                ends.get(t.as_str())
+                    .and_then(|s| u64::try_from(*s).ok())
+                    .unwrap_or(0)
+            } else {
+                u64::MAX
+            }
+        },
+        |t, seq| held.get(&(t.to_string(), seq)).cloned(),
+    );
+    if reset {
+        tracing::warn!(cursor = %req.cursor, %epoch, "cursor from another database: resetting the device");
+    }
+    let from = if reset { &start } else { &req.cursor };
+    let (changes, mut cursor, more) = pull(state, principal, from, &origin, &pushed).await?;
+    cursor.merge(&start);
+    // Territories the device has read but may no longer: it removes their documents.
+    let revoked: Vec<TerritoryId> = req
+        .cursor
+        .territories()
+        .filter(|t| !principal.can_access(t))
+        .cloned()
+        .collect();
+    for t in &revoked {
+        cursor.remove(t);
+    }
+    if !revoked.is_empty() {
+        tracing::info!(user = %principal.user, device, revoked = ?revoked, "territories revoked: the device removes them");
+    }
     Ok(SyncResponse {
         protocol: PROTOCOL_VERSION,
         accepted,
@@ -120,15 +243,14 @@ pub async fn sync(
         changes,
         cursor,
         more,
+        reset,
+        limits: Some(state.settings.push_limits()),
+        revoked,
     })
 }
 
 fn refuse(doc: &DocId, code: RejectCode, message: impl Into<String>) -> Rejection {
-    Rejection {
-        doc: doc.clone(),
-        code,
-        message: message.into(),
-    }
+    Rejection::new(doc.clone(), code, message)
 }
 
 /// What the core decided on one document's push, computed off the async
@@ -147,42 +269,55 @@ struct Prepared {
 }
 
 /// The CPU-heavy part of a push (load the stored snapshot, the core's
-/// `ingest`, materialise, save): synchronous, run on a blocking thread.
+/// `ingest_from`, materialise, save): synchronous, run on a blocking thread.
+/// A stored document that no longer loads refuses this push only (`damaged`).
 fn decide(
     stored: Option<&[u8]>,
     push: &DocChanges,
     principal: &Principal,
+    devices: &[String],
     limits: Limits,
-) -> Result<Result<Decided, Rejection>, ApiError> {
-    let mut existing =
-        match stored {
-            Some(bytes) => Some(Document::load(bytes, Hub::actor()).map_err(|e| {
-                ApiError::Internal(format!("stored {} does not load: {e}", push.doc))
-            })?),
-            None => None,
-        };
-    let done = match ingest(existing.as_mut(), push, principal, limits) {
-        Ok(done) => done,
-        Err(r) => return Ok(Err(r)),
+    approvals: &ApprovalLimits,
+) -> Result<Decided, Rejection> {
+    let mut existing = match stored {
+        Some(bytes) => match Document::load(bytes, Hub::actor()) {
+            Ok(doc) => Some(doc),
+            Err(e) => {
+                tracing::error!(doc = %push.doc, error = %e, "a stored document does not load");
+                return Err(refuse(
+                    &push.doc,
+                    RejectCode::Damaged,
+                    "the server cannot read its copy of this document; nothing was stored, \
+                     and the changes are kept on the device and sent again",
+                ));
+            }
+        },
+        None => None,
     };
+    let done = ingest_from(
+        existing.as_mut(),
+        push,
+        principal,
+        devices,
+        limits,
+        approvals,
+    )?;
     let hashes: Vec<Hash> = done.hashes.iter().copied().map(Hash).collect();
     if done.fresh.is_empty() {
-        return Ok(Ok(Decided {
+        return Ok(Decided {
             hashes,
             commit: None,
-        }));
+        });
     }
     let mut doc = done.doc;
-    let read = match materialise(&mut doc) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(refuse(&push.doc, RejectCode::Invalid, e.to_string()))),
-    };
+    let read =
+        materialise(&mut doc).map_err(|e| refuse(&push.doc, RejectCode::Invalid, e.to_string()))?;
     let fresh = done
         .fresh
         .iter()
         .map(|c| (c.hash().to_string(), c.raw_bytes().to_vec()))
         .collect();
-    Ok(Ok(Decided {
+    Ok(Decided {
         hashes,
         commit: Some(Prepared {
             territory: doc.territory().clone(),
@@ -190,7 +325,7 @@ fn decide(
             fresh,
             read,
         }),
-    }))
+    })
 }
 
 /// Decides on and commits one document's push. The outer error is the
@@ -199,12 +334,18 @@ async fn push_doc(
     state: &AppState,
     principal: &Principal,
     device: &str,
+    origin: &str,
     push: &DocChanges,
+    approvals: &ApprovalLimits,
 ) -> Result<Result<Vec<Hash>, Rejection>, ApiError> {
     let id = push.doc.to_string();
     let limits = state.settings.limits;
     // One copy per push, shared by every attempt's blocking task.
-    let shared = Arc::new((push.clone(), principal.clone()));
+    let devices = match crate::actors::check_push(state, principal, device, push).await? {
+        Ok(devices) => devices,
+        Err(r) => return Ok(Err(r)),
+    };
+    let shared = Arc::new((push.clone(), principal.clone(), devices, approvals.clone()));
     for _ in 0..MAX_ATTEMPTS {
         let stored = state.store.load_doc(&id).await?;
         if let Some(s) = &stored {
@@ -220,17 +361,19 @@ async fn push_doc(
         let version = stored.as_ref().map(|s| s.version);
         let job = shared.clone();
         let decided = tokio::task::spawn_blocking(move || {
-            let (push, principal) = &*job;
+            let (push, principal, devices, approvals) = &*job;
             decide(
                 stored.as_ref().map(|s| s.snapshot.as_slice()),
                 push,
                 principal,
+                devices,
                 limits,
+                approvals,
             )
         })
         .await;
         let decided = match decided {
-            Ok(d) => d?,
+            Ok(d) => d,
             // A panic while working on this document's bytes: refuse it, keep serving.
             Err(e) => {
                 tracing::error!(doc = %id, error = %e, "processing a push panicked");
@@ -259,6 +402,7 @@ async fn push_doc(
                 snapshot: p.snapshot,
                 fresh: p.fresh,
                 device,
+                origin,
                 read: &p.read,
             })
             .await;
@@ -278,44 +422,60 @@ async fn push_doc(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Unavailable)
+    // Other writers kept winning: this document waits for the next sync; the
+    // request's other documents are decided as usual.
+    tracing::warn!(doc = %id, attempts = MAX_ATTEMPTS, "a push lost every race for its document");
+    Ok(Err(refuse(
+        &push.doc,
+        RejectCode::Busy,
+        "the document kept changing while the server decided on this push; \
+         nothing was stored, and the changes are sent again on the next sync",
+    )))
 }
 
 /// Feed entries after `from` in every territory `principal` may read, grouped
-/// by document, minus the changes `skip` (pushed by this very request).
+/// by document, minus the changes replica `origin` pushed (left out by the query,
+/// so they cost neither bytes nor page budget) and the changes `skip` (pushed by
+/// this very request but stored earlier by someone else).
 async fn pull(
     state: &AppState,
     principal: &Principal,
     from: &Cursor,
+    origin: &str,
     skip: &BTreeSet<String>,
 ) -> Result<(Vec<DocChanges>, Cursor, bool), ApiError> {
-    let territories: Vec<TerritoryId> = if principal.role.sees_all() {
-        state
-            .store
-            .feed_territories()
-            .await?
-            .iter()
-            .filter_map(|t| t.parse().ok())
-            .collect()
-    } else {
-        principal.territories.iter().cloned().collect()
-    };
+    // One query for every territory's head: territories with nothing new cost nothing more.
+    let heads: Vec<(TerritoryId, u64)> = state
+        .store
+        .feed_heads()
+        .await?
+        .into_iter()
+        .filter_map(|(t, seq)| Some((t.parse().ok()?, u64::try_from(seq).ok()?)))
+        .filter(|(t, _)| principal.can_access(t))
+        .collect();
     let mut budget = state.settings.page_changes;
     let mut bytes = 0usize;
     let mut cursor = from.clone();
     let mut grouped: BTreeMap<String, Vec<ChangeBytes>> = BTreeMap::new();
     let mut more = false;
-    for t in &territories {
+    for (t, head) in &heads {
         let mut after = from.get(t);
         cursor.advance(t, after);
         loop {
+            if after >= *head {
+                break;
+            }
             if budget == 0 || bytes >= state.settings.page_bytes {
-                // The page is full: only ask whether this territory has more.
-                more |= !state
+                // The page is full: only ask whether this territory has more for this replica.
+                let rest = state
                     .store
-                    .feed_after(t.as_str(), seq_i64(after), 1)
-                    .await?
-                    .is_empty();
+                    .feed_page(t.as_str(), seq_i64(after), seq_i64(*head), origin, 1)
+                    .await?;
+                match rest.first() {
+                    Some(_) => more = true,
+                    // Only the replica's own changes are left: step over them.
+                    None => step_to_head(state, &mut cursor, t, *head).await?,
+                }
                 break;
             }
             // Small chunks, so a response never holds much more than
@@ -323,17 +483,25 @@ async fn pull(
             let want = budget.min(FEED_CHUNK);
             let rows = state
                 .store
-                .feed_after(t.as_str(), seq_i64(after), seq_i64(want as u64))
+                .feed_page(
+                    t.as_str(),
+                    seq_i64(after),
+                    seq_i64(*head),
+                    origin,
+                    seq_i64(want as u64),
+                )
                 .await?;
             let exhausted = rows.len() < want;
+            let mut cut = false;
             for row in rows {
                 if bytes >= state.settings.page_bytes {
+                    cut = true;
                     break;
                 }
-                budget = budget.saturating_sub(1);
                 after = u64::try_from(row.seq).unwrap_or(after);
-                cursor.advance(t, after);
+                cursor.advance_to(t, after, Some(&row.hash));
                 if !skip.contains(&row.hash) {
+                    budget = budget.saturating_sub(1);
                     bytes = bytes.saturating_add(row.change.len());
                     grouped
                         .entry(row.doc)
@@ -341,7 +509,9 @@ async fn pull(
                         .push(ChangeBytes(row.change));
                 }
             }
-            if exhausted && bytes < state.settings.page_bytes {
+            if exhausted && !cut {
+                // Everything up to the head was read (the rest was this replica's own).
+                step_to_head(state, &mut cursor, t, *head).await?;
                 break;
             }
         }
@@ -356,6 +526,22 @@ async fn pull(
         })
         .collect();
     Ok((changes, cursor, more))
+}
+
+/// Moves `cursor` to the head of `t`'s feed over entries it need not read (the
+/// replica's own changes), tagged with the change there, so a database that
+/// later goes back in time is still noticed at that position.
+async fn step_to_head(
+    state: &AppState,
+    cursor: &mut Cursor,
+    t: &TerritoryId,
+    head: u64,
+) -> Result<(), ApiError> {
+    if cursor.get(t) < head {
+        let hash = state.store.feed_hash_at(t.as_str(), seq_i64(head)).await?;
+        cursor.advance_to(t, head, hash.as_deref());
+    }
+    Ok(())
 }
 
 fn seq_i64(s: u64) -> i64 {

@@ -112,3 +112,90 @@ fn admin_commands_create_the_database_and_refuse_bad_input() {
         .unwrap();
     assert!(!bad.status.success(), "a malformed territory id is refused");
 }
+
+fn run_ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = server(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn device_issue_prints_a_one_time_login_link_and_user_disable_locks_the_user_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(
+        d,
+        &[
+            "user", "add", "--id", "m-x", "--name", "X", "--role", "manager",
+        ],
+    );
+    let printed = run_ok(
+        d,
+        &[
+            "device",
+            "issue",
+            "--user",
+            "m-x",
+            "--label",
+            "phone",
+            "--base-url",
+            "https://fs.example",
+        ],
+    );
+    let after = |prefix: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.split_once(prefix).map(|(_, v)| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {printed}"))
+    };
+    // The token for scripts, and a link for a person that carries a code, never the token.
+    let token = after("token (shown once):");
+    let link = after("log in (one-time link, valid 24 h):");
+    assert!(!link.contains(&token), "{link}");
+    let code = link
+        .strip_prefix("https://fs.example/#/login?code=")
+        .unwrap_or_else(|| panic!("{link}"))
+        .to_owned();
+    let listed = run_ok(d, &["device", "list"]);
+    assert!(listed.contains("issued by cli"), "{listed}");
+
+    let mut child = server(d)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("fieldsync server on ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    common::wait_healthy(&http, &base).await;
+    let login = |code: String| {
+        http.post(format!("{base}/v1/login"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+    };
+    let r = login(code.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["token"], token.as_str());
+    assert_eq!(login(code).await.unwrap().status(), 401);
+    let me = |t: String| http.get(format!("{base}/v1/me")).bearer_auth(t).send();
+    assert_eq!(me(token.clone()).await.unwrap().status(), 200);
+
+    // Disabled from the command line while the server runs: locked out at once.
+    run_ok(d, &["user", "disable", "--id", "m-x"]);
+    let r = me(token.clone()).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "user_disabled");
+    assert!(run_ok(d, &["user", "list"]).contains("disabled"));
+    run_ok(d, &["user", "enable", "--id", "m-x"]);
+    assert_eq!(me(token).await.unwrap().status(), 200);
+    drop(running);
+}

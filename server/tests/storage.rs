@@ -105,6 +105,7 @@ async fn commit_new(s: &Store, territory: &str) -> Result<(String, i64), StoreEr
             snapshot: doc.save(),
             fresh,
             device: "dev",
+            origin: "",
             read: &read,
         })
         .await?;
@@ -155,6 +156,7 @@ async fn a_stale_writer_is_refused_and_writes_nothing(backend: Backend) {
         snapshot: vec![1, 2, 3],
         fresh: fresh.clone(),
         device: "dev",
+        origin: "",
         read: &read,
     };
     s.commit_doc(commit(None)).await.unwrap();

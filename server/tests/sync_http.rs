@@ -8,7 +8,8 @@ use fieldsync_core::ids::{ClaimId, DealerId, VisitId};
 use fieldsync_core::model::{ClaimStage, ExpenseCategory, ExpenseClaim, Visit};
 use fieldsync_core::money::Money;
 use fieldsync_core::sync::{
-    ChangeBytes, DocChanges, PROTOCOL_VERSION, RejectCode, SyncRequest, SyncResponse,
+    ChangeBytes, DocChanges, PROTOCOL_VERSION, PushLimits, RejectCode, Rejection, SyncRequest,
+    SyncResponse,
 };
 use serde_json::{Value, json};
 
@@ -19,12 +20,16 @@ on_both_backends!(
     malformed_and_oversized_payloads_get_a_4xx_and_change_nothing,
     one_refused_document_does_not_stop_the_others,
     only_supervisors_approve_claims,
-    gaining_access_brings_history_and_losing_it_stops_the_flow,
+    gaining_access_brings_history_and_losing_it_removes_the_territory,
     online_devices_are_told_to_pull,
     a_document_exports_as_automerge_bytes,
     revoked_tokens_and_missing_tokens_are_refused,
     the_same_push_racing_on_two_servers_is_stored_once,
     a_device_far_behind_pulls_in_bounded_pages,
+    a_backlog_larger_than_the_limits_syncs_in_several_requests,
+    a_change_too_large_for_any_request_is_refused_not_retried,
+    an_upload_pulls_none_of_its_own_changes_back,
+    a_backlog_that_takes_too_long_goes_up_in_smaller_requests_after_a_408,
 );
 
 async fn setup_north(server: &TestServer) -> (Device, Device, Device, DealerId) {
@@ -183,14 +188,28 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     // m3 never received the north documents.
     assert!(c.replica.doc(&DocId::Dealer(d.clone())).is_none());
     assert!(c.replica.doc(&DocId::Territory(tid("t-north"))).is_none());
-    // Reading them directly is forbidden.
+    // Reading them directly is answered as for a document that does not exist
+    // (no territory named, nothing that tells them apart).
     let r = server
         .get(&t3, &format!("/v1/docs/dealer:{d}/automerge"))
         .await;
-    assert_eq!(r.status(), 403);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["code"], "forbidden");
-    assert!(body["message"].as_str().unwrap().contains("t-north"));
+    assert_eq!(r.status(), 404);
+    let forbidden: Value = r.json().await.unwrap();
+    assert_eq!(forbidden["code"], "not_found");
+    assert!(!forbidden["message"].as_str().unwrap().contains("t-north"));
+    let missing: Value = server
+        .get(&t3, "/v1/docs/dealer:d-nowhere/automerge")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        forbidden["message"]
+            .as_str()
+            .unwrap()
+            .replace(d.as_str(), "d-nowhere"),
+        missing["message"]
+    );
     let r = server.get(&t3, "/api/dealers?territory=t-north").await;
     assert_eq!(r.status(), 403);
     let listed = server.get_json(&t3, "/api/dealers").await;
@@ -212,6 +231,7 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     let before = server.store.total_changes().await.unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        replica: String::new(),
         cursor: Default::default(),
         push: vec![DocChanges {
             doc: DocId::Dealer(d.clone()),
@@ -246,6 +266,7 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     // Naming t-north in the cursor does not pull it either.
     let peek = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        replica: String::new(),
         cursor: "t-north:0".parse().unwrap(),
         push: vec![],
     };
@@ -267,6 +288,7 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     .unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        replica: String::new(),
         cursor: Default::default(),
         push: vec![DocChanges {
             doc: DocId::Dealer(new.clone()),
@@ -401,6 +423,7 @@ async fn malformed_and_oversized_payloads_get_a_4xx_and_change_nothing(backend: 
     // Well-formed JSON whose change bytes are not Automerge: that document is refused.
     let garbage = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        replica: String::new(),
         cursor: Default::default(),
         push: vec![DocChanges {
             doc: DocId::Dealer(d.clone()),
@@ -572,7 +595,7 @@ async fn only_supervisors_approve_claims(backend: Backend) {
     server.stop().await;
 }
 
-async fn gaining_access_brings_history_and_losing_it_stops_the_flow(backend: Backend) {
+async fn gaining_access_brings_history_and_losing_it_removes_the_territory(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (_ho, mut a, _b, d) = setup_north(&server).await;
     let t4 = server.user("m4", "manager", &["t-south"]).await;
@@ -588,7 +611,8 @@ async fn gaining_access_brings_history_and_losing_it_stops_the_flow(backend: Bac
     m4.sync().await;
     let st = m4.replica.dealer(&d).unwrap().dealer_state().unwrap();
     assert_eq!(st.profile.name, "林記商行");
-    // Access removed: new north changes no longer reach m4.
+    // Access removed (as the command line does, from another process): new north
+    // changes no longer reach m4, and the next sync tells it to remove t-north.
     server
         .store
         .set_user_territories("m4", &["t-south".into()])
@@ -602,39 +626,30 @@ async fn gaining_access_brings_history_and_losing_it_stops_the_flow(backend: Bac
         .insert(&v, &Visit::new(a.user.clone(), s.at), &s)
         .unwrap();
     a.sync().await;
-    let (resp, _) = m4.round().await;
+    let (resp, report) = m4.round().await;
     assert!(resp.changes.is_empty(), "{:?}", resp.changes);
-    let st = m4.replica.dealer(&d).unwrap().dealer_state().unwrap();
-    assert!(!st.visits.contains_key(&v));
+    assert_eq!(resp.revoked, vec![tid("t-north")]);
+    assert!(report.removed.contains(&DocId::Dealer(d.clone())));
+    assert!(m4.replica.doc(&DocId::Dealer(d.clone())).is_none());
+    assert!(m4.replica.doc(&DocId::Territory(tid("t-north"))).is_none());
+    assert_eq!(m4.replica.cursor().get(&tid("t-north")), 0);
+    assert_eq!(m4.replica.undelivered().count(), 0, "m4 had nothing unsent");
+    // The next sync has nothing more to say about it.
+    let (resp, _) = m4.round().await;
+    assert!(resp.revoked.is_empty());
     server.stop().await;
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn next(ws: &mut Ws) -> Option<String> {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    match tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await {
-        Ok(Some(Ok(Message::Text(t)))) => Some(t.to_string()),
-        _ => None,
-    }
+    next_text(ws).await
 }
 
 async fn online_devices_are_told_to_pull(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (_ho, mut a, b, d) = setup_north(&server).await;
     let t3 = server.user("m3", "manager", &["t-south"]).await;
-    let ws_url = |t: &str| {
-        format!(
-            "{}/v1/live?token={t}",
-            server.base.replace("http://", "ws://")
-        )
-    };
-    let (mut ws_b, _) = tokio_tungstenite::connect_async(ws_url(&b.token))
-        .await
-        .unwrap();
-    let (mut ws_c, _) = tokio_tungstenite::connect_async(ws_url(&t3)).await.unwrap();
+    let mut ws_b = live(&server.base, &b.token).await;
+    let mut ws_c = live(&server.base, &t3).await;
     assert_eq!(
         next(&mut ws_b).await.as_deref(),
         Some(r#"{"type":"ready"}"#)
@@ -666,12 +681,7 @@ async fn online_devices_are_told_to_pull(backend: Backend) {
     // a device listening on replica 2 hears of a push committed through replica 1.
     if backend == Backend::Postgres {
         let (base2, stop2) = server.second_replica().await;
-        let url2 = format!(
-            "{}/v1/live?token={}",
-            base2.replace("http://", "ws://"),
-            b.token
-        );
-        let (mut ws_2, _) = tokio_tungstenite::connect_async(url2).await.unwrap();
+        let mut ws_2 = live(&base2, &b.token).await;
         assert_eq!(
             next(&mut ws_2).await.as_deref(),
             Some(r#"{"type":"ready"}"#)
@@ -690,12 +700,14 @@ async fn online_devices_are_told_to_pull(backend: Backend) {
         assert_eq!(next(&mut ws_2).await.as_deref(), Some(r#"{"type":"sync"}"#));
         let _ = stop2.send(());
     }
-    // A bad token cannot open the channel.
-    assert!(
-        tokio_tungstenite::connect_async(ws_url("fs_wrong"))
-            .await
-            .is_err()
+    // A bad token cannot listen: it is told why, and the channel closes.
+    let mut bad = live(&server.base, "fs_wrong").await;
+    let said: Value = serde_json::from_str(&next(&mut bad).await.unwrap()).unwrap();
+    assert_eq!(
+        (said["type"].as_str(), said["code"].as_str()),
+        (Some("error"), Some("unauthorized"))
     );
+    assert!(closes(&mut bad).await);
     server.stop().await;
 }
 
@@ -765,9 +777,17 @@ async fn revoked_tokens_and_missing_tokens_are_refused(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let token = issued["token"].as_str().unwrap().to_owned();
+    // Head office gets a login link with a one-time code, never the token; the link gives it once.
+    assert!(issued.get("token").is_none(), "{issued}");
+    assert_eq!(issued["issued_by"], "ho");
+    let code = issued["login_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("/#/login?code=")
+        .unwrap()
+        .to_owned();
+    let token = redeem(&server, &code).await;
     assert!(token.starts_with("fs_") && token.len() > 40);
-    assert_eq!(issued["login_url"], format!("/#/login?token={token}"));
     assert_eq!(server.get_json(&token, "/v1/me").await["user"], "m1");
     let device = issued["device"].as_str().unwrap();
     let r = server
@@ -807,9 +827,28 @@ async fn revoked_tokens_and_missing_tokens_are_refused(backend: Backend) {
         .await
         .unwrap();
     expect_error(r, 403, "forbidden").await;
-    let token2 = issued["token"].as_str().unwrap();
-    assert_eq!(server.get_json(token2, "/v1/me").await["role"], "admin");
+    let code = issued["login_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('=')
+        .next()
+        .unwrap();
+    let token2 = redeem(&server, code).await;
+    assert_eq!(server.get_json(&token2, "/v1/me").await["role"], "admin");
     server.stop().await;
+}
+
+async fn redeem(server: &TestServer, code: &str) -> String {
+    let r = server
+        .http
+        .post(format!("{}/v1/login", server.base))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
 }
 
 /// Two server processes on one database receive the very same push at the
@@ -904,5 +943,330 @@ async fn a_device_far_behind_pulls_in_bounded_pages(backend: Backend) {
     assert!(rounds > 2, "{rounds} rounds");
     let st = late.replica.dealer(&d).unwrap().dealer_state().unwrap();
     assert_eq!(st.visits.len(), 40);
+    server.stop().await;
+}
+
+/// What a batched sync did: the requests answered 200, how many got 413, the refusals.
+struct Batches {
+    sent: Vec<SyncRequest>,
+    too_large: usize,
+    refused: Vec<Rejection>,
+}
+
+/// Syncs as the web client does: request after request until nothing is left;
+/// a 413 (whose body states the limits) makes the next request smaller.
+async fn sync_in_batches(dev: &mut Device, stated: PushLimits) -> Batches {
+    let mut out = Batches {
+        sent: Vec::new(),
+        too_large: 0,
+        refused: Vec::new(),
+    };
+    let mut refused_req: Option<SyncRequest> = None;
+    for _ in 0..200 {
+        let req = dev.replica.sync_request();
+        if let Some(prev) = refused_req.take() {
+            assert_ne!(req, prev, "a 413 is never retried unchanged");
+        }
+        let r = dev.post(&req).await;
+        if r.status() == 413 {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "too_large", "{body}");
+            let limits: PushLimits =
+                serde_json::from_value(body["limits"].clone()).expect("the 413 states the limits");
+            assert_eq!(limits, stated);
+            assert!(dev.replica.too_large(Some(limits)));
+            out.too_large += 1;
+            refused_req = Some(req);
+            continue;
+        }
+        assert_eq!(r.status(), 200);
+        let resp: SyncResponse = r.json().await.unwrap();
+        assert_eq!(
+            resp.limits,
+            Some(stated),
+            "every response states the limits"
+        );
+        let report = dev.replica.apply_response(&resp).unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        out.refused.extend(report.rejected);
+        out.sent.push(req);
+        if !report.more {
+            return out;
+        }
+    }
+    panic!("the backlog never drained");
+}
+
+/// The app restarts: the replica comes back from what it saved (the server's
+/// limits are not saved, so its first request assumes the defaults).
+fn restart(dev: &mut Device) {
+    let ids: Vec<DocId> = dev.replica.doc_ids().cloned().collect();
+    let docs: Vec<Vec<u8>> = ids
+        .iter()
+        .map(|id| dev.replica.save_doc(id).unwrap())
+        .collect();
+    dev.replica = fieldsync_core::sync::Replica::restore(dev.replica.meta(), docs).unwrap();
+}
+
+fn small_limits() -> fieldsync_server::Settings {
+    fieldsync_server::Settings {
+        max_push_docs: 4,
+        max_push_changes: 12,
+        max_body_bytes: 32 * 1024,
+        ..Default::default()
+    }
+}
+
+/// A device back from days offline with more than one request may carry: it
+/// learns the server's limits from the 413, then sends everything in requests
+/// within them (a document with more changes than fit goes in parts), and the
+/// other manager receives all of it.
+async fn a_backlog_larger_than_the_limits_syncs_in_several_requests(backend: Backend) {
+    let settings = small_limits();
+    let stated = settings.push_limits();
+    let server = TestServer::start_with(backend, settings).await;
+    let (_ho, mut a, mut b, _d) = setup_north(&server).await;
+    let mut dealers = Vec::new();
+    for i in 0..15 {
+        let d: DealerId = format!("d-back-{i:02}").parse().unwrap();
+        let s = a.stamp();
+        a.replica
+            .create_dealer(
+                &tid("t-north"),
+                d.clone(),
+                &profile(&format!("經銷商 {i}")),
+                &s,
+            )
+            .unwrap();
+        for k in 0..2 {
+            let v: VisitId = format!("v-{i:02}-{k}").parse().unwrap();
+            let s = a.stamp();
+            let mut visit = Visit::new(a.user.clone(), s.at);
+            visit.summary = format!("離線拜訪 {i}-{k}");
+            a.replica
+                .dealer_mut(&d)
+                .unwrap()
+                .insert(&v, &visit, &s)
+                .unwrap();
+        }
+        dealers.push(d);
+    }
+    let backlog = a.replica.pending();
+    assert!(backlog > 12 * 4, "{backlog} changes pending");
+    restart(&mut a);
+
+    let done = sync_in_batches(&mut a, stated).await;
+    assert_eq!(
+        done.too_large, 1,
+        "only the first, too-big request is refused"
+    );
+    assert!(done.refused.is_empty(), "{:?}", done.refused);
+    assert!(done.sent.len() >= 5, "{} requests", done.sent.len());
+    for req in &done.sent {
+        let changes: usize = req.push.iter().map(|p| p.changes.len()).sum();
+        assert!(
+            req.push.len() <= 4 && changes <= 12,
+            "{} docs, {changes} changes",
+            req.push.len()
+        );
+    }
+    assert_eq!(a.replica.pending(), 0, "nothing is left behind");
+
+    assert!(b.sync().await.is_empty());
+    for d in &dealers {
+        let state = b.replica.dealer(d).unwrap().dealer_state().unwrap();
+        assert_eq!(state.visits.len(), 2, "{d}");
+    }
+    server.stop().await;
+}
+
+/// One change bigger than any request may be is refused on the device and shown
+/// as refused, is never sent again, and does not hold up the rest.
+async fn a_change_too_large_for_any_request_is_refused_not_retried(backend: Backend) {
+    let settings = small_limits();
+    let stated = settings.push_limits();
+    let server = TestServer::start_with(backend, settings).await;
+    let (_ho, mut a, mut b, d) = setup_north(&server).await;
+    // ~30 KB of text in one change, over the 32 KiB body once in base64.
+    let s = a.stamp();
+    let mut visit = Visit::new(a.user.clone(), s.at);
+    visit.summary = (0..10_000u32)
+        .map(|i| char::from_u32(0x4e00 + (i * 7919) % 20_000).unwrap())
+        .collect();
+    let big: VisitId = "v-big".parse().unwrap();
+    a.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .insert(&big, &visit, &s)
+        .unwrap();
+    let small: DealerId = "d-small".parse().unwrap();
+    let s = a.stamp();
+    a.replica
+        .create_dealer(&tid("t-north"), small.clone(), &profile("小店"), &s)
+        .unwrap();
+    restart(&mut a);
+
+    let done = sync_in_batches(&mut a, stated).await;
+    assert_eq!(done.too_large, 1);
+    assert_eq!(done.refused.len(), 1, "{:?}", done.refused);
+    assert_eq!(done.refused[0].doc, DocId::Dealer(d.clone()));
+    assert_eq!(done.refused[0].code, RejectCode::TooLarge);
+    assert!(
+        a.replica
+            .rejections()
+            .any(|r| r.doc == DocId::Dealer(d.clone())),
+        "the user sees the refusal"
+    );
+    // The next sync does not send it again, and goes through.
+    let again = sync_in_batches(&mut a, stated).await;
+    assert_eq!(again.too_large, 0);
+    assert!(
+        again.sent.iter().all(|r| r.push.is_empty()),
+        "the refused change is not retried"
+    );
+
+    assert!(b.sync().await.is_empty());
+    assert!(b.replica.dealer(&small).is_ok(), "the rest went through");
+    let state = b.replica.dealer(&d).unwrap().dealer_state().unwrap();
+    assert!(!state.visits.contains_key(&big));
+    server.stop().await;
+}
+
+/// Uploading many new dealers brings none of them back, even when the upload
+/// is larger than a pull's page, and a retry after a lost response neither; a
+/// second browser holding the same login (another replica) still gets them all.
+async fn an_upload_pulls_none_of_its_own_changes_back(backend: Backend) {
+    let settings = fieldsync_server::Settings {
+        page_changes: 10,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(backend, settings).await;
+    let (_ho, mut a, _b, _d) = setup_north(&server).await;
+    let new_dealers = |a: &mut Device, from: usize, n: usize| {
+        for i in from..from + n {
+            let d: DealerId = format!("d-up-{i:02}").parse().unwrap();
+            let s = a.stamp();
+            a.replica
+                .create_dealer(&tid("t-north"), d, &profile(&format!("新經銷商 {i}")), &s)
+                .unwrap();
+        }
+    };
+    new_dealers(&mut a, 0, 20);
+    let (resp, report) = a.round().await;
+    assert!(report.rejected.is_empty());
+    assert_eq!(resp.accepted.len(), 21, "20 dealers and the territory");
+    assert!(
+        resp.changes.is_empty(),
+        "{} documents came back",
+        resp.changes.len()
+    );
+    assert!(!resp.more, "its own changes do not fill a page");
+    assert_eq!(a.replica.pending(), 0);
+
+    // The response is lost; the retry is acknowledged and brings nothing back either.
+    new_dealers(&mut a, 20, 5);
+    let req = a.replica.sync_request();
+    assert_eq!(a.post(&req).await.status(), 200);
+    let r = a.post(&req).await;
+    assert_eq!(r.status(), 200);
+    let retry: SyncResponse = r.json().await.unwrap();
+    assert_eq!(retry.accepted.len(), 6);
+    assert!(retry.changes.is_empty());
+    assert!(!retry.more);
+    a.replica.apply_response(&retry).unwrap();
+    let (resp, _) = a.round().await;
+    assert!(resp.changes.is_empty() && resp.accepted.is_empty());
+
+    // Another replica on the same device token receives everything.
+    let mut second = server.device("m1", &a.token);
+    second.sync().await;
+    for i in 0..25 {
+        let d: DealerId = format!("d-up-{i:02}").parse().unwrap();
+        assert!(second.replica.dealer(&d).is_ok(), "{d}");
+    }
+    server.stop().await;
+}
+
+/// Syncs as the web client does when requests take too long: a 408 makes the
+/// next request smaller (never the same again), a request of one change is
+/// sent again. Returns the (documents, changes) of each request answered, and
+/// the number of 408s.
+async fn sync_through_timeouts(dev: &mut Device) -> (Vec<(usize, usize)>, usize) {
+    let (mut answered, mut timeouts) = (Vec::new(), 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while std::time::Instant::now() < deadline {
+        let req = dev.replica.sync_request();
+        let shape = (
+            req.push.len(),
+            req.push.iter().map(|p| p.changes.len()).sum::<usize>(),
+        );
+        let r = dev.post(&req).await;
+        if r.status() == 408 {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "timeout", "{body}");
+            timeouts += 1;
+            if dev.replica.too_slow() {
+                let next = dev.replica.sync_request();
+                assert!(
+                    next.push.len() < shape.0
+                        || next.push.iter().map(|p| p.changes.len()).sum::<usize>() < shape.1,
+                    "after a 408 the next request is smaller"
+                );
+            } else {
+                assert!(shape.1 <= 1, "{shape:?} could have been smaller");
+            }
+            continue;
+        }
+        assert_eq!(r.status(), 200, "{:?}", r.text().await);
+        let resp: SyncResponse = r.json().await.unwrap();
+        let report = dev.replica.apply_response(&resp).unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+        answered.push(shape);
+        if !report.more {
+            return (answered, timeouts);
+        }
+    }
+    panic!("the backlog never drained");
+}
+
+/// A device back with more new dealers than the server can decide within its
+/// request timeout: the 408 makes the next request smaller, nothing is refused,
+/// and everything arrives (what was committed before a cut is acknowledged when
+/// sent again).
+async fn a_backlog_that_takes_too_long_goes_up_in_smaller_requests_after_a_408(backend: Backend) {
+    let settings = fieldsync_server::Settings {
+        hardening: fieldsync_server::hardening::Hardening {
+            request_timeout: std::time::Duration::from_secs(1),
+            ..Default::default()
+        },
+        page_changes: 100,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(backend, settings).await;
+    let (_ho, mut a, mut b, _d) = setup_north(&server).await;
+    let n = 300;
+    for i in 0..n {
+        let d: DealerId = format!("d-slow-{i:03}").parse().unwrap();
+        let s = a.stamp();
+        a.replica
+            .create_dealer(&tid("t-north"), d, &profile(&format!("經銷商 {i}")), &s)
+            .unwrap();
+    }
+    let (answered, timeouts) = sync_through_timeouts(&mut a).await;
+    assert!(
+        timeouts >= 1,
+        "{n} new dealers in one request took under a second: {answered:?}"
+    );
+    assert!(answered.len() >= 2, "{answered:?}");
+    assert_eq!(a.replica.pending(), 0, "nothing is left behind");
+    sync_through_timeouts(&mut b).await;
+    for i in 0..n {
+        let d: DealerId = format!("d-slow-{i:03}").parse().unwrap();
+        assert!(b.replica.dealer(&d).is_ok(), "{d}");
+    }
+    let territory = DocId::Territory(tid("t-north"));
+    let heads = a.replica.doc_mut(&territory).unwrap().heads();
+    assert_eq!(b.replica.doc_mut(&territory).unwrap().heads(), heads);
     server.stop().await;
 }

@@ -1,19 +1,18 @@
-// Measurements for BENCHMARKS.md ("## Web app"): the gzipped size of everything a first
-// visit downloads, and the time from opening the page to an interactive list of 200
-// dealers stored on the device. Results are printed and written to tests/screenshots/web-bench.md.
+// Measurements for BENCHMARKS.md ("## Web app"): the bytes Chromium receives on a first visit
+// (every response body as it came over the wire, service worker precache included), and the time
+// from opening the page to an interactive list of 200 dealers stored on the device. Results are
+// printed and written to tests/screenshots/web-bench.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
-import http from 'node:http';
-import { BASE, TOKENS, SHOTS, launch, context, login, swReady, synced, seedTerritory } from './harness.js';
+import { BASE, TOKENS, SHOTS, launch, context, login, swReady, synced, seedTerritory, seedAs, eventually } from './harness.js';
 
 const DIST = new URL('../../web/dist/', import.meta.url).pathname;
-// The issue's target is 600,000 bytes; the ceiling sits just above today's size
-// (585.5 KiB by Node's gzip) so that growth is caught.
+// The issue's target is 600,000 bytes with at least 100 KB to spare for the screens to come:
+// the ceiling is that spare, so growth past it fails here.
 const TARGET = 600_000;
-const CEILING = 590 * 1024;
+const CEILING = TARGET - 100_000;
 const report = [];
 let browser;
 
@@ -27,37 +26,49 @@ after(async () => {
   console.log(report.join('\n'));
 });
 
-test('everything a first visit downloads stays under its size ceiling (gzip -9)', () => {
-  const rows = files(DIST).map((f) => {
-    const raw = readFileSync(f);
-    return { file: relative(DIST, f), raw: raw.length, gz: gzipSync(raw, { level: constants.Z_BEST_COMPRESSION }).length };
-  }).sort((a, b) => b.gz - a.gz);
-  const total = rows.reduce((s, r) => s + r.gz, 0);
-  report.push('| file | bytes | gzip -9 bytes |', '|---|---:|---:|', ...rows.map((r) => `| ${r.file} | ${r.raw} | ${r.gz} |`),
-    `| **total** | ${rows.reduce((s, r) => s + r.raw, 0)} | **${total}** (${kb(total)} KiB) |`, '');
-  const br = files(DIST).reduce((sum, f) => sum + brotliCompressSync(readFileSync(f), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0);
-  report.push(`With brotli (quality 11) instead: ${br} bytes (${kb(br)} KiB) in all.`, '');
-  report.push(total < TARGET ? `Within the ${TARGET}-byte target (${TARGET - total} bytes to spare).` : `Over the ${TARGET}-byte target by ${total - TARGET} bytes.`, '');
-  assert.ok(total < CEILING, `first visit is ${kb(total)} KiB gzipped, over the ${kb(CEILING)} KiB ceiling`);
-});
+test('a first visit, as Chromium receives it, stays under its size ceiling', async () => {
+  const ctx = await context(browser);
+  const seen = [];
+  let busy = 0, quietSince = Date.now();
+  ctx.on('request', () => { busy++; });
+  const done = async (req) => {
+    const res = await req.response();
+    // Answers the service worker gave from its cache never touched the network.
+    if (res && !res.fromServiceWorker()) {
+      const { responseBodySize } = await req.sizes();
+      seen.push({ path: new URL(req.url()).pathname, sw: !!req.serviceWorker(), status: res.status(),
+        encoding: (await res.headerValue('content-encoding')) ?? 'identity', bytes: responseBodySize });
+    }
+    busy--; quietSince = Date.now();
+  };
+  ctx.on('requestfinished', done);
+  ctx.on('requestfailed', () => { busy--; quietSince = Date.now(); });
+  const page = await login(ctx, TOKENS.bench);
+  await page.locator('[data-test=sync][data-state=online]').waitFor();
+  await swReady(page); // the service worker has cached every file, so the app now opens offline
+  await eventually(() => busy === 0 && Date.now() - quietSince > 1000, true, 30_000);
+  await ctx.close();
 
-test('what the server sends for a first visit, with the encodings Chromium accepts', async () => {
-  let total = 0;
-  const encodings = new Set();
-  for (const f of files(DIST)) {
-    const path = relative(DIST, f);
-    const { bytes, encoding } = await new Promise((resolve, reject) => {
-      http.get(`${BASE}/${path}`, { headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } }, (res) => {
-        let n = 0;
-        res.on('data', (c) => { n += c.length; });
-        res.on('end', () => resolve({ bytes: n, encoding: res.headers['content-encoding'] ?? 'identity', status: res.statusCode }));
-      }).on('error', reject);
-    });
-    assert.ok(bytes > 0, path);
-    total += bytes;
-    if (path.endsWith('.wasm')) encodings.add(encoding);
-  }
-  report.push(`As served by fieldsync-server (Accept-Encoding: gzip, deflate, br, zstd; wasm sent as ${[...encodings].join(', ')}): ${total} bytes (${kb(total)} KiB) of response bodies.`, '');
+  const total = seen.reduce((s, r) => s + r.bytes, 0);
+  const app = seen.filter((r) => !/^\/(v1|api)\//.test(r.path)).reduce((s, r) => s + r.bytes, 0);
+  report.push('First visit (a manager opens the login link until the service worker has cached the app), every response body as',
+    'Chromium received it (`request.sizes()`, network only: answers from the service worker\'s cache cost nothing):', '',
+    '| path | by | status | encoding | bytes |', '|---|---|---:|---|---:|',
+    ...[...seen].sort((a, b) => b.bytes - a.bytes).map((r) => `| ${r.path} | ${r.sw ? 'service worker' : 'page'} | ${r.status} | ${r.encoding} | ${r.bytes} |`),
+    `| **total** | | | | **${total}** (${kb(total)} KiB; app files ${app}, data ${total - app}) |`, '',
+    `${TARGET - total} bytes under the ${TARGET}-byte target; the test fails above ${CEILING}.`, '');
+  const rows = files(DIST).filter((f) => !/\.(br|gz)$/.test(f)).map((f) => ({
+    file: relative(DIST, f), raw: statSync(f).size, br: existsSync(`${f}.br`) ? statSync(`${f}.br`).size : statSync(f).size,
+  })).sort((a, b) => b.br - a.br);
+  report.push('The files of web/dist and their precompressed brotli (quality 11) size:', '', '| file | bytes | brotli bytes |', '|---|---:|---:|',
+    ...rows.map((r) => `| ${r.file} | ${r.raw} | ${r.br} |`),
+    `| **total** | ${rows.reduce((s, r) => s + r.raw, 0)} | **${rows.reduce((s, r) => s + r.br, 0)}** |`, '');
+  // The wasm came over the wire once, precompressed with brotli (other fetches of it were cache hits or 304s).
+  const wasm = seen.filter((r) => r.path.endsWith('.wasm') && r.bytes > 0);
+  assert.deepEqual(wasm.map((r) => r.encoding), ['br']);
+  // A manager's phone never shows head office's screens, so it never downloads them.
+  assert.deepEqual(seen.filter((r) => /\/js\/views\/(office|approvals|escalations)/.test(r.path)).map((r) => r.path), []);
+  assert.ok(total <= CEILING, `a first visit received ${total} bytes, over the ${CEILING}-byte ceiling`);
 });
 
 test('a list of 200 dealers stored on the device is interactive soon after opening the page', async () => {
@@ -67,14 +78,14 @@ test('a list of 200 dealers stored on the device is interactive soon after openi
     status: ['active', 'active', 'prospect', 'dormant'][i % 4], address: `台中市第 ${i} 路`,
   }));
   const day = 86_400_000;
-  await seedTerritory({
-    territory: 't-bench', name: '效能區', region: '中部', managers: ['bench'], dealers,
-    each: (r, doc, by) => {
+  const ids = await seedTerritory({ territory: 't-bench', name: '效能區', region: '中部', managers: ['bench'], dealers });
+  await seedAs(TOKENS.bench, 'bench', (r, by) => {
+    for (const id of ids) {
       for (let k = 0; k < 3; k++) {
         const at = Date.now() - (k * 20 + 1) * day;
-        r.insert(doc, 'visits', undefined, JSON.stringify({ manager: 'bench', at, purposes: { training: true }, summary: `第 ${k + 1} 次拜訪`, attendees: { 老闆: true } }), by('ho', at));
+        r.insert(`dealer:${id}`, 'visits', undefined, JSON.stringify({ manager: 'bench', at, purposes: { training: true }, summary: `第 ${k + 1} 次拜訪`, attendees: { 老闆: true } }), by(at));
       }
-    },
+    }
   });
   const ctx = await context(browser, { viewport: { width: 412, height: 915 } });
   const page = await login(ctx, TOKENS.bench);

@@ -1,5 +1,6 @@
 //! Operations on one `Document` by collection name, with records, patches and results as JSON text.
 
+use fieldsync_core::calendar::Day;
 use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{ActivityId, ClaimId, CommitmentId, IdError, NoteId, ProblemId, VisitId};
 use fieldsync_core::model::{
@@ -7,6 +8,7 @@ use fieldsync_core::model::{
     ExpenseClaim, Notable, Problem, ProblemStatus, Record, Territory, Tracked, Visit,
 };
 use fieldsync_core::stamp::Stamp;
+use fieldsync_core::zone::Zone;
 use serde_json::{Value as Json, json};
 use std::str::FromStr;
 
@@ -14,7 +16,9 @@ use crate::convert::{from_json, id_or_random, to_json};
 use crate::error::Error;
 
 /// The whole document as JSON: a dealer's profile and record maps, or a territory's profile and dealer index.
-pub fn state(doc: &Document) -> Result<Json, Error> {
+/// Each commitment, claim, problem and activity carries its `standing` (status, open, overdue) on
+/// `today` in the territory's zone, which the dealer's state names (`zone`, `today`).
+pub fn state(doc: &Document, zone: &Zone, today: Day) -> Result<Json, Error> {
     // Each record is read as its type and written back (as a typed read would show
     // it), without building typed maps only to serialise them again.
     Ok(match doc.id() {
@@ -22,12 +26,14 @@ pub fn state(doc: &Document) -> Result<Json, Error> {
             "doc": doc.id(),
             "id": id,
             "territory": doc.territory(),
+            "zone": zone.name(),
+            "today": today.to_string(),
             "profile": doc.profile_json::<DealerProfile>()?,
             "visits": doc.records_json::<Visit>()?,
-            "commitments": doc.records_json::<Commitment>()?,
-            "claims": doc.records_json::<ExpenseClaim>()?,
-            "problems": doc.records_json::<Problem>()?,
-            "activities": doc.records_json::<Activity>()?,
+            "commitments": doc.tracked_json::<Commitment>(today)?,
+            "claims": doc.tracked_json::<ExpenseClaim>(today)?,
+            "problems": doc.tracked_json::<Problem>(today)?,
+            "activities": doc.tracked_json::<Activity>(today)?,
         }),
         DocId::Territory(id) => json!({
             "doc": doc.id(),

@@ -30,6 +30,9 @@ pub enum Error {
     /// There is no record collection of that name, or the operation does not apply to it.
     #[error("'{0}' is not a collection this operation applies to")]
     Collection(String),
+    /// A time is outside the supported range.
+    #[error(transparent)]
+    Calendar(#[from] fieldsync_core::calendar::CalendarError),
 }
 
 impl From<serde_json::Error> for Error {
@@ -42,7 +45,7 @@ impl Error {
     /// A stable machine-readable name for the failure, for the UI to choose a message.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Doc(e) => match e {
+            Error::Doc(e) | Error::Sync(SyncError::Doc(e)) => match e {
                 DocError::Malformed(_) => "malformed",
                 DocError::Shape(_) => "shape",
                 DocError::SchemaTooNew { .. } => "schema_too_new",
@@ -58,13 +61,24 @@ impl Error {
                 DocError::UnknownDealer(_) => "unknown_dealer",
                 DocError::UnknownTerritory(_) => "unknown_territory",
                 DocError::Validation(_) => "invalid",
+                DocError::Schema(v) => v.rule.as_str(),
                 DocError::Automerge(_) => "automerge",
             },
-            Error::Sync(_) => "protocol",
-            Error::Id(_) | Error::DocId(_) => "bad_id",
+            Error::Sync(SyncError::Protocol { .. }) => "protocol",
+            Error::Sync(SyncError::Id(_)) | Error::Id(_) | Error::DocId(_) => "bad_id",
             Error::Term(_) => "unknown_term",
             Error::Json(_) => "bad_json",
             Error::Collection(_) => "bad_collection",
+            Error::Calendar(_) => "bad_time",
+        }
+    }
+
+    /// Which record rule was broken, when the code is `invalid` (`due_before_creation`, …).
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Error::Doc(DocError::Validation(v))
+            | Error::Sync(SyncError::Doc(DocError::Validation(v))) => Some(v.code()),
+            _ => None,
         }
     }
 }
@@ -78,6 +92,13 @@ impl From<Error> for JsValue {
             &JsValue::from_str("code"),
             &JsValue::from_str(e.code()),
         );
+        if let Some(reason) = e.reason() {
+            let _ = js_sys::Reflect::set(
+                &js,
+                &JsValue::from_str("reason"),
+                &JsValue::from_str(reason),
+            );
+        }
         js.into()
     }
 }

@@ -4,10 +4,12 @@
 //! messages) or bytes (saved documents); errors become JS `Error`s with a `code`.
 //! No domain logic lives here: every rule is core's.
 
+pub mod ageing;
 mod convert;
 pub mod document;
 pub mod error;
 pub mod replica;
+mod zone;
 
 pub use error::Error;
 pub use replica::JsReplica;

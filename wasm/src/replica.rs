@@ -4,7 +4,7 @@ use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{DealerId, TerritoryId};
 use fieldsync_core::model::{DealerProfile, Territory};
 use fieldsync_core::stamp::Stamp;
-use fieldsync_core::sync::{Replica, ReplicaMeta, SyncResponse};
+use fieldsync_core::sync::{PushLimits, Replica, ReplicaMeta, SyncResponse};
 use serde_json::{Value as Json, json};
 use wasm_bindgen::prelude::*;
 
@@ -18,6 +18,8 @@ use crate::error::Error;
 #[derive(Debug)]
 pub struct JsReplica {
     inner: Replica,
+    /// Stored documents that could not be loaded: `[{index, code, message}]` as JSON.
+    damaged: String,
 }
 
 fn doc_id(text: &str) -> Result<DocId, Error> {
@@ -29,17 +31,22 @@ fn stamp(text: &str) -> Result<Stamp, Error> {
 }
 
 impl JsReplica {
-    /// Restores a replica from its saved meta and documents' bytes.
+    /// Restores a replica from its saved meta and documents' bytes; a document that
+    /// cannot be loaded is left out and listed by `damaged()`.
     pub fn restore_from(meta: &str, docs: Vec<Vec<u8>>) -> Result<JsReplica, Error> {
         let meta: ReplicaMeta = from_json("replica meta", meta)?;
+        let (inner, bad) = Replica::restore_skipping(meta, docs);
+        let bad: Vec<Json> = bad
+            .into_iter()
+            .map(|(i, e)| {
+                let e = Error::Doc(e);
+                json!({ "index": i, "code": e.code(), "message": e.to_string() })
+            })
+            .collect();
         Ok(JsReplica {
-            inner: Replica::restore(meta, docs)?,
+            inner,
+            damaged: to_json(&bad)?,
         })
-    }
-
-    fn doc(&self, id: &str) -> Result<&Document, Error> {
-        let id = doc_id(id)?;
-        self.inner.doc(&id).ok_or_else(|| unknown(id))
     }
 
     fn doc_mut(&mut self, id: &str) -> Result<&mut Document, Error> {
@@ -65,7 +72,13 @@ impl JsReplica {
     pub fn new() -> Result<JsReplica, Error> {
         Ok(JsReplica {
             inner: Replica::new()?,
+            damaged: "[]".into(),
         })
+    }
+
+    /// The stored documents `restore` could not load: `[{index, code, message}]` (JSON).
+    pub fn damaged(&self) -> String {
+        self.damaged.clone()
     }
 
     /// Restores a replica saved with `meta()` and `saveDoc()`.
@@ -90,6 +103,21 @@ impl JsReplica {
         self.inner.doc_ids().map(ToString::to_string).collect()
     }
 
+    /// Records the server's device id this replica syncs as; a new device means a
+    /// fresh actor for the next edits. True: the bookkeeping changed, save it.
+    #[wasm_bindgen(js_name = setDevice)]
+    pub fn set_device(&mut self, device: &str) -> Result<bool, Error> {
+        Ok(self.inner.set_device(device)?)
+    }
+
+    /// Takes in a document fetched whole (`GET /v1/docs/{id}/automerge`'s bytes),
+    /// read at `cursor` (`GET /v1/cursor`'s, asked first) or later: nothing of it is
+    /// sent back, and syncs read only what changed since. Returns its id.
+    pub fn adopt(&mut self, bytes: &[u8], cursor: &str) -> Result<String, Error> {
+        let cursor: fieldsync_core::sync::Cursor = from_json("cursor", &json!(cursor).to_string())?;
+        Ok(self.inner.adopt(bytes, &cursor)?.to_string())
+    }
+
     /// How many local changes the server has not acknowledged yet.
     pub fn pending(&mut self) -> usize {
         self.inner.pending()
@@ -101,8 +129,27 @@ impl JsReplica {
         to_json(&self.inner.sync_request())
     }
 
+    /// The server answered the last sync request 413; `limits` is the `limits` of
+    /// its body as JSON (or `null`). The next `syncRequest()` is smaller; a change
+    /// too big for any request is refused (see `rejections()`). False: nothing to shrink.
+    #[wasm_bindgen(js_name = tooLarge)]
+    pub fn too_large(&mut self, limits: &str) -> Result<bool, Error> {
+        let limits: Option<PushLimits> = from_json("push limits", limits)?;
+        Ok(self.inner.too_large(limits))
+    }
+
+    /// The last sync request took too long (408, or no answer in time): the next
+    /// `syncRequest()` carries half as much, growing back as answers come; nothing
+    /// is refused. False: it pushed one change or none, so send it again after a wait.
+    #[wasm_bindgen(js_name = tooSlow)]
+    pub fn too_slow(&mut self) -> bool {
+        self.inner.too_slow()
+    }
+
     /// Takes in the server's response (JSON); returns what it did:
-    /// `{updated: [doc], rejected: [{doc, code, message}], errors: [{doc, code, message}], more}`.
+    /// `{updated: [doc], rejected: [{doc, code, message}], errors: [{doc, code, message}], more,
+    /// removed: [doc]}` (`removed`: documents of a revoked territory, gone from the replica; the
+    /// ones with unsent changes are in `meta().undelivered`).
     #[wasm_bindgen(js_name = applyResponse)]
     pub fn apply_response(&mut self, response: &str) -> Result<String, Error> {
         let resp: SyncResponse = from_json("sync response", response)?;
@@ -120,6 +167,7 @@ impl JsReplica {
             "rejected": report.rejected,
             "errors": errors,
             "more": report.more,
+            "removed": report.removed,
         }))
     }
 
@@ -154,21 +202,49 @@ impl JsReplica {
         Ok(id.to_string())
     }
 
-    /// One document as JSON (see `document::state`).
-    pub fn state(&self, id: &str) -> Result<String, Error> {
-        to_json(&document::state(self.doc(id)?)?)
+    /// One document as JSON (see `document::state`), its records' standing as of
+    /// `now` (epoch ms) in its territory's zone; `offsets(zone, ms)` is the browser's
+    /// time-zone database (seconds east of UTC; none: UTC).
+    pub fn state(
+        &self,
+        id: &str,
+        now: f64,
+        offsets: Option<js_sys::Function>,
+    ) -> Result<String, Error> {
+        let id = doc_id(id)?;
+        let zone = self.inner.zone_of(&id);
+        let today = crate::zone::today(offsets.as_ref(), &zone, now)?;
+        let doc = self.inner.doc(&id).ok_or_else(|| unknown(id.clone()))?;
+        to_json(&document::state(doc, &zone, today)?)
     }
 
     /// Every document of a type (`dealer` or `territory`) as a JSON array of states;
     /// unreadable documents are listed under `errors` instead of failing the lot.
-    pub fn states(&self, doc_type: &str) -> Result<String, Error> {
+    pub fn states(
+        &self,
+        doc_type: &str,
+        now: f64,
+        offsets: Option<js_sys::Function>,
+    ) -> Result<String, Error> {
+        // Today per zone (most replicas hold one zone): a list, not a map, for a smaller wasm.
+        let mut todays: Vec<(fieldsync_core::zone::Zone, fieldsync_core::calendar::Day)> =
+            Vec::new();
         let mut items = Vec::new();
         let mut errors = Vec::new();
         for id in self.inner.doc_ids().filter(|d| d.doc_type() == doc_type) {
             let Some(doc) = self.inner.doc(id) else {
                 continue;
             };
-            match document::state(doc) {
+            let zone = self.inner.zone_of(id);
+            let today = match todays.iter().find(|(z, _)| *z == zone) {
+                Some((_, d)) => *d,
+                None => {
+                    let d = crate::zone::today(offsets.as_ref(), &zone, now)?;
+                    todays.push((zone.clone(), d));
+                    d
+                }
+            };
+            match document::state(doc, &zone, today) {
                 Ok(s) => items.push(s),
                 Err(e) => {
                     errors.push(json!({ "doc": id, "code": e.code(), "message": e.to_string() }))
@@ -223,6 +299,31 @@ impl JsReplica {
     ) -> Result<(), Error> {
         let by = stamp(by)?;
         document::advance(self.doc_mut(doc)?, collection, id, stage, extra, &by)
+    }
+
+    /// Puts a problem in head office's escalation queue (core's `Document::escalate`).
+    pub fn escalate(&mut self, doc: &str, id: &str, by: &str) -> Result<(), Error> {
+        let by = stamp(by)?;
+        Ok(self.doc_mut(doc)?.escalate(&id.parse()?, &by)?)
+    }
+
+    /// Head office's answer to an escalated problem, assigning it to `assign_to` if given.
+    pub fn respond(
+        &mut self,
+        doc: &str,
+        id: &str,
+        response: &str,
+        assign_to: Option<String>,
+        by: &str,
+    ) -> Result<(), Error> {
+        let by = stamp(by)?;
+        let to = assign_to
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse())
+            .transpose()?;
+        Ok(self
+            .doc_mut(doc)?
+            .respond(&id.parse()?, response, to.as_ref(), &by)?)
     }
 
     /// Appends a note to a visit, commitment or problem; returns the note's id.

@@ -30,7 +30,7 @@ fn replica_with_dealer() -> (JsReplica, String) {
 }
 
 fn state(r: &JsReplica, doc: &str) -> Value {
-    serde_json::from_str(&r.state(doc).unwrap()).unwrap()
+    serde_json::from_str(&r.state(doc, AT as f64, None).unwrap()).unwrap()
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn a_broken_rule_is_refused_with_a_code_and_nothing_is_written() {
         .insert(&doc, "widgets", None, "{}", &stamp("u-lin", AT))
         .unwrap_err();
     assert_eq!(err.code(), "bad_collection");
-    let err = r.state("dealer:nobody").unwrap_err();
+    let err = r.state("dealer:nobody", AT as f64, None).unwrap_err();
     assert_eq!(err.code(), "unknown_dealer");
     let err = r.apply_response("{not json").unwrap_err();
     assert_eq!(err.code(), "bad_json");

@@ -1,64 +1,124 @@
-// IndexedDB: saved documents, the replica's bookkeeping, the session and photos.
-// Every write resolves only once its transaction has committed ('strict' durability),
-// so the UI never says "saved" before the change is on the device.
+// IndexedDB: saved documents, the replica's bookkeeping and photos, one database per user
+// (switching users never wipes the other's unsynced work). Every write resolves only once its
+// transaction has committed ('strict' durability), so the UI never says "saved" before the
+// change is on the device; a failed write rejects with code 'quota' or 'storage'.
 
-const NAME = 'fieldsync';
-let opening;
+const STORES = ['docs', 'meta', 'photos'];
+const LEGACY = 'fieldsync'; // the one database of earlier versions
+let name = LEGACY, opening, dropped = false; // dropped: this page deleted its database, which must not come back empty
+
+/** Chooses the database (before first use); closes the one in use if it differs. */
+export function use(n) {
+  if (n === name) return;
+  forget();
+  name = n;
+  dropped = false;
+}
+
+function forget() {
+  opening?.then((d) => d.close(), () => {});
+  opening = null;
+}
 
 export function open() {
+  if (dropped) return Promise.reject(Object.assign(new Error(`${name} was deleted`), { code: 'storage' }));
   opening ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(NAME, 1);
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      db.createObjectStore('docs');
-      db.createObjectStore('meta');
-      db.createObjectStore('photos');
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => STORES.forEach((s) => req.result.createObjectStore(s));
+    req.onsuccess = () => {
+      const d = req.result;
+      // The browser may close the connection (storage cleared, the OS reclaiming it), or a
+      // newer version or a deletion needs it: the next access opens it again.
+      d.onclose = () => { if (opening) opening = null; };
+      d.onversionchange = () => { d.close(); opening = null; };
+      resolve(d);
     };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    req.onerror = () => { opening = null; reject(storageError(req.error)); };
   });
   return opening;
 }
 
+const storageError = (e) => Object.assign(new Error(e?.message || 'IndexedDB'), { code: e?.name === 'QuotaExceededError' ? 'quota' : 'storage' });
+
+/** A transaction, reopening once if the browser closed the connection under us. */
+async function txn(stores, mode, opts) {
+  try {
+    return (await open()).transaction(stores, mode, opts);
+  } catch (e) {
+    if (e.name !== 'InvalidStateError') throw storageError(e);
+    opening = null;
+    return (await open()).transaction(stores, mode, opts);
+  }
+}
+
 const done = (tx) => new Promise((resolve, reject) => {
   tx.oncomplete = () => resolve();
-  tx.onerror = () => reject(tx.error);
-  tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  tx.onerror = () => reject(storageError(tx.error));
+  tx.onabort = () => reject(storageError(tx.error));
 });
 
 const result = (req) => new Promise((resolve, reject) => {
   req.onsuccess = () => resolve(req.result);
-  req.onerror = () => reject(req.error);
+  req.onerror = () => reject(storageError(req.error));
 });
 
 /** Writes `{store: {key: value|undefined}}` in one transaction; undefined deletes. */
 export async function write(changes) {
-  const db = await open();
   const stores = Object.keys(changes);
-  const tx = db.transaction(stores, 'readwrite', { durability: 'strict' });
-  for (const s of stores) {
-    for (const [k, v] of Object.entries(changes[s])) {
-      if (v === undefined) tx.objectStore(s).delete(k);
-      else tx.objectStore(s).put(v, k);
+  const tx = await txn(stores, 'readwrite', { durability: 'strict' });
+  const committed = done(tx);
+  try {
+    for (const s of stores) {
+      for (const [k, v] of Object.entries(changes[s])) {
+        if (v === undefined) tx.objectStore(s).delete(k);
+        else tx.objectStore(s).put(v, k);
+      }
     }
+  } catch (e) {
+    committed.catch(() => {});
+    try { tx.abort(); } catch { /* already finished */ }
+    throw storageError(e);
   }
-  await done(tx);
+  await committed;
 }
 
 export async function get(store, key) {
-  const db = await open();
-  return result(db.transaction(store).objectStore(store).get(key));
+  return result((await txn(store)).objectStore(store).get(key));
 }
 
 /** Every value of a store (or every key). */
 export async function all(store, keys) {
-  const db = await open();
-  return result(db.transaction(store).objectStore(store)[keys ? 'getAllKeys' : 'getAll']());
+  return result((await txn(store)).objectStore(store)[keys ? 'getAllKeys' : 'getAll']());
 }
 
-export async function clear() {
-  const db = await open();
-  const tx = db.transaction(['docs', 'meta', 'photos'], 'readwrite');
-  for (const s of ['docs', 'meta', 'photos']) tx.objectStore(s).clear();
-  await done(tx);
+/** The replica's bookkeeping with every stored document (and its key), read in one transaction. */
+export async function snapshot() {
+  const tx = await txn(['docs', 'meta']);
+  const d = tx.objectStore('docs'), m = tx.objectStore('meta');
+  const [meta, damaged, keys, docs] = await Promise.all([m.get('replica'), m.get('damaged'), d.getAllKeys(), d.getAll()].map(result));
+  return { meta, damaged, keys, docs };
+}
+
+/** Moves an earlier version's single database into this user's (once; nothing is dropped before it is copied). */
+export async function adoptLegacy() {
+  if (name === LEGACY || !(await indexedDB.databases?.())?.some((x) => x.name === LEGACY) || (await get('meta', 'replica'))) return;
+  const mine = name, data = {};
+  use(LEGACY);
+  for (const s of STORES) {
+    const [keys, values] = [await all(s, 1), await all(s)];
+    data[s] = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+  }
+  use(mine);
+  await write(data);
+  await drop(LEGACY);
+}
+
+/** Deletes a database (this user's by default), once nothing in it is unsynced. */
+export function drop(n = name) {
+  if (n === name) { forget(); dropped = true; }
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.deleteDatabase(n);
+    req.onsuccess = () => resolve();
+    req.onerror = () => reject(storageError(req.error));
+  });
 }

@@ -1,91 +1,299 @@
 // The device's replica (core in wasm) and its persistence in IndexedDB.
-// An edit runs in wasm, then the changed documents and the bookkeeping are written
-// in one IndexedDB transaction; only then does the caller hear it is saved.
+// One tab owns the replica (a Web Lock per user): only it edits, syncs and writes IndexedDB, so
+// no two writers ever share an Automerge actor. Other tabs read the same database, send their
+// edits to the owner as named operations over a BroadcastChannel, and read it again when the
+// owner says something changed; when the owner closes, the lock passes to the next tab, which
+// restores from IndexedDB and takes over. An edit is written (documents and bookkeeping in one
+// transaction) before the caller hears it is saved; a failed write puts memory back to what is
+// on disk and throws.
 import init, { Replica } from '../pkg/fieldsync_wasm.js';
 import * as db from './db.js';
+import * as photos from './photos.js';
+import { offsetSeconds } from './zone.js';
 
-let replica = null;
-const listeners = new Set();
+let replica = null, chan = null, owner = true, remote = {}, reloading = Promise.resolve(), device = null;
+// Leaving this user (a logout or another user's login, here or in another tab): no more edits, calls or
+// writes from this page; `unlock` gives the lock up, `unqueue` drops a wait for it, `tookOver` hears it came.
+let closed = false, unlock = () => {}, unqueue = new AbortController(), tookOver = () => {};
+const listeners = new Set(), calls = new Map();
+/** Documents that cannot be read: `{doc, code, message, stored}` (stored: the saved bytes will not load; else an incoming change failed). */
+export let damaged = [];
+/** Documents of territories this device lost, with edits the server never received (kept in the replica's bookkeeping): `[{doc, territory, name, changes, records, bytes}]`. */
+export let undelivered = [];
+const readUndelivered = () => { undelivered = replica ? JSON.parse(replica.meta()).undelivered ?? [] : []; };
 
-export async function load() {
+/** The edits views make, as data (so another tab can ask the owner to make them). */
+const OPS = {
+  updateProfile: (r, doc, patch, by) => r.updateProfile(doc, JSON.stringify(patch), by),
+  advance: (r, doc, coll, id, stage, extra, by) => r.advance(doc, coll, id, stage, extra, by),
+  escalate: (r, doc, id, by) => r.escalate(doc, id, by),
+  /** A visit with its note and its commitments, problems and claims (`[[collection, record]]`): one edit. */
+  recordVisit: (r, doc, visit, note, subs, by) => {
+    const v = r.insert(doc, 'visits', undefined, JSON.stringify(visit), by);
+    if (note) r.addNote(doc, 'visits', v, note, by);
+    for (const [coll, rec] of subs) r.insert(doc, coll, undefined, JSON.stringify({ ...rec, visit: v }), by);
+    Object.keys(visit.photos ?? {}).forEach((p) => photos.waiting.add(p));
+    return v;
+  },
+};
+
+const hold = () => new Promise((resolve) => { unlock = resolve; });
+const gone = () => Object.assign(new Error('this page left its user'), { code: 'busy' });
+
+/** Opens database `name`, becomes its owner if no other tab is, and reads the replica (syncing as server device `dev`). */
+export async function load(name, dev) {
   if (replica) return replica;
+  device = dev ?? null;
   await init();
-  return restore();
+  db.use(name);
+  const lock = `fieldsync-replica:${name}`;
+  if (navigator.locks && window.BroadcastChannel) {
+    owner = await new Promise((resolve) => navigator.locks.request(lock, { ifAvailable: true }, (l) => { resolve(!!l); return l && hold(); }));
+    chan = new BroadcastChannel(name);
+    chan.onmessage = ({ data }) => onMessage(data);
+    if (!owner) {
+      navigator.locks.request(lock, { signal: unqueue.signal }, async () => {
+        owner = true;
+        await reload();
+        if (!closed) {
+          await ownDevice();
+          notify('owner');
+        }
+        tookOver();
+        return hold();
+      }).catch(() => {}); // the wait was dropped (release)
+    }
+  }
+  if (owner) await db.adoptLegacy();
+  await reload();
+  if (owner) await ownDevice();
+  return replica;
 }
+
+/** The owner records which device the replica syncs as: a newly issued one means a fresh actor (the server ties each to one device). */
+async function ownDevice() {
+  if (device && replica.setDevice(device)) await persist([]);
+}
+
+export const isOwner = () => owner;
+
+function onMessage(m) {
+  if (m.t === 'call' && owner && closed) {
+    chan.postMessage({ t: 'done', id: m.id, error: { code: 'busy', message: gone().message } });
+  } else if (m.t === 'call' && owner) {
+    run[m.name](...m.args).then((out) => { notify('sync'); chan.postMessage({ t: 'done', id: m.id, out }); },
+      (e) => chan.postMessage({ t: 'done', id: m.id, error: { code: e.code, message: e.message } }));
+  } else if (m.t === 'changed' && !owner) {
+    reload().then(() => notify('sync'));
+  } else if (m.t === 'status' && !owner) {
+    remote = m.status;
+    photos.waiting.clear();
+    m.waiting.forEach((p) => photos.waiting.add(p));
+    notify('status');
+  } else if (m.t === 'done' && calls.has(m.id)) {
+    const c = calls.get(m.id);
+    calls.delete(m.id);
+    reloading.then(() => (m.error ? c.reject(Object.assign(new Error(m.error.message), { code: m.error.code })) : c.resolve(m.out)));
+  }
+}
+
+/** Runs `run[name]` here if this tab owns the replica, else in the owner's tab. */
+async function viaOwner(name, args) {
+  if (closed) throw gone();
+  if (owner) return run[name](...args);
+  const id = `${Date.now()}-${Math.random()}`;
+  return new Promise((resolve, reject) => {
+    calls.set(id, { resolve, reject });
+    chan.postMessage({ t: 'call', id, name, args });
+    setTimeout(() => calls.delete(id) && reject(Object.assign(new Error('no answer from the tab that saves'), { code: 'busy' })), 15_000);
+  });
+}
+
+/** The owner tells the other tabs how syncing goes (they show the same sync bar). */
+export function announce(status) {
+  if (owner && chan) chan.postMessage({ t: 'status', status, waiting: [...photos.waiting] });
+}
+export const remoteStatus = () => remote;
+
+const reload = () => (reloading = reloading.then(restore, restore));
 
 /** Reads the replica back from IndexedDB (what the device holds for sure). */
 async function restore() {
-  const meta = await db.get('meta', 'replica');
-  if (meta) {
-    const docs = await db.all('docs');
-    replica = Replica.restore(meta, docs);
+  const s = await db.snapshot();
+  replica?.free();
+  replica = null;
+  if (s.meta) {
+    replica = Replica.restore(s.meta, s.docs);
+    const bad = JSON.parse(replica.damaged()).map((d) => ({ doc: s.keys[d.index], code: d.code, message: d.message, stored: true }));
+    damaged = [...bad, ...(s.damaged ?? []).filter((d) => !bad.some((b) => b.doc === d.doc))];
   } else {
     replica = new Replica();
-    await db.write({ meta: { replica: replica.meta() } });
+    damaged = [];
+    if (owner) await db.write({ meta: { replica: replica.meta() } });
   }
+  readUndelivered();
   return replica;
 }
 
 export const onChange = (f) => listeners.add(f);
 const notify = (what) => listeners.forEach((f) => f(what));
 
-/** Saves the named documents and the bookkeeping in one transaction. */
-export async function persist(docIds) {
+/** Saves the named documents (deleting `removed` ones) and the bookkeeping in one transaction; if that fails, memory goes back to what is on disk. */
+async function persist(docIds, removed = []) {
   const docs = {};
   for (const id of new Set(docIds)) {
     const bytes = replica.saveDoc(id);
     if (bytes) docs[id] = bytes;
   }
-  await db.write({ docs, meta: { replica: replica.meta() } });
+  for (const id of removed) docs[id] = undefined;
+  try {
+    await db.write({ docs, meta: { replica: replica.meta(), damaged: damaged.filter((d) => !d.stored) } });
+  } catch (e) {
+    await restore();
+    notify('sync');
+    throw e;
+  }
+  chan?.postMessage({ t: 'changed' });
 }
 
-/** Runs `fn(replica)` (which edits `docIds`), persists, then tells listeners. Throws core's error, with nothing written. */
-export async function edit(docIds, fn) {
+/** Runs edit `op` (a key of OPS) with `args` (the document first), persists, tells listeners. Throws core's or storage's error, with nothing kept. */
+async function apply(op, ...args) {
   let out;
   try {
-    out = fn(replica);
+    out = OPS[op](replica, ...args);
   } catch (e) {
     // Several changes make one edit (a visit and its commitments): if one is refused,
     // the ones before it must not stay in memory either.
-    replica.free();
-    replica = null;
     await restore();
     throw e;
   }
-  await persist(docIds);
+  await persist([args[0]]);
   notify('edit');
   return out;
 }
 
+export const edit = (op, ...args) => viaOwner('edit', [op, ...args]);
+export const discard = (docId) => viaOwner('discard', [docId]);
+export const refetch = (docId) => viaOwner('refetch', [docId]);
+
 export const pending = () => (replica ? replica.pending() : 0);
-export const state = (docId) => JSON.parse(replica.state(docId));
-export const dealers = () => JSON.parse(replica.states('dealer')).items;
+/** Edits and photos not on the server yet, undelivered ones included (NaN if the replica could not be read). */
+export const unsent = () => (replica ? replica.pending() + photos.waiting.size + undelivered.length : NaN);
+/** A document as JSON; each tracked record's `standing` (status, open, overdue) is the core's, as of now in its territory's zone. */
+export const state = (docId) => JSON.parse(replica.state(docId, Date.now(), offsetSeconds));
+/** Every readable dealer; one whose record cannot be read is listed as damaged instead of vanishing. */
+export function dealers() {
+  const s = JSON.parse(replica.states('dealer', Date.now(), offsetSeconds));
+  const fresh = s.errors.filter((e) => !damaged.some((d) => d.doc === e.doc));
+  if (fresh.length) {
+    damaged = [...damaged, ...fresh.map((e) => ({ ...e, stored: true }))];
+    queueMicrotask(() => notify('status'));
+  }
+  return s.items;
+}
 export const conflicts = (docId) => JSON.parse(replica.conflicts(docId));
 export const rejections = () => (replica ? JSON.parse(replica.rejections()) : []);
 export const syncRequest = () => replica.syncRequest();
+export const tooLarge = (limits) => replica.tooLarge(JSON.stringify(limits ?? null));
+export const tooSlow = () => replica.tooSlow();
 
-/**
- * Drops a document the server refused, with its unsent edits, and reads its territory's
- * feed again from the start, so the next sync brings back what the server holds.
- * (Not in wasm: core's `discard_pending` would add ~9 KB gzipped to a first visit.)
- */
-export async function discard(docId) {
-  const territory = JSON.parse(replica.state(docId)).territory;
+/** Rewrites the bookkeeping as JSON (what wasm has no call for), writes it with `docs` and `extra` meta, and reads the replica again. */
+async function rewrite(docId, f, docs, extra = {}) {
   const meta = JSON.parse(replica.meta());
-  delete meta.docs[docId];
-  meta.rejections = meta.rejections.filter((r) => r.doc !== docId);
-  meta.cursor = meta.cursor.split(',').filter((e) => e && !e.startsWith(`${territory}:`)).join(',');
-  await db.write({ docs: { [docId]: undefined }, meta: { replica: JSON.stringify(meta) } });
-  replica.free();
-  replica = null;
+  f(meta);
+  damaged = damaged.filter((d) => d.doc !== docId);
+  await db.write({ docs, meta: { replica: JSON.stringify(meta), damaged: damaged.filter((d) => !d.stored), ...extra } });
   await restore();
+  chan?.postMessage({ t: 'changed' });
   notify('sync');
 }
 
-/** Applies a sync response and persists what it changed; returns the report. */
+/** A cursor without `territory`'s position: the next sync reads that territory's feed from the start. */
+const withoutTerritory = (cursor, territory) => cursor.split(',').filter((e) => e && !e.startsWith(`${territory}:`)).join(',');
+
+/** The territory of a document, from itself or from the territory document listing it (null: no one says). */
+function territoryOf(docId) {
+  const [kind, id] = [docId.slice(0, docId.indexOf(':')), docId.slice(docId.indexOf(':') + 1)];
+  if (kind === 'territory') return id;
+  try { return state(docId).territory; } catch { /* not readable here */ }
+  return JSON.parse(replica.states('territory', Date.now(), offsetSeconds)).items.find((x) => x.dealers?.[id])?.id ?? null;
+}
+
+/** A fresh actor for the next edits, after documents are dropped: the server may hold changes of the old one
+ * (reusing their sequence numbers would be refused), and never sends a replica what it pushed itself. */
+function freshActor(meta) {
+  meta.past_actors = [...(meta.past_actors ?? []), meta.actor];
+  meta.actor = Array.from(crypto.getRandomValues(new Uint8Array(13)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const run = {
+  edit: apply,
+  /**
+   * Drops a document the server refused, with its unsent edits, and reads its territory's
+   * feed again from the start, so the next sync brings back what the server holds.
+   * (Not in wasm: core's `discard_pending` would add ~9 KB gzipped to a first visit.)
+   */
+  discard: (docId) => {
+    const territory = state(docId).territory;
+    return rewrite(docId, (meta) => {
+      delete meta.docs[docId];
+      meta.rejections = meta.rejections.filter((r) => r.doc !== docId);
+      meta.cursor = withoutTerritory(meta.cursor, territory);
+      freshActor(meta);
+    }, { [docId]: undefined });
+  },
+  /**
+   * A damaged document is fetched again: its territory's feed is read from the start (the whole
+   * feed only if no readable document says which territory it is in); unreadable stored bytes are
+   * kept aside, never deleted.
+   */
+  refetch: async (docId) => {
+    const stored = damaged.some((d) => d.doc === docId && d.stored);
+    const bytes = stored && (await db.get('docs', docId));
+    const territory = territoryOf(docId);
+    const reset = (meta) => { meta.cursor = territory ? withoutTerritory(meta.cursor, territory) : ''; freshActor(meta); };
+    return bytes ? rewrite(docId, reset, { [docId]: undefined }, { [`damaged:${docId}`]: bytes }) : rewrite(docId, reset, {});
+  },
+};
+
+/** Applies a sync response and persists what it changed; returns the report. A document that fails to apply is listed as damaged;
+ * documents of a revoked territory are deleted (their undelivered edits stay in the bookkeeping). */
 export async function applyResponse(text) {
+  if (closed) throw gone();
   const report = JSON.parse(replica.applyResponse(text));
-  await persist(report.updated);
-  if (report.updated.length) notify('sync');
+  const removed = report.removed ?? [];
+  const failed = report.errors.filter((e) => !damaged.some((d) => d.doc === e.doc));
+  damaged = [...damaged.filter((d) => (d.stored || !report.updated.includes(d.doc)) && !removed.includes(d.doc)), ...failed];
+  await persist(report.updated, removed);
+  if (removed.length || undelivered.length) readUndelivered();
+  if (report.updated.length || failed.length || removed.length) notify('sync');
   return report;
+}
+
+/** Another tab logged out or in as someone else: this page stops editing and gives the replica up. */
+export function release() {
+  closed = true;
+  unqueue.abort();
+  unlock();
+  chan?.close();
+}
+
+/**
+ * This page leaves its user (logout, another user's login), with the session already changed so the
+ * owner tab lets go: once this page owns the replica (waiting up to `wait` ms), it reads what is on
+ * disk and deletes the database only if nothing in it waits to be sent (edits, photos, visit drafts,
+ * unreadable bytes, undelivered edits of a lost territory). Otherwise everything stays for the next login of this user. True if deleted.
+ */
+export async function dropIfClean(wait = 10_000) {
+  closed = true;
+  if (!owner) {
+    await new Promise((resolve) => { tookOver = resolve; setTimeout(resolve, wait); });
+    if (!owner) return false;
+  }
+  await reload();
+  await photos.scan();
+  const kept = (await db.all('meta', 1)).some((k) => /^(draft|damaged):/.test(k));
+  if (!replica || replica.pending() || photos.waiting.size || undelivered.length || damaged.some((d) => d.stored) || kept) return false;
+  await db.drop();
+  return true;
 }

@@ -1,15 +1,16 @@
 // The app shell: login, routing, header with the sync indicator and language switch.
 import { api, getJSON } from './api.js';
 import { t, lang, setLang } from './i18n.js';
-import { session, saveSession, clearSession, isOffice } from './session.js';
-import { h, fill, fmtTime, errorText } from './ui.js';
-import * as db from './db.js';
+import { session, saveSession, refreshSession, clearSession, isOffice, onSwitch } from './session.js';
+import { h, fill, fmtTime, errorText, ask, confirmStep, colon } from './ui.js';
+import { undeliveredList } from './undelivered.js';
 
 const main = document.getElementById('main');
 const header = document.getElementById('header');
 let local, sync; // loaded only for managers
+let storageFull = false;
 
-if ('serviceWorker' in navigator) navigator.serviceWorker.register('./sw.js').catch(() => {});
+const updates = watchUpdates();
 
 function parseHash() {
   const [path, query] = location.hash.replace(/^#/, '').split('?');
@@ -31,8 +32,12 @@ async function doLogin(token, out) {
   try {
     const me = JSON.parse(await api('/v1/me', { token }));
     const old = session();
-    if (old && old.user !== me.user) await db.clear(); // another person's data never stays on the device
+    const other = old && old.user !== me.user;
+    if (other && !(await leave())) return location.replace('#/');
+    // The same person with a newly issued device: what this browser has not sent goes first, as the old device.
+    if (old?.user === me.user && old.device !== me.device) await sync?.syncNow();
     saveSession({ ...me, token });
+    if (other) await local?.dropIfClean();
     location.replace('#/');
     location.reload();
   } catch (e) {
@@ -42,23 +47,89 @@ async function doLogin(token, out) {
   }
 }
 
+/** Exchanges a login link's one-time code for this device's token, then logs in with it. */
+async function redeem(code) {
+  let token;
+  try {
+    ({ token } = JSON.parse(await api('/v1/login', { method: 'POST', body: JSON.stringify({ code }) })));
+  } catch (e) {
+    history.replaceState(null, '', '#/login'); // a used code is no use in the address bar
+    return render(loginView(`${t('login.failed')}: ${errorText(e)}`));
+  }
+  return doLogin(token);
+}
+
 function syncIndicator() {
   const el = h('div.sync#sync', { 'data-test': 'sync' });
   if (!sync) return el;
+  // Screen readers hear when the state changes (online, offline, failed), not every count.
+  const said = h('span.sr', { role: 'status', 'aria-label': t('sync.label') });
+  const bar = h('span.contents');
+  el.append(said, bar);
   sync.onStatus((s) => {
     const err = s.error ? h('span.err', { 'data-test': 'sync-error' }, `${t('sync.error')}: ${errorText(s.error)}`) : null;
     el.dataset.state = s.online ? (s.error ? 'error' : 'online') : 'offline';
     el.dataset.pending = s.pending;
     el.dataset.syncing = s.syncing;
-    fill(el,
+    const state = s.online ? (s.error ? t('sync.error') : t('sync.online')) : t('sync.offline');
+    if (said.textContent !== state) said.textContent = state;
+    fill(bar,
       h(`span.dot.${s.online ? 'on' : 'off'}`), h('span', { 'data-test': 'online' }, s.online ? t('sync.online') : t('sync.offline')),
       h('span.pending', { 'data-test': 'pending' }, `${s.pending} ${t('sync.pending')}`),
       h('span.muted', { 'data-test': 'last-synced' }, s.syncing ? t('sync.syncing') : `${t('sync.last')}: ${s.lastSynced ? fmtTime(s.lastSynced) : t('sync.never')}`),
-      s.rejected.map((r) => h('span.err', { 'data-test': 'rejected' }, `${r.doc} ${t('sync.rejected')}: ${r.message} `,
-        h('button.small', { onclick: async () => { if (confirm(t('sync.discard') + '?')) { await local.discard(r.doc); sync.syncNow(); } } }, t('sync.discard')))),
-      err, s.error || s.rejected.length ? h('button.small', { 'data-action': 'retry', onclick: () => sync.syncNow() }, t('sync.retry')) : null);
+      s.rejected.map((r) => h('span.err', { 'data-test': 'rejected', 'data-code': r.code, title: r.message }, `${r.doc} ${t('sync.rejected')}${colon()}${errorText(r)} `,
+        h('button.small', { onclick: async () => { if (await confirmStep(t('sync.discardConfirm'), t('sync.discard'))) { await local.discard(r.doc); sync.syncNow(); } } }, t('sync.discard')))),
+      err, s.error || s.rejected.length ? h('button.small', { 'data-action': 'retry', onclick: () => sync.syncNow() }, t('sync.retry')) : null,
+      damagedList(), undeliveredList(local?.undelivered), storageFull ? h('span.err', { 'data-test': 'storage' }, t('storage.full')) : null);
   });
   return el;
+}
+
+/** Stored documents that cannot be read, each with a way to fetch it again from the server. */
+function damagedList() {
+  if (!local?.damaged.length) return null;
+  return h('div.err', { 'data-test': 'damaged' }, `${t('damaged.title')}: `, local.damaged.map((d) => h('span', { 'data-doc': d.doc, 'data-stored': String(!!d.stored) }, `${d.doc} (${d.stored ? '' : `${t('damaged.notApplied')}: `}${errorText(d)}) `,
+    h('button.small', { 'data-action': 'refetch', onclick: async () => { await local.refetch(d.doc); sync.syncNow(); } }, t('damaged.refetch')))));
+}
+
+/** Before the device leaves this user (log out, a login link for someone else): unsynced work is never dropped
+ * silently. It stays in this user's database until synced; with nothing unsent, the caller deletes the
+ * database (`local.dropIfClean`, after the session changed, so that a tab owning the replica lets go). False: stay. */
+async function leave() {
+  if (!local) return true;
+  for (;;) {
+    const n = local.unsent();
+    if (n === 0) { await sync?.stop(); return true; }
+    const c = await ask(`${t('unsent.warn')}${Number.isNaN(n) ? '' : ` (${n})`}`,
+      [['sync', t('unsent.sync')], ['keep', t('unsent.keep')], ['cancel', t('common.cancel')]]);
+    if (c === 'keep') { await sync?.stop(); local.release(); local = null; return true; }
+    if (c !== 'sync') return false;
+    await sync?.syncNow();
+  }
+}
+
+async function logout() {
+  if (!(await leave())) return;
+  clearSession();
+  await local?.dropIfClean();
+  location.replace('#/');
+  location.reload();
+}
+
+// Another tab logged out or in as someone else: this page stops syncing and editing for its user at once
+// (it never uses the other session's token or name), gives the replica up, and starts again as that tab left it.
+onSwitch(async () => {
+  await sync?.stop();
+  local?.release();
+  location.reload();
+});
+
+/** Asks the browser not to evict this origin's data, and warns when storage is nearly full. */
+async function checkStorage() {
+  if (!local.isOwner() || !navigator.storage?.estimate) return;
+  await navigator.storage.persist?.().catch(() => {});
+  const e = await navigator.storage.estimate();
+  storageFull = e.quota > 0 && e.usage / e.quota > 0.9;
 }
 
 function drawHeader() {
@@ -69,41 +140,70 @@ function drawHeader() {
     h('span.spacer'),
     s ? h('span.who', s.name) : null,
     h('button.small', { 'data-action': 'lang', onclick: () => { setLang(lang() === 'en' ? 'zh-Hant' : 'en'); drawHeader(); route(); } }, t('lang.switch')),
-    s ? h('button.small', { 'data-action': 'logout', onclick: async () => { sync?.stop(); clearSession(); await db.clear(); location.replace('#/'); location.reload(); } }, t('nav.logout')) : null),
+    s ? h('button.small', { 'data-action': 'logout', onclick: logout }, t('nav.logout')) : null),
   s && !isOffice(s) ? syncIndicator() : null);
 }
 
-function render(node) {
+let shown; // the address last drawn: a new one moves focus to the new view's heading
+
+/** Shows a view; the window's title follows it (its heading, or `title`). */
+function render(node, title) {
+  later = false;
   main.replaceChildren(node);
+  const head = main.querySelector('h1');
+  document.title = [title ?? head?.textContent, t('app.title')].filter(Boolean).join(' · ');
+  if (shown !== undefined && shown !== location.hash && head) {
+    head.tabIndex = -1;
+    head.focus();
+  }
+  shown = location.hash;
 }
 
-let editing = false; // a form with unsaved input is on screen: incoming syncs do not redraw it
+let editing = false; // the visit form is on screen: incoming syncs do not redraw it
+// Nor is a form someone typed in, or a field someone is in (a select, the search box): the redraw waits until they leave it.
+let later = false;
+const busy = () => editing || main.querySelector(':is(input, select, textarea):focus') || [...main.querySelectorAll('form[data-dirty]')].some((f) => !f.hidden);
+main.addEventListener('input', (e) => { if (e.target.form) e.target.form.dataset.dirty = 'true'; });
+const settle = () => setTimeout(() => { if (later && !busy()) route(); });
+main.addEventListener('focusout', settle);
+main.addEventListener('click', settle);
+
+let routing = 0; // the newest route() call: an older one that was still loading a view draws nothing
 
 async function route() {
+  const mine = ++routing;
+  const stale = () => mine !== routing;
   const { parts, params } = parseHash();
   if (parts[0] === 'login') {
-    const token = params.get('token');
-    if (token) return doLogin(token);
+    const code = params.get('code'); // a login link carries a one-time code, never the token
+    if (code) return redeem(code);
     return render(loginView());
   }
   const s = session();
   if (!s) return render(loginView());
   if (isOffice(s)) {
-    const { officeView } = await import('./views/office.js');
-    return render(officeView({ tab: parts[0] === 'office' ? parts[1] : undefined }));
+    updates.office();
+    const { officeView, TABS } = await import('./views/office.js');
+    if (stale()) return;
+    const tab = parts[0] === 'office' ? parts[1] : undefined;
+    const name = t(`office.${TABS.includes(tab) || tab === 'dealer' || tab === 'manager' ? tab : 'territories'}`);
+    return render(officeView({ tab }), `${name} · ${t('office.title')}`);
   }
   editing = false;
   const rerender = () => route();
   if (parts[0] === 'dealer' && parts[1]) {
     if (parts[2] === 'visit') {
       const { visitView } = await import('./views/visit.js');
+      if (stale()) return;
       editing = true;
       return render(visitView({ id: parts[1] }, rerender, (href) => { location.hash = href; }));
     }
     const { dealerView } = await import('./views/dealer.js');
+    if (stale()) return;
     return render(dealerView({ id: parts[1] }, rerender));
   }
   const { dealersView } = await import('./views/dealers.js');
+  if (stale()) return;
   render(dealersView());
   main.dataset.ready = 'dealers';
   performance.mark('dealers-interactive');
@@ -114,11 +214,13 @@ async function start() {
   if (s && !isOffice(s)) {
     try {
       local = await import('./local.js');
-      await local.load();
+      await local.load(`fieldsync:${s.user}`, s.device);
       sync = await import('./sync.js');
-      local.onChange((what) => { if (what === 'sync' && !editing && !main.querySelector('form:not([hidden]) input:focus')) route(); });
+      local.onChange((what) => { if (what === 'sync') { if (busy()) later = true; else route(); } });
       sync.start();
+      checkStorage();
     } catch (e) {
+      drawHeader(); // log out and the language switch stay reachable
       render(h('p.error', errorText(e)));
       return;
     }
@@ -126,10 +228,60 @@ async function start() {
   drawHeader();
   addEventListener('hashchange', route);
   await route();
+  updates.booted();
   if (s && !isOffice(s)) {
     // Refresh who I am and my territories when online; offline we keep what we had.
-    getJSON('/v1/me').then((me) => saveSession({ ...session(), ...me })).catch(() => {});
+    getJSON('/v1/me').then(refreshSession).catch(() => {});
   }
+}
+
+// Updates (see sw.js): a new version waits until this page is at a safe point (no form with input,
+// no sync running), then a banner offers to reload into it. A page never switches version while open.
+function watchUpdates() {
+  const sw = navigator.serviceWorker;
+  if (!sw) return { booted() {}, office() {} };
+  let officeAsked = false;
+  let ready = false, asked = false, controlled = !!sw.controller;
+  const bar = h('div.update', { hidden: true, role: 'status', 'data-test': 'update' });
+  header.after(bar);
+  const touched = new WeakSet();
+  const safe = () => !editing && !sync?.status.syncing && ![...main.querySelectorAll('form')].some((f) => !f.hidden && touched.has(f));
+  const check = () => {
+    bar.dataset.ready = ready; // ready, shown once the page is at a safe point
+    bar.hidden = !(ready && safe());
+    if (!bar.hidden) fill(bar, h('span', t('update.ready')), h('button.small.primary', { 'data-action': 'update', onclick: apply }, t('update.reload')));
+  };
+  async function apply() {
+    asked = true;
+    const reg = await sw.getRegistration();
+    if (reg?.waiting) reg.waiting.postMessage('skip-waiting');
+    else location.reload(); // another tab already switched to the new version
+  }
+  main.addEventListener('input', (e) => { if (e.target.form) touched.add(e.target.form); check(); });
+  new MutationObserver(check).observe(main, { childList: true, subtree: true, attributes: true, attributeFilter: ['hidden'] });
+  sw.addEventListener('controllerchange', () => {
+    if (asked) return location.reload();
+    ready = controlled; // the first install taking this page over is no update
+    controlled = true;
+    check();
+  });
+  sw.register('./sw.js').then((reg) => {
+    const found = () => { if (reg.waiting && sw.controller) { ready = true; check(); } };
+    reg.addEventListener('updatefound', () => reg.installing?.addEventListener('statechange', found));
+    found();
+  }).catch(() => {});
+  return {
+    booted() {
+      sync?.onStatus(check);
+      sw.controller?.postMessage('booted');
+    },
+    /** Head office: its screens are cached too (a manager's phone never downloads them). */
+    office() {
+      if (officeAsked || !sw.controller) return;
+      officeAsked = true;
+      sw.controller.postMessage('precache-all');
+    },
+  };
 }
 
 start();

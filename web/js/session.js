@@ -1,16 +1,39 @@
 // Who is logged in on this device: the token and what /v1/me said, kept for offline starts.
+// A page keeps the session it started with: if another tab logs out or logs in as someone else,
+// this page never borrows that token or name for its own edits and syncs (see onSwitch).
 const KEY = 'fieldsync.session';
 
-export function session() {
+const read = () => {
   try { return JSON.parse(localStorage.getItem(KEY)); } catch { return null; }
-}
+};
+let mine = read();
+
+/** This page's session (the one it started with, or logged in with). */
+export const session = () => mine;
 
 export function saveSession(s) {
   localStorage.setItem(KEY, JSON.stringify(s));
+  mine = s;
+}
+
+/** Takes in a fresh /v1/me, unless another tab has since logged in as someone else or out. */
+export function refreshSession(me) {
+  const now = read();
+  if (mine && now?.user === mine.user && now.token === mine.token) saveSession({ ...now, ...me });
 }
 
 export function clearSession() {
   localStorage.removeItem(KEY);
+  mine = null;
+}
+
+/** Calls `f(next)` when another tab logs out (next: null) or logs in as another user. */
+export function onSwitch(f) {
+  addEventListener('storage', (e) => {
+    if (e.key !== KEY && e.key !== null) return;
+    const next = read();
+    if (next?.user !== mine?.user) f(next);
+  });
 }
 
 export const isOffice = (s = session()) => s && (s.role === 'head_office' || s.role === 'regional' || s.role === 'admin');

@@ -13,9 +13,13 @@ export const status = {
 };
 const listeners = new Set();
 let again = false, timer = null, failures = 0, ws = null, wsTimer = null, wsFailures = 0, started = false;
+let abort = new AbortController(), running = Promise.resolve(); // stop() aborts the sync in flight and waits for it
 
 export const onStatus = (f) => { listeners.add(f); f(status); };
 function emit() {
+  // Only the tab owning the replica syncs; the others show what it announces.
+  if (local.isOwner()) local.announce({ syncing: status.syncing, lastSynced: status.lastSynced, error: status.error && { code: status.error.code, message: status.error.message } });
+  else Object.assign(status, local.remoteStatus());
   status.pending = local.pending() + photos.waiting.size;
   status.rejected = local.rejections();
   listeners.forEach((f) => f(status));
@@ -26,7 +30,7 @@ export function start() {
   started = true;
   addEventListener('online', () => { status.online = true; failures = 0; emit(); syncSoon(0); connectLive(); });
   addEventListener('offline', () => { status.online = false; emit(); ws?.close(); });
-  local.onChange((what) => { emit(); if (what === 'edit') syncSoon(300); });
+  local.onChange((what) => { emit(); if (what === 'edit') syncSoon(300); if (what === 'owner') { syncSoon(0); connectLive(); } });
   photos.scan().then(emit);
   syncSoon(0);
   connectLive();
@@ -40,32 +44,49 @@ export function syncSoon(delay = 0) {
 }
 
 /** Syncs now; returns when done (or failed). A retry button calls this. */
-export async function syncNow() {
+export function syncNow() {
   clearTimeout(timer);
-  if (status.syncing) { again = true; return; }
+  if (!local.isOwner() || abort.signal.aborted) return running;
+  if (status.syncing) { again = true; return running; }
+  return (running = run(abort.signal));
+}
+
+async function run(signal) {
   status.syncing = true; emit();
   try {
     let more = true;
     while (more || again) {
       again = false;
+      // The replica puts in what fits the server's limits; `more` brings the rest.
       const body = local.syncRequest();
-      const text = await api('/v1/sync', { method: 'POST', body });
+      let text;
+      try {
+        text = await api('/v1/sync', { method: 'POST', body, gzip: true, signal, retryTimeout: false });
+      } catch (e) {
+        // 413: the next request is smaller (or a change no request can carry is refused), never the same.
+        if (e.status === 413 && local.tooLarge(e.limits)) { more = true; emit(); continue; }
+        // Too slow (the server's 408, or no answer in time): the next request carries half as much,
+        // nothing is refused; a single change that took too long is sent again after the backoff.
+        if ((e.status === 408 || e.code === 'timeout') && local.tooSlow()) { more = true; emit(); continue; }
+        throw e;
+      }
+      if (signal.aborted) return; // leaving this user: nothing more is written
       const report = await local.applyResponse(text);
       more = report.more;
-      if (report.errors.length) throw Object.assign(new Error(report.errors.map((e) => `${e.doc}: ${e.message}`).join('; ')), { code: 'apply' });
-      if (!more) await photos.upload();
+      if (!more) await photos.upload(signal);
     }
     failures = 0;
     status.error = null;
     status.lastSynced = Date.now();
     localStorage.setItem(LAST, String(status.lastSynced));
   } catch (e) {
+    if (signal.aborted) return;
     failures += 1;
     status.error = e;
     if (e.code === 'network' && !navigator.onLine) status.online = false;
     // 1 s, 2 s, 4 s … up to a minute, with jitter so many phones do not retry in step.
     const delay = Math.min(60_000, 1000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
-    if (e.code !== 'unauthorized') syncSoon(delay);
+    if (e.status !== 401) syncSoon(delay); // a token that no longer works (revoked, expired, user disabled) is not retried
   } finally {
     status.syncing = false;
     emit();
@@ -74,14 +95,16 @@ export async function syncNow() {
 
 /** Listens on the live channel while online; the server says {"type":"sync"} when there is something to pull. */
 function connectLive() {
-  if (!status.online || ws || !session()) return;
+  if (!status.online || ws || !session() || !local.isOwner()) return;
   clearTimeout(wsTimer);
-  const url = new URL(`/v1/live?token=${encodeURIComponent(session().token)}`, location.href);
+  const url = new URL('/v1/live', location.href); // the token goes in the first message, never the URL
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   try { ws = new WebSocket(url); } catch { ws = null; return; }
-  ws.onopen = () => { wsFailures = 0; syncSoon(0); };
+  ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: session()?.token }));
   ws.onmessage = (ev) => {
-    try { if (JSON.parse(ev.data).type === 'sync') syncSoon(0); } catch { /* ignore other messages */ }
+    let type;
+    try { ({ type } = JSON.parse(ev.data)); } catch { return; }
+    if (type === 'ready') { wsFailures = 0; syncSoon(0); } else if (type === 'sync') syncSoon(0);
   };
   ws.onclose = () => {
     ws = null;
@@ -90,8 +113,11 @@ function connectLive() {
   };
 }
 
+/** Stops syncing for good (this page leaves its user): aborts a sync in flight and resolves once it has ended. */
 export function stop() {
   started = false;
+  abort.abort();
   clearTimeout(timer); clearTimeout(wsTimer);
   if (ws) { ws.onclose = null; ws.close(); ws = null; }
+  return running.catch(() => {});
 }

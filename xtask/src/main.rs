@@ -1,5 +1,7 @@
 //! `cargo xtask`: one entry point to set up a fresh machine, run the product and run every test.
 
+mod bench;
+mod fuzz;
 mod setup;
 mod sh;
 mod web;
@@ -26,11 +28,44 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
-    /// Set up, then run every check and test: fmt, clippy, unit, property, server (SQLite and PostgreSQL), browser.
+    /// Set up, then run every check and test: fmt, clippy, unit, property, server (SQLite and PostgreSQL), fuzz, browser.
     Test,
-    /// Run the benchmarks.
-    Bench,
+    /// Build the web app and run only the browser tests (against a fresh server), `--repeat` times in a row.
+    Browser {
+        /// How many consecutive runs must pass.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Only these test files of tests/browser (for example `phone.test.js`); all when none.
+        files: Vec<String>,
+    },
+    /// Run the cargo-fuzz targets (sync request decoder, change decoder, ingest) for `--seconds` each.
+    Fuzz {
+        /// Seconds each target runs.
+        #[arg(long, default_value_t = 45)]
+        seconds: u64,
+        /// libFuzzer's random seed (a new one each run when absent); `cargo xtask test` uses a fixed one.
+        #[arg(long)]
+        seed: Option<u32>,
+        /// Only these targets (sync_request, change, ingest); all when none.
+        targets: Vec<String>,
+    },
+    /// Run the benchmarks (BENCHMARKS.md): `core`, `device`, `fleet`, `soak`; all when none is named.
+    /// Arguments after `--` go to the load generator (fleet, soak), e.g. `-- --managers 20`.
+    Bench {
+        #[arg(value_enum)]
+        steps: Vec<bench::Step>,
+        #[arg(last = true)]
+        loadgen_args: Vec<String>,
+    },
 }
+
+/// Seconds each fuzz target runs in `cargo xtask test` (three targets, plus
+/// their build: about four minutes on a 2-core machine).
+const FUZZ_SECONDS_IN_TEST: u64 = 40;
+/// The test command's fuzz seed: the same inputs in the same order on every run,
+/// so a CI verdict can be reproduced (and a run's new crash is not a lottery).
+/// `cargo xtask fuzz` explores with a new seed each time.
+const FUZZ_SEED_IN_TEST: u32 = 20_261_206;
 
 fn main() -> Result<()> {
     match Cli::parse().command {
@@ -69,8 +104,26 @@ fn main() -> Result<()> {
             ])?;
             web::build()?;
             sh::cargo(&["test", "--workspace", "--all-targets"])?;
-            web::browser_tests()
+            fuzz::run(FUZZ_SECONDS_IN_TEST, Some(FUZZ_SEED_IN_TEST), &[])?;
+            web::browser_tests(&[])
         }
-        Command::Bench => sh::cargo(&["bench", "-p", "fieldsync-core"]),
+        Command::Browser { repeat, files } => {
+            setup::all()?;
+            web::build()?;
+            for run in 1..=repeat {
+                eprintln!("browser tests, run {run} of {repeat}");
+                web::browser_tests(&files)?;
+            }
+            Ok(())
+        }
+        Command::Fuzz {
+            seconds,
+            seed,
+            targets,
+        } => fuzz::run(seconds, seed, &targets),
+        Command::Bench {
+            steps,
+            loadgen_args,
+        } => bench::run(&steps, &loadgen_args),
     }
 }

@@ -4,11 +4,19 @@ use anyhow::{Context, Result};
 
 use crate::sh;
 
-/// Everything: Rust target, wasm-bindgen-cli at the Cargo.lock version, Debian packages.
+/// Everything: Rust target, wasm-bindgen-cli at the Cargo.lock version, cargo-fuzz, Debian packages.
 pub fn all() -> Result<()> {
     sh::run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     wasm_bindgen_cli()?;
-    debian(&["binaryen", "chromium", "chromium-driver", "fonts-noto-cjk"])
+    cargo_fuzz()?;
+    debian(&[
+        "binaryen",
+        "chromium",
+        "chromium-driver",
+        "fonts-noto-cjk",
+        "g++",
+        "sqlite3",
+    ])
 }
 
 /// The wasm-bindgen version pinned in Cargo.lock.
@@ -34,6 +42,14 @@ fn wasm_bindgen_cli() -> Result<()> {
     }
     // Not --locked: one of its locked dependencies is missing from the registry.
     sh::cargo(&["install", "wasm-bindgen-cli", "--version", &version])
+}
+
+/// cargo-fuzz, for `cargo xtask fuzz` (from crates.io; libFuzzer is built from source by libfuzzer-sys).
+pub fn cargo_fuzz() -> Result<()> {
+    if sh::output("cargo", &["fuzz", "--version"]).starts_with("cargo-fuzz") {
+        return Ok(());
+    }
+    sh::cargo(&["install", "cargo-fuzz", "--locked"])
 }
 
 fn debian(packages: &[&str]) -> Result<()> {

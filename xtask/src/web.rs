@@ -1,8 +1,6 @@
 //! Building the wasm package and the web app into `web/dist`, and running the browser tests against the real server.
 
-use std::collections::hash_map::DefaultHasher;
 use std::fs;
-use std::hash::Hasher;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -10,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
 
 use crate::sh;
 
@@ -90,6 +90,20 @@ pub fn build() -> Result<()> {
     assemble(Path::new("web"), Path::new("web/dist"))
 }
 
+/// Head office's screens (and what only they import): the service worker does
+/// not precache them on install, so a manager's first visit never downloads them;
+/// a head-office page asks for them once it runs (see web/sw.js).
+const LAZY: &[&str] = &[
+    "./js/views/office",
+    "./js/views/approvals.js",
+    "./js/views/escalations.js",
+    "./js/act.js",
+];
+
+fn is_lazy(path: &str) -> bool {
+    LAZY.iter().any(|prefix| path.starts_with(prefix))
+}
+
 fn assemble(web: &Path, dist: &Path) -> Result<()> {
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("removing {}", dist.display()))?;
@@ -113,26 +127,82 @@ fn assemble(web: &Path, dist: &Path) -> Result<()> {
     let mut files = Vec::new();
     list(dist, dist, &mut files)?;
     files.sort();
-    let mut hasher = DefaultHasher::new();
+    // Every file by the hash of its content: the service worker caches each under
+    // that hash and copies the unchanged ones from the previous version's cache.
+    let mut manifest = Vec::new();
     for f in &files {
-        hasher.write(f.as_bytes());
-        hasher.write(&fs::read(dist.join(f))?);
+        manifest.push((format!("./{f}"), content_hash(&fs::read(dist.join(f))?)));
     }
-    let mut precache = vec!["./".to_owned()];
-    precache.extend(files.iter().map(|f| format!("./{f}")));
+    let template = fs::read_to_string(web.join("sw.js"))?;
+    let mut version = template.clone();
+    for (path, hash) in &manifest {
+        version.push_str(&format!("\n{path} {hash}"));
+    }
     let list_js = format!(
         "[{}]",
-        precache
+        manifest
             .iter()
-            .map(|p| format!("'{p}'"))
+            .map(|(p, h)| {
+                if is_lazy(p) {
+                    format!("['{p}', '{h}', 1]")
+                } else {
+                    format!("['{p}', '{h}']")
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let sw = fs::read_to_string(web.join("sw.js"))?
-        .replace("__VERSION__", &format!("{:016x}", hasher.finish()))
-        .replace("__PRECACHE__", &list_js);
+    let sw = template
+        .replace("__VERSION__", &content_hash(version.as_bytes()))
+        .replace("__FILES__", &list_js);
     fs::write(dist.join("sw.js"), sw)?;
-    eprintln!("web/dist: {} files precached by sw.js", precache.len());
+    let lazy = manifest.iter().filter(|(p, _)| is_lazy(p)).count();
+    eprintln!(
+        "web/dist: sw.js precaches {} files on install, {lazy} more for head office",
+        manifest.len() - lazy
+    );
+    files.push("sw.js".to_owned());
+    precompress(dist, &files)
+}
+
+/// A file's content hash as the service worker checks it: the first 16 hex digits
+/// of its SHA-256 (stable across toolchains, unlike `DefaultHasher`).
+fn content_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `<file>.br` (brotli, quality 11) and `<file>.gz` (gzip, best) next to
+/// each file, for the server to send by the request's `Accept-Encoding`; a
+/// variant that would not be smaller than the file is left out.
+fn precompress(dist: &Path, files: &[String]) -> Result<()> {
+    let (mut raw, mut br_total) = (0, 0);
+    for f in files {
+        let path = dist.join(f);
+        let bytes = fs::read(&path)?;
+        let mut br = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)
+            .with_context(|| format!("brotli {f}"))?;
+        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&bytes)?;
+        let gz = gz.finish()?;
+        raw += bytes.len();
+        br_total += br.len().min(bytes.len());
+        for (ext, packed) in [("br", br), ("gz", gz)] {
+            if packed.len() < bytes.len() {
+                fs::write(dist.join(format!("{f}.{ext}")), packed)?;
+            }
+        }
+    }
+    eprintln!("web/dist: {raw} bytes, {br_total} as brotli");
     Ok(())
 }
 
@@ -254,8 +324,9 @@ fn issue_token(bin: &str, db: &str, user: &str) -> Result<String> {
 
 /// Starts the real server on a free port with a fresh SQLite database, creates the
 /// test users and their device tokens through its CLI, runs the browser tests
-/// (`node --test` with playwright-core driving Debian's chromium), and stops the server.
-pub fn browser_tests() -> Result<()> {
+/// (`node --test` with playwright-core driving Debian's chromium; only `files` when given),
+/// and stops the server.
+pub fn browser_tests(files: &[String]) -> Result<()> {
     for tool in ["node", "npm", "chromium"] {
         if !sh::have(tool) {
             bail!("{tool} is not installed: run `cargo xtask setup`");
@@ -271,16 +342,24 @@ pub fn browser_tests() -> Result<()> {
     fs::create_dir_all(&tmp)?;
     let db = format!("sqlite://{}/test.sqlite", tmp.display());
 
-    let users = [
-        ("ho", "總部 王經理", "head_office", None),
-        ("lin", "林小美", "manager", Some("t-north")),
-        ("chen", "陳大文", "manager", Some("t-north")),
-        ("bench", "效能測試", "manager", Some("t-bench")),
+    let users: [(&str, &str, &str, &[&str]); 8] = [
+        ("ho", "總部 王經理", "head_office", &[]),
+        ("lin", "林小美", "manager", &["t-north"]),
+        ("chen", "陳大文", "manager", &["t-north"]),
+        ("bench", "效能測試", "manager", &["t-bench"]),
+        ("wu", "吳佳穎", "manager", &["t-north", "t-far"]),
+        ("zhao", "趙怡君", "manager", &["t-south"]),
+        ("gao", "高淑芬", "manager", &["t-west"]),
+        // A regional manager: the tests assign the territories they oversee.
+        ("lee", "李大區", "regional", &[]),
     ];
-    let mut env: Vec<(String, String)> = Vec::new();
-    for (id, name, role, territory) in users {
+    let mut env: Vec<(String, String)> = vec![(
+        "FIELDSYNC_DB_FILE".into(),
+        tmp.join("test.sqlite").display().to_string(),
+    )];
+    for (id, name, role, territories) in users {
         let mut args = vec!["user", "add", "--id", id, "--name", name, "--role", role];
-        if let Some(t) = territory {
+        for t in territories {
             args.extend(["--territory", t]);
         }
         server_cli(&bin, &db, &args)?;
@@ -327,6 +406,7 @@ pub fn browser_tests() -> Result<()> {
     fs::create_dir_all(&shots)?;
     let status = Command::new("node")
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .args(files)
         .current_dir(dir)
         .env("FIELDSYNC_URL", format!("http://{listen}"))
         .env("FIELDSYNC_SCREENSHOTS", &shots)

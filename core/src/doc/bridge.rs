@@ -8,10 +8,11 @@
 //! never competes with a concurrent edit of another.
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, hydrate};
-use serde_json::{Map, Number, Value as Json};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use serde_json::{Map, Value as Json};
 
 use super::error::DocError;
+use crate::schema::{Edit, Op, Val, hydrated_to_json, scalar_to_json};
 
 /// Reads the object `obj` (and everything below it) as JSON, in one pass over
 /// the document. Where concurrent writes conflict, the value Automerge picks as
@@ -21,41 +22,11 @@ pub(crate) fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Json {
         .map_or(Json::Null, |v| hydrated_to_json(&v))
 }
 
-fn hydrated_to_json(v: &hydrate::Value) -> Json {
-    match v {
-        hydrate::Value::Scalar(s) => scalar_to_json(s),
-        hydrate::Value::Map(m) => {
-            // Inserted one by one: collecting would compile another sort into the wasm.
-            let mut map = Map::new();
-            for (k, v) in m.iter() {
-                map.insert(k.clone(), hydrated_to_json(&v.value));
-            }
-            Json::Object(map)
-        }
-        hydrate::Value::List(l) => {
-            Json::Array(l.iter().map(|item| hydrated_to_json(&item.value)).collect())
-        }
-        hydrate::Value::Text(t) => Json::String(t.to_string()),
-    }
-}
-
 /// One value as JSON, following it into the object `id` when it is one.
 pub(crate) fn value_to_json<R: ReadDoc>(doc: &R, value: Value<'_>, id: &ObjId) -> Json {
     match value {
         Value::Object(_) => read(doc, id),
         Value::Scalar(s) => scalar_to_json(&s),
-    }
-}
-
-fn scalar_to_json(s: &ScalarValue) -> Json {
-    match s {
-        ScalarValue::Str(s) => Json::String(s.to_string()),
-        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Json::Number((*i).into()),
-        ScalarValue::Uint(u) => Json::Number((*u).into()),
-        ScalarValue::F64(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        ScalarValue::Counter(c) => Json::Number(i64::from(c).into()),
-        ScalarValue::Boolean(b) => Json::Bool(*b),
-        ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::Null,
     }
 }
 
@@ -74,6 +45,61 @@ fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
         }
         Json::Null | Json::Array(_) | Json::Object(_) => return None,
     })
+}
+
+/// The edits [`write_patch`] would make for `patch` at the map `obj` (absent:
+/// about to be created) whose path is `path`, without writing anything: what
+/// the schema checks before a local edit is made.
+pub(crate) fn plan<R: ReadDoc>(
+    doc: &R,
+    obj: Option<&ObjId>,
+    path: &mut Vec<String>,
+    patch: &Map<String, Json>,
+    out: &mut Vec<Edit>,
+) {
+    for (key, value) in patch {
+        path.push(key.clone());
+        let existing = obj.and_then(|o| doc.get(o, key.as_str()).ok().flatten());
+        match value {
+            Json::Null => {
+                if existing.is_some() {
+                    out.push(Edit {
+                        path: path.clone(),
+                        op: Op::Delete,
+                    });
+                }
+            }
+            Json::Object(inner) => {
+                let child = match existing {
+                    Some((Value::Object(ObjType::Map), id)) => Some(id),
+                    _ => {
+                        out.push(Edit {
+                            path: path.clone(),
+                            op: Op::Put(Val::Map),
+                        });
+                        None
+                    }
+                };
+                plan(doc, child.as_ref(), path, inner, out);
+            }
+            Json::Array(_) => out.push(Edit {
+                path: path.clone(),
+                op: Op::Put(Val::Other("list")),
+            }),
+            scalar => {
+                if let Some(new) = json_to_scalar(scalar) {
+                    let same = matches!(&existing, Some((Value::Scalar(old), _)) if same_scalar(old, &new));
+                    if !same {
+                        out.push(Edit {
+                            path: path.clone(),
+                            op: Op::Put(Val::of_scalar(&new)),
+                        });
+                    }
+                }
+            }
+        }
+        path.pop();
+    }
 }
 
 /// Writes a merge patch into the map `obj`: see the module docs.

@@ -8,6 +8,7 @@ use super::bridge;
 use super::document::Document;
 use crate::calendar::Timestamp;
 use crate::ids::UserId;
+use crate::schema::{self, At, View};
 use crate::stamp::Stamp;
 
 /// One value written to a conflicted field.
@@ -27,11 +28,40 @@ pub struct Conflict {
     pub path: Vec<String>,
     pub winner: ConflictValue,
     pub others: Vec<ConflictValue>,
+    /// Set when this is not a field with concurrent values but a record whose
+    /// merged state breaks one of its rules (`path` is then `[collection, id]`,
+    /// `winner` the merged record and `others` empty): each device's edit was valid
+    /// where it was made, so both were accepted; someone must fix the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Document {
-    /// Every conflicted field in the document.
+    /// Every conflicted field in the document, then every record whose merged
+    /// state breaks one of its rules (see [`Conflict::rule`]).
     pub fn conflicts(&mut self) -> Vec<Conflict> {
+        let mut all = self.field_conflicts();
+        let view = At {
+            doc: self.automerge(),
+            heads: None,
+        };
+        for b in schema::broken(self.kind(), &view) {
+            let value = view.json(&b.path).unwrap_or(Json::Null);
+            all.push(Conflict {
+                path: b.path,
+                winner: ConflictValue {
+                    value,
+                    by: None,
+                    at: None,
+                },
+                others: Vec::new(),
+                rule: Some(b.reason),
+            });
+        }
+        all
+    }
+
+    fn field_conflicts(&mut self) -> Vec<Conflict> {
         let mut found = Vec::new();
         walk(self.automerge(), &ROOT, &mut Vec::new(), &mut found);
         let am = self.automerge_mut();
@@ -56,6 +86,7 @@ impl Document {
                     path,
                     winner,
                     others,
+                    rule: None,
                 })
             })
             .collect()

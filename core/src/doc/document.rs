@@ -16,6 +16,7 @@ use super::state::{DealerState, TerritoryState};
 use crate::ids::{DealerId, NoteId, TerritoryId};
 use crate::lifecycle::Stage;
 use crate::model::{DealerProfile, Notable, Record, Territory, Tracked};
+use crate::schema::{self, Author, DocKind};
 use crate::stamp::Stamp;
 
 /// One document, loaded and editable. Every edit validates first and writes
@@ -74,6 +75,7 @@ impl Document {
     /// Builds a document from its changes (in any order), e.g. a first pull from the server.
     pub fn from_changes(changes: Vec<Change>, actor: ActorId) -> Result<Self, DocError> {
         let mut am = AutoCommit::new();
+        known_actors(&mut am, &changes)?;
         guard(|| am.apply_changes(changes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut am)?;
         let (id, territory) = genesis::check_shape(&mut am)?;
@@ -106,7 +108,13 @@ impl Document {
     }
 
     /// The whole document in Automerge's compact format, openable by any Automerge tool.
+    /// In the browser its columns are not deflated: the device's copy stays a little
+    /// larger, and the app downloads no deflate code (issue 11's first-visit budget);
+    /// inflating what the server sends is still built in.
     pub fn save(&mut self) -> Vec<u8> {
+        #[cfg(target_arch = "wasm32")]
+        return self.am.save_nocompress();
+        #[cfg(not(target_arch = "wasm32"))]
         self.am.save()
     }
 
@@ -127,6 +135,48 @@ impl Document {
 
     pub(crate) fn automerge_mut(&mut self) -> &mut AutoCommit {
         &mut self.am
+    }
+
+    /// Makes the next edits carry `actor` (a replica switching to a fresh actor).
+    pub(crate) fn set_actor(&mut self, actor: ActorId) {
+        self.am.set_actor(actor);
+    }
+
+    /// The dealer's or territory's name (`profile.name`), if it is set.
+    pub fn name(&self) -> Option<String> {
+        let profile = self.collection("profile").ok()?;
+        match self.am.get(&profile, "name").ok()?? {
+            (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
+            _ => None,
+        }
+    }
+
+    /// How many records of each collection (`visits`, `commitments`, …) were
+    /// created by one of the changes `by`.
+    pub fn records_created_by(
+        &self,
+        by: &std::collections::BTreeSet<ChangeHash>,
+    ) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for name in collections(&self.id).iter().filter(|c| **c != "profile") {
+            let Ok(coll) = self.collection(name) else {
+                continue;
+            };
+            let n = self
+                .am
+                .keys(&coll)
+                .filter(|key| match self.am.get(&coll, key.as_str()) {
+                    Ok(Some((Value::Object(_), obj))) => {
+                        self.am.hash_for_opid(&obj).is_some_and(|h| by.contains(&h))
+                    }
+                    _ => false,
+                })
+                .count();
+            if n > 0 {
+                out.insert((*name).to_owned(), n);
+            }
+        }
+        out
     }
 
     /// An independent copy with the same history and actor.
@@ -163,6 +213,7 @@ impl Document {
             return Ok(Vec::new());
         }
         let hashes: Vec<ChangeHash> = fresh.iter().map(Change::hash).collect();
+        known_actors(&mut self.am, &fresh)?;
         let mut fork = self.am.fork();
         guard(|| fork.apply_changes(fresh))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut fork)?;
@@ -213,16 +264,38 @@ impl Document {
         stamp: &Stamp,
     ) -> Result<(), DocError> {
         let obj = self.collection(collection)?;
-        self.write_at(&obj, &patch, stamp)
+        self.write_at(&obj, vec![collection.to_owned()], &patch, stamp)
     }
 
+    /// The schema's name for this document's kind.
+    pub fn kind(&self) -> DocKind {
+        match self.id {
+            DocId::Dealer(_) => DocKind::Dealer,
+            DocId::Territory(_) => DocKind::Territory,
+        }
+    }
+
+    /// Writes `patch` into the map `obj` at `path` as one change, after the
+    /// schema accepted the edits it makes (the same check the server runs).
     fn write_at(
         &mut self,
         obj: &ObjId,
+        mut path: Vec<String>,
         patch: &serde_json::Map<String, Json>,
         stamp: &Stamp,
     ) -> Result<(), DocError> {
-        if let Err(e) = bridge::write_patch(&mut self.am, obj, patch) {
+        let kind = self.kind();
+        let mut patch = patch.clone();
+        schema::prepare_patch(kind, &mut path, &mut patch);
+        let mut edits = Vec::new();
+        bridge::plan(&self.am, Some(obj), &mut path, &patch, &mut edits);
+        let author = Author {
+            user: &stamp.user,
+            role: None,
+            limit: None,
+        };
+        schema::check_local(&self.am, kind, &edits, &author)?;
+        if let Err(e) = bridge::write_patch(&mut self.am, obj, &patch) {
             self.am.rollback();
             return Err(e);
         }
@@ -265,10 +338,14 @@ impl Document {
         let patch = patch.as_object().ok_or(DocError::PatchNotObject)?;
         let obj = self.collection("profile")?;
         let mut current = bridge::read(&self.am, &obj);
+        let now = current.clone();
         bridge::merge_patch(&mut current, &Json::Object(patch.clone()));
         let next: T = Self::hydrate(current, "profile", self.id.entity())?;
-        validate(&next)?;
-        self.write_at(&obj, patch, stamp)
+        let before = Self::hydrate::<T>(now, "profile", self.id.entity())
+            .ok()
+            .map(|t| validate(&t));
+        schema::keeps_rules(before, validate(&next))?;
+        self.write_at(&obj, vec!["profile".to_owned()], patch, stamp)
     }
 
     /// Adds a new record.
@@ -290,7 +367,7 @@ impl Document {
         let body = to_object(record)?;
         let mut patch = serde_json::Map::new();
         patch.insert(key, Json::Object(body));
-        self.write_at(&coll, &patch, stamp)
+        self.write_at(&coll, vec![R::COLLECTION.to_owned()], &patch, stamp)
     }
 
     /// One record, if present.
@@ -329,13 +406,24 @@ impl Document {
         normalise_all(bridge::read(&self.am, &coll), normalise::<R>)
     }
 
+    /// A tracked collection as JSON (see [`Document::records_json`]), each record
+    /// with its `standing` on `today` ([`crate::model::Standing`]): the status the
+    /// phone and head office both show.
+    pub fn tracked_json<R: Tracked>(
+        &self,
+        today: crate::calendar::Day,
+    ) -> Result<serde_json::Map<String, Json>, DocError> {
+        let coll = self.collection(R::COLLECTION)?;
+        normalise_tracked_all(bridge::read(&self.am, &coll), today, normalise_tracked::<R>)
+    }
+
     /// The profile as JSON, read as a `T` and written back (see [`Document::records_json`]).
     pub fn profile_json<T: Serialize + DeserializeOwned>(&self) -> Result<Json, DocError> {
         let profile: T = self.profile()?;
         reserialise(&profile, "profile", self.id.entity())
     }
 
-    fn patch_record<R: Record>(
+    pub(super) fn patch_record<R: Record>(
         &mut self,
         id: &R::Id,
         patch: serde_json::Map<String, Json>,
@@ -344,10 +432,14 @@ impl Document {
         let key = id.to_string();
         let obj = self.record_obj(R::COLLECTION, &key)?;
         let mut current = bridge::read(&self.am, &obj);
+        let before = Self::hydrate::<R>(current.clone(), R::COLLECTION, &key)
+            .ok()
+            .map(|r| r.validate());
         bridge::merge_patch(&mut current, &Json::Object(patch.clone()));
         let next: R = Self::hydrate(current, R::COLLECTION, &key)?;
-        next.validate()?;
-        self.write_at(&obj, &patch, stamp)?;
+        schema::keeps_rules(before, next.validate())?;
+        let path = vec![R::COLLECTION.to_owned(), key];
+        self.write_at(&obj, path, &patch, stamp)?;
         Ok(next)
     }
 
@@ -456,7 +548,7 @@ impl Document {
 /// One record as JSON, checked as an `R`: see [`Document::records_json`].
 type Normalise = fn(Json, &str) -> Result<Json, DocError>;
 
-fn normalise<R: Record>(json: Json, key: &str) -> Result<Json, DocError> {
+fn normalise_key<R: Record>(key: &str) -> Result<(), DocError> {
     if key.parse::<R::Id>().is_err() {
         return Err(DocError::BadRecord {
             collection: R::COLLECTION,
@@ -464,8 +556,51 @@ fn normalise<R: Record>(json: Json, key: &str) -> Result<Json, DocError> {
             reason: "bad id".into(),
         });
     }
+    Ok(())
+}
+
+fn normalise<R: Record>(json: Json, key: &str) -> Result<Json, DocError> {
+    normalise_key::<R>(key)?;
     let record: R = Document::hydrate(json, R::COLLECTION, key)?;
     reserialise(&record, R::COLLECTION, key)
+}
+
+/// One tracked record as JSON, checked as an `R`, with its `standing` on a day.
+type NormaliseTracked = fn(Json, &str, crate::calendar::Day) -> Result<Json, DocError>;
+
+fn normalise_tracked<R: Tracked>(
+    json: Json,
+    key: &str,
+    today: crate::calendar::Day,
+) -> Result<Json, DocError> {
+    normalise_key::<R>(key)?;
+    let record: R = Document::hydrate(json, R::COLLECTION, key)?;
+    let mut json = reserialise(&record, R::COLLECTION, key)?;
+    let standing = crate::model::Standing::of(&record, today);
+    if let Json::Object(o) = &mut json {
+        o.insert(
+            "standing".into(),
+            reserialise(&standing, R::COLLECTION, key)?,
+        );
+    }
+    Ok(json)
+}
+
+/// [`normalise_all`] for tracked records; not generic, so it is compiled once.
+fn normalise_tracked_all(
+    all: Json,
+    today: crate::calendar::Day,
+    each: NormaliseTracked,
+) -> Result<serde_json::Map<String, Json>, DocError> {
+    let Json::Object(all) = all else {
+        return Ok(serde_json::Map::new());
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in all {
+        let value = each(value, &key, today)?;
+        out.insert(key, value);
+    }
+    Ok(out)
 }
 
 /// The records of a collection map read as JSON, each normalised, in key order;
@@ -499,6 +634,49 @@ fn to_object<T: Serialize>(value: &T) -> Result<serde_json::Map<String, Json>, D
     match serde_json::to_value(value) {
         Ok(Json::Object(m)) => Ok(m),
         _ => Err(DocError::PatchNotObject),
+    }
+}
+
+/// Refuses changes Automerge would apply now (all their dependencies present)
+/// that name an actor neither `am` nor one of the changes' first changes (seq 1)
+/// introduces, or are made under such an actor: Automerge panics applying them
+/// (found by fuzzing, `fuzz/`). Changes still missing dependencies are left to
+/// Automerge, which queues them without reading their ops.
+fn known_actors(am: &mut AutoCommit, changes: &[Change]) -> Result<(), DocError> {
+    use std::collections::HashSet;
+    let mut have: HashSet<ChangeHash> = HashSet::new();
+    let mut known: HashSet<ActorId> = HashSet::new();
+    for m in am.get_changes_meta(&[]) {
+        have.insert(m.hash);
+        known.insert(m.actor.into_owned());
+    }
+    known.extend(
+        changes
+            .iter()
+            .filter(|c| c.seq() == 1)
+            .map(|c| c.actor_id().clone()),
+    );
+    let mut pending: Vec<&Change> = changes.iter().collect();
+    loop {
+        let before = pending.len();
+        let mut rest = Vec::new();
+        for c in pending {
+            if !c.deps().iter().all(|d| have.contains(d)) {
+                rest.push(c);
+                continue;
+            }
+            if let Some(a) = c.actors().find(|a| !known.contains(*a)) {
+                return Err(DocError::Malformed(format!(
+                    "a change names actor {}, which no change of the document introduces",
+                    a.to_hex_string()
+                )));
+            }
+            have.insert(c.hash());
+        }
+        pending = rest;
+        if pending.is_empty() || pending.len() == before {
+            return Ok(());
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use super::id::DocId;
 use crate::ids::{DealerId, TerritoryId};
 use crate::lifecycle::LifecycleError;
 use crate::model::ValidationError;
+use crate::schema::Violation;
 
 /// An error from a document operation. Nothing is written when one is returned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -57,6 +58,9 @@ pub enum DocError {
     UnknownTerritory(TerritoryId),
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// The edit breaks a rule of the document schema (`crate::schema`).
+    #[error(transparent)]
+    Schema(#[from] Violation),
     #[error("Automerge refused the operation: {0}")]
     Automerge(String),
 }

@@ -37,6 +37,12 @@ pub fn collections(id: &DocId) -> &'static [&'static str] {
     }
 }
 
+/// Whether `actor` is one of the fixed actors every device shares for a
+/// document's skeleton (its genesis and schema migrations), not a device.
+pub fn is_skeleton_actor(actor: &ActorId) -> bool {
+    actor.to_bytes().starts_with(b"fieldsync-")
+}
+
 fn genesis_actor(id: &DocId) -> ActorId {
     ActorId::from(format!("fieldsync-genesis/{id}").into_bytes())
 }

@@ -4,6 +4,7 @@ mod bridge;
 pub mod conflict;
 pub mod document;
 pub mod error;
+mod escalation;
 pub mod genesis;
 pub mod id;
 pub mod state;

@@ -32,6 +32,9 @@ impl Stage for ActivityStatus {
     fn may_follow(self, from: Self) -> bool {
         from == ActivityStatus::Planned && self != ActivityStatus::Planned
     }
+    fn is_open(self) -> bool {
+        self == ActivityStatus::Planned
+    }
     fn name(self) -> &'static str {
         self.as_str()
     }

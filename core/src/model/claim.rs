@@ -1,7 +1,10 @@
 //! `ExpenseClaim` (費用申報): requested before use, approved or rejected, spent, then reconciled (核報).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use super::photo::{ContentHash, Photo};
 use super::validation::{self, LONG, ValidationError};
 use crate::calendar::Timestamp;
 use crate::ids::{UserId, VisitId};
@@ -48,6 +51,9 @@ impl Stage for ClaimStage {
                 | (ClaimStage::Spent, ClaimStage::Reconciled)
         )
     }
+    fn is_open(self) -> bool {
+        !matches!(self, ClaimStage::Rejected | ClaimStage::Reconciled)
+    }
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -64,6 +70,12 @@ pub struct ExpenseClaim {
     /// The amount actually spent, given when the claim is marked spent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spent: Option<Money>,
+    /// Receipt photos, given with the amount spent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub receipts: BTreeMap<ContentHash, Photo>,
+    /// Why it was rejected, given with the `rejected` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<VisitId>,
     pub status: Lifecycle<ClaimStage>,
@@ -83,6 +95,8 @@ impl ExpenseClaim {
             purpose: purpose.into(),
             amount,
             spent: None,
+            receipts: BTreeMap::new(),
+            reason: None,
             visit: None,
             status: Lifecycle::start(by, at),
         }
@@ -103,6 +117,12 @@ impl ExpenseClaim {
                 source,
             })?;
         self.status.check()?;
+        if let Some(r) = &self.reason {
+            validation::text("rejection reason", r, LONG)?;
+        }
+        for p in self.receipts.values() {
+            p.validate()?;
+        }
         if let Some(s) = &self.spent {
             s.check().map_err(|source| ValidationError::Money {
                 field: "amount spent",

@@ -31,6 +31,9 @@ impl Stage for CommitmentStatus {
     fn may_follow(self, from: Self) -> bool {
         from == CommitmentStatus::Open && self != CommitmentStatus::Open
     }
+    fn is_open(self) -> bool {
+        self == CommitmentStatus::Open
+    }
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -107,6 +110,12 @@ impl Commitment {
 
     /// Open and past its due date as of `today`.
     pub fn is_overdue(&self, today: Day) -> bool {
-        self.status.current() == CommitmentStatus::Open && self.due < today
+        overdue(self.status.current(), self.due, today)
     }
+}
+
+/// Whether a commitment in `status`, due on `due`, is overdue on `today` (a day in
+/// its territory's zone): still open, and its due day is over.
+pub fn overdue(status: CommitmentStatus, due: Day, today: Day) -> bool {
+    status.is_open() && due < today
 }

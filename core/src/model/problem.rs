@@ -47,6 +47,37 @@ impl Stage for ProblemStatus {
     fn may_follow(self, from: Self) -> bool {
         self.rank() > from.rank()
     }
+    fn is_open(self) -> bool {
+        self != ProblemStatus::Resolved
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+vocab!(/// A problem's escalation to head office: escalated → responded.
+EscalationStage {
+    /// Put in head office's escalation queue (by whoever works the problem).
+    Escalated = "escalated",
+    /// Head office (or a regional manager) answered, or assigned it to someone.
+    Responded = "responded",
+});
+
+impl Stage for EscalationStage {
+    const START: Self = EscalationStage::Escalated;
+    fn rank(self) -> u8 {
+        match self {
+            EscalationStage::Escalated => 0,
+            EscalationStage::Responded => 1,
+        }
+    }
+    fn may_follow(self, from: Self) -> bool {
+        self.rank() > from.rank()
+    }
+    /// In head office's queue until someone answered.
+    fn is_open(self) -> bool {
+        self == EscalationStage::Escalated
+    }
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -64,9 +95,22 @@ pub struct Problem {
     /// How it was resolved; required once resolved.
     #[serde(default)]
     pub resolution: String,
-    /// Passed to head office for a decision.
+    /// Passed to head office for a decision (kept for older records; an
+    /// escalation today is `escalation`).
     #[serde(default)]
     pub escalated: bool,
+    /// Who works on it (the raiser until someone else takes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<UserId>,
+    /// Escalated to head office, and its answer: who and when for each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Lifecycle<EscalationStage>>,
+    /// Head office's answer, given with the `responded` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// Who head office gave it to, with the `responded` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<VisitId>,
     #[serde(default)]
@@ -90,6 +134,10 @@ impl Problem {
             status: Lifecycle::start(by, at),
             resolution: String::new(),
             escalated: false,
+            owner: None,
+            escalation: None,
+            response: None,
+            assigned_to: None,
             visit: None,
             notes: BTreeMap::new(),
         }
@@ -100,12 +148,28 @@ impl Problem {
         self.status.step(ProblemStatus::Open).map(|s| s.at)
     }
 
+    /// Whether it waits in head office's escalation queue: escalated, not yet
+    /// answered, not resolved.
+    pub fn awaits_head_office(&self) -> bool {
+        self.status.current() != ProblemStatus::Resolved
+            && self
+                .escalation
+                .as_ref()
+                .is_some_and(|e| e.current() == EscalationStage::Escalated)
+    }
+
     /// Checks the problem's rules.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validation::text("problem title", &self.title, SHORT)?;
         validation::optional_text("description", &self.description, LONG)?;
         validation::optional_text("resolution", &self.resolution, LONG)?;
         self.status.check()?;
+        if let Some(e) = &self.escalation {
+            e.check()?;
+        }
+        if let Some(r) = &self.response {
+            validation::text("response", r, LONG)?;
+        }
         if self.status.current() == ProblemStatus::Resolved && self.resolution.trim().is_empty() {
             return Err(ValidationError::ResolutionRequired);
         }

@@ -32,6 +32,10 @@ pub trait Tracked: Record {
     type Stage: Stage;
     /// Its steps so far.
     fn lifecycle(&self) -> &Lifecycle<Self::Stage>;
+    /// Open and past its due day as of `today` (only commitments have one).
+    fn is_overdue(&self, _today: crate::calendar::Day) -> bool {
+        false
+    }
 }
 
 /// A record that keeps a map of notes under `notes`.
@@ -48,7 +52,15 @@ macro_rules! tracked {
     };
 }
 
-tracked!(Commitment, CommitmentStatus);
+impl Tracked for Commitment {
+    type Stage = CommitmentStatus;
+    fn lifecycle(&self) -> &Lifecycle<CommitmentStatus> {
+        &self.status
+    }
+    fn is_overdue(&self, today: crate::calendar::Day) -> bool {
+        Commitment::is_overdue(self, today)
+    }
+}
 tracked!(ExpenseClaim, ClaimStage);
 tracked!(Problem, ProblemStatus);
 tracked!(Activity, ActivityStatus);
@@ -93,7 +105,14 @@ record!(
     Problem,
     ProblemId,
     "problems",
-    ["category", "severity", "title", "description", "escalated"]
+    [
+        "category",
+        "severity",
+        "title",
+        "description",
+        "escalated",
+        "owner"
+    ]
 );
 record!(
     Activity,

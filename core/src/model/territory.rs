@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::validation::{self, SHORT, ValidationError};
 use crate::ids::UserId;
 use crate::set::Set;
+use crate::zone::Zone;
 
 /// A territory's metadata and who manages it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,13 +15,26 @@ pub struct Territory {
     pub region: String,
     #[serde(default)]
     pub managers: Set<UserId>,
+    /// The IANA time zone its "today", "overdue" and ageing are reckoned in;
+    /// none: [`crate::zone::DEFAULT_ZONE`] (Asia/Taipei).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl Territory {
     /// Checks the territory's own rules.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validation::text("territory name", &self.name, SHORT)?;
-        validation::optional_text("region", &self.region, SHORT)
+        validation::optional_text("region", &self.region, SHORT)?;
+        match &self.time_zone {
+            Some(z) if Zone::new(z).is_err() => Err(ValidationError::Zone),
+            _ => Ok(()),
+        }
+    }
+
+    /// The zone its days are reckoned in.
+    pub fn zone(&self) -> Zone {
+        Zone::or_default(self.time_zone.as_deref())
     }
 }
 

@@ -44,6 +44,30 @@ pub enum ValidationError {
     PhotoHash,
     #[error("the time is outside the supported range")]
     Time,
+    #[error("the time zone is not an IANA name such as Asia/Taipei")]
+    Zone,
+}
+
+impl ValidationError {
+    /// A stable machine-readable name of the rule broken, for the UI to choose a message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ValidationError::Empty { .. } => "empty",
+            ValidationError::TooLong { .. } => "too_long",
+            ValidationError::Money { .. } => "money",
+            ValidationError::Geo { .. } => "geo",
+            ValidationError::Tier(_) => "tier",
+            ValidationError::DueBeforeCreation { .. } => "due_before_creation",
+            ValidationError::EndsBeforeStart { .. } => "ends_before_start",
+            ValidationError::CurrencyMismatch { .. } => "currency_mismatch",
+            ValidationError::ResolutionRequired => "resolution_required",
+            ValidationError::SpentAmountRequired => "spent_required",
+            ValidationError::Lifecycle(_) => "lifecycle",
+            ValidationError::PhotoHash => "photo_hash",
+            ValidationError::Time => "time",
+            ValidationError::Zone => "zone",
+        }
+    }
 }
 
 /// Checks a required text field: not blank and at most `max` characters.

@@ -1,4 +1,4 @@
-//! `Cursor`: how far along each territory's change feed a device has read.
+//! `Cursor`: how far along each territory's change feed a device has read, and in which epoch of the server's database.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +11,8 @@ use crate::ids::{IdError, TerritoryId};
 pub enum CursorError {
     #[error("cursor entry '{0}' is not territory:sequence")]
     Entry(String),
+    #[error("cursor epoch '{0}' is not 1 to 64 letters, digits, '.' or '-'")]
+    Epoch(String),
     #[error(transparent)]
     Territory(#[from] IdError),
 }
@@ -20,40 +22,179 @@ pub enum CursorError {
 /// device asks for "everything after" its cursor and the cost of a sync grows
 /// with what changed, not with how many documents the device holds. A territory
 /// missing from the cursor is read from the start: a device that gains access to
-/// a territory receives its whole history. Text form: `t-north:42,t-south:7`.
+/// a territory receives its whole history.
+///
+/// A cursor also says which database it was read from, so a server whose
+/// database went back in time (restored from an older copy, a lagging replica
+/// promoted) notices instead of skipping entries: the **epoch** names the
+/// database (created with it, renewed on restore), and each position carries a
+/// **tag**, the first 8 hex digits of the hash of the change at that position.
+/// A cursor of another epoch, past the end of a feed, or whose tag names
+/// another change than the feed holds there, means nothing to the server: it
+/// answers with a reset (see `SyncResponse::reset`). Text form:
+/// `@3f9a0c1d2b4e5f60,t-north:42/ab12cd34,t-south:7` (epoch and tags optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cursor(pub BTreeMap<TerritoryId, u64>);
+pub struct Cursor {
+    epoch: Option<String>,
+    seqs: BTreeMap<TerritoryId, Pos>,
+}
+
+/// A position in one feed: the sequence number read up to, and the tag of the change there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Pos {
+    seq: u64,
+    tag: Option<String>,
+}
+
+/// The tag of a change: the first 8 hex digits of its hash.
+pub fn tag_of(hash_hex: &str) -> &str {
+    hash_hex.get(..8).unwrap_or(hash_hex)
+}
+
+fn valid_tag(s: &str) -> bool {
+    s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Whether `s` may be an epoch: short, and safe in the cursor's text form.
+fn valid_epoch(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
 
 impl Cursor {
-    /// The position in `territory`'s feed (0 if never read).
-    pub fn get(&self, territory: &TerritoryId) -> u64 {
-        self.0.get(territory).copied().unwrap_or(0)
+    /// An empty cursor (everything from the start) of `epoch`.
+    pub fn at_epoch(epoch: &str) -> Result<Self, CursorError> {
+        if !valid_epoch(epoch) {
+            return Err(CursorError::Epoch(epoch.chars().take(80).collect()));
+        }
+        Ok(Cursor {
+            epoch: Some(epoch.to_owned()),
+            seqs: BTreeMap::new(),
+        })
     }
 
-    /// Moves `territory` forward to `seq` (never back).
+    /// The start of every feed, in this cursor's epoch.
+    pub fn start(&self) -> Cursor {
+        Cursor {
+            epoch: self.epoch.clone(),
+            seqs: BTreeMap::new(),
+        }
+    }
+
+    /// The epoch of the server database these positions belong to, if known.
+    pub fn epoch(&self) -> Option<&str> {
+        self.epoch.as_deref()
+    }
+
+    /// The position in `territory`'s feed (0 if never read).
+    pub fn get(&self, territory: &TerritoryId) -> u64 {
+        self.seqs.get(territory).map_or(0, |p| p.seq)
+    }
+
+    /// Every territory this cursor has a position in.
+    pub fn territories(&self) -> impl Iterator<Item = &TerritoryId> {
+        self.seqs.keys()
+    }
+
+    /// Forgets `territory`'s position (the device no longer reads it).
+    pub fn remove(&mut self, territory: &TerritoryId) {
+        // Rebuilt rather than `BTreeMap::remove`d from: that would add its own code to the wasm.
+        for (t, p) in std::mem::take(&mut self.seqs) {
+            if t != *territory {
+                self.seqs.insert(t, p);
+            }
+        }
+    }
+
+    /// Every tagged position: (territory, sequence number, tag), for the server to check.
+    pub fn tagged(&self) -> impl Iterator<Item = (&TerritoryId, u64, &str)> {
+        self.seqs
+            .iter()
+            .filter_map(|(t, p)| p.tag.as_deref().map(|tag| (t, p.seq, tag)))
+    }
+
+    /// Moves `territory` forward to `seq` (never back), without a tag.
     pub fn advance(&mut self, territory: &TerritoryId, seq: u64) {
-        let e = self.0.entry(territory.clone()).or_insert(0);
-        *e = (*e).max(seq);
+        self.advance_to(territory, seq, None);
+    }
+
+    /// Moves `territory` forward to `seq`, the position of the change whose hash
+    /// is `hash_hex` (never back; at an equal position the known tag is kept).
+    pub fn advance_to(&mut self, territory: &TerritoryId, seq: u64, hash_hex: Option<&str>) {
+        let tag = hash_hex
+            .map(tag_of)
+            .filter(|t| valid_tag(t))
+            .map(str::to_owned);
+        let e = self.seqs.entry(territory.clone()).or_default();
+        if seq > e.seq {
+            *e = Pos { seq, tag };
+        } else if seq == e.seq && e.tag.is_none() {
+            e.tag = tag;
+        }
+    }
+
+    /// Whether a database of `epoch` can serve this cursor: the same epoch (or
+    /// none known yet), no position past the end of its feed (`end(territory)`),
+    /// and every tag naming the change the feed holds there (`tag_at(territory,
+    /// seq)`; `None` when unknown or not to be checked). Otherwise the database
+    /// went back in time and the device must be reset.
+    pub fn fits(
+        &self,
+        epoch: &str,
+        end: impl Fn(&TerritoryId) -> u64,
+        tag_at: impl Fn(&TerritoryId, u64) -> Option<String>,
+    ) -> bool {
+        self.epoch.as_deref().is_none_or(|e| e == epoch)
+            && self.seqs.iter().all(|(t, p)| {
+                p.seq <= end(t)
+                    && match (&p.tag, tag_at(t, p.seq)) {
+                        (Some(mine), Some(held)) => tag_of(&held) == mine,
+                        _ => true,
+                    }
+            })
     }
 
     /// Takes the furthest position of each territory from both cursors, so a
-    /// late or repeated response can never move a device backwards.
+    /// late or repeated response can never move a device backwards. Positions of
+    /// another epoch are not comparable: a cursor of a different epoch is ignored
+    /// (a reset replaces the cursor instead, [`Cursor::replace`]).
     pub fn merge(&mut self, other: &Cursor) {
-        for (t, s) in &other.0 {
-            self.advance(t, *s);
+        match (&self.epoch, &other.epoch) {
+            (Some(a), Some(b)) if a != b => return,
+            (None, Some(b)) => self.epoch = Some(b.clone()),
+            _ => {}
         }
+        for (t, p) in &other.seqs {
+            let e = self.seqs.entry(t.clone()).or_default();
+            if p.seq > e.seq || (p.seq == e.seq && e.tag.is_none()) {
+                *e = p.clone();
+            }
+        }
+    }
+
+    /// Takes `other` whole: after a reset, the old positions name entries of a database that no longer exists.
+    pub fn replace(&mut self, other: &Cursor) {
+        *self = other.clone();
     }
 }
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for (t, s) in &self.0 {
+        if let Some(e) = &self.epoch {
+            write!(f, "@{e}")?;
+            first = false;
+        }
+        for (t, p) in &self.seqs {
             if !first {
                 f.write_str(",")?;
             }
             first = false;
-            write!(f, "{t}:{s}")?;
+            write!(f, "{t}:{}", p.seq)?;
+            if let Some(tag) = &p.tag {
+                write!(f, "/{tag}")?;
+            }
         }
         Ok(())
     }
@@ -64,13 +205,22 @@ impl FromStr for Cursor {
     fn from_str(s: &str) -> Result<Self, CursorError> {
         let mut c = Cursor::default();
         for entry in s.split(',').filter(|e| !e.is_empty()) {
-            let (t, n) = entry
-                .rsplit_once(':')
-                .ok_or_else(|| CursorError::Entry(entry.chars().take(80).collect()))?;
-            let n: u64 = n
-                .parse()
-                .map_err(|_| CursorError::Entry(entry.chars().take(80).collect()))?;
-            c.advance(&t.parse()?, n);
+            if let Some(epoch) = entry.strip_prefix('@') {
+                if !valid_epoch(epoch) || c.epoch.is_some() {
+                    return Err(CursorError::Epoch(epoch.chars().take(80).collect()));
+                }
+                c.epoch = Some(epoch.to_owned());
+                continue;
+            }
+            let bad = || CursorError::Entry(entry.chars().take(80).collect());
+            let (t, n) = entry.rsplit_once(':').ok_or_else(bad)?;
+            let (n, tag) = match n.split_once('/') {
+                Some((n, tag)) if valid_tag(tag) => (n, Some(tag)),
+                Some(_) => return Err(bad()),
+                None => (n, None),
+            };
+            let n: u64 = n.parse().map_err(|_| bad())?;
+            c.advance_to(&t.parse()?, n, tag);
         }
         Ok(c)
     }
@@ -91,5 +241,62 @@ mod tests {
         assert_eq!("".parse::<Cursor>().unwrap(), Cursor::default());
         assert!("t-north".parse::<Cursor>().is_err());
         assert!("t-north:-1".parse::<Cursor>().is_err());
+    }
+
+    #[test]
+    fn the_epoch_round_trips_and_positions_of_another_epoch_are_not_merged() {
+        let mut c: Cursor = "@e1,t-north:42".parse().unwrap();
+        assert_eq!(c.epoch(), Some("e1"));
+        assert_eq!(c.to_string(), "@e1,t-north:42");
+        assert_eq!("@e1".parse::<Cursor>().unwrap().to_string(), "@e1");
+        // A late response of an older database never mixes its positions in.
+        c.merge(&"@e0,t-north:99,t-east:1".parse().unwrap());
+        assert_eq!(c.to_string(), "@e1,t-north:42");
+        // A cursor from before epochs adopts the first epoch it hears of.
+        let mut old: Cursor = "t-north:3".parse().unwrap();
+        old.merge(&"@e1,t-north:5".parse().unwrap());
+        assert_eq!(old.to_string(), "@e1,t-north:5");
+        c.replace(&Cursor::at_epoch("e2").unwrap());
+        assert_eq!(c.to_string(), "@e2");
+        assert!("@bad epoch".parse::<Cursor>().is_err());
+        assert!("@e1,@e2".parse::<Cursor>().is_err());
+        assert!(Cursor::at_epoch("").is_err());
+    }
+
+    #[test]
+    fn a_cursor_fits_only_its_own_epoch_feeds_at_least_as_long_and_the_same_changes() {
+        let north: TerritoryId = "t-north".parse().unwrap();
+        let end = |t: &TerritoryId| if *t == north { 42 } else { 0 };
+        let held = |_: &TerritoryId, seq: u64| (seq == 42).then(|| "ab12cd34ef".to_owned());
+        let fits = |c: &str| c.parse::<Cursor>().unwrap().fits("e1", end, held);
+        assert!(fits("@e1,t-north:42"));
+        assert!(fits("t-north:42"));
+        assert!(fits("@e1,t-north:42/ab12cd34"));
+        assert!(
+            !fits("@e1,t-north:42/00000000"),
+            "another change at that position"
+        );
+        assert!(!fits("@e0,t-north:42"));
+        assert!(!fits("@e1,t-north:43"));
+        assert!(!fits("t-south:1"));
+    }
+
+    #[test]
+    fn tags_round_trip_and_follow_the_furthest_position() {
+        let mut c: Cursor = "t-north:42/ab12cd34".parse().unwrap();
+        assert_eq!(c.to_string(), "t-north:42/ab12cd34");
+        let north: TerritoryId = "t-north".parse().unwrap();
+        c.advance_to(&north, 42, Some("ffffffffff"));
+        assert_eq!(
+            c.to_string(),
+            "t-north:42/ab12cd34",
+            "an equal position keeps its tag"
+        );
+        c.advance_to(&north, 43, Some("0123456789abcdef"));
+        assert_eq!(c.to_string(), "t-north:43/01234567");
+        c.advance(&north, 44);
+        assert_eq!(c.to_string(), "t-north:44");
+        assert_eq!(c.tagged().count(), 0);
+        assert!("t-north:1/xyz".parse::<Cursor>().is_err());
     }
 }

@@ -1,8 +1,16 @@
-//! `SyncError`: what can go wrong handling a sync message as a whole (per-document problems are `Rejection`s).
+//! `SyncError`: what can go wrong handling a sync message as a whole, or a replica's own bookkeeping (per-document refusals are `Rejection`s).
 
-/// A sync message that cannot be handled at all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+use crate::doc::DocError;
+use crate::ids::IdError;
+
+/// A sync message that cannot be handled at all, or a replica operation that failed with nothing changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SyncError {
     #[error("protocol version {found} is not supported (this side speaks {supported})")]
     Protocol { found: u32, supported: u32 },
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    /// No randomness for a fresh actor.
+    #[error(transparent)]
+    Id(#[from] IdError),
 }

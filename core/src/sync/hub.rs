@@ -13,9 +13,9 @@ use super::error::SyncError;
 use super::ingest::{Limits, ingest};
 use super::policy::Principal;
 use super::wire::{
-    ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, SyncRequest, SyncResponse,
+    ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, PushLimits, SyncRequest, SyncResponse,
 };
-use crate::doc::{DocId, Document};
+use crate::doc::{DocError, DocId, Document};
 use crate::ids::TerritoryId;
 
 /// Documents and per-territory change feeds held in memory.
@@ -26,6 +26,10 @@ pub struct Hub {
     limits: Limits,
     /// Most changes returned by one response (then `more` is set).
     pub page: Option<usize>,
+    /// The start of every feed in the database's epoch (see [`Cursor`]); renewed by [`Hub::restore_older`].
+    epoch: Cursor,
+    /// The request limits stated in every response, if any (the hub does not enforce them).
+    pub push_limits: Option<PushLimits>,
 }
 
 impl Hub {
@@ -37,6 +41,40 @@ impl Hub {
     /// A stored document.
     pub fn doc(&self, id: &DocId) -> Option<&Document> {
         self.docs.get(id)
+    }
+
+    /// This hub's epoch.
+    pub fn epoch(&self) -> &str {
+        self.epoch.epoch().unwrap_or("hub")
+    }
+
+    /// Simulates a restore from an older backup: keeps only the first
+    /// `keep(territory)` entries of each feed, rebuilds every document from what
+    /// is left, and starts the new epoch `epoch` (an empty cursor of it).
+    pub fn restore_older(
+        &mut self,
+        keep: impl Fn(&TerritoryId) -> usize,
+        epoch: Cursor,
+    ) -> Result<(), DocError> {
+        let mut by_doc: BTreeMap<DocId, Vec<Change>> = BTreeMap::new();
+        for (t, feed) in &mut self.feeds {
+            feed.truncate(keep(t));
+            for (doc, change) in feed.iter() {
+                by_doc.entry(doc.clone()).or_default().push(change.clone());
+            }
+        }
+        self.docs.clear();
+        for (id, changes) in by_doc {
+            let doc = Document::from_changes(changes, Hub::actor())?;
+            self.docs.insert(id, doc);
+        }
+        self.epoch = epoch.start();
+        Ok(())
+    }
+
+    /// How many entries `territory`'s feed has.
+    pub fn feed_len(&self, territory: &TerritoryId) -> usize {
+        self.feeds.get(territory).map_or(0, Vec::len)
     }
 
     /// Every stored document id.
@@ -76,7 +114,35 @@ impl Hub {
                 Err(r) => rejected.push(r),
             }
         }
-        let (changes, cursor, more) = self.pull(principal, &req.cursor, &pushed);
+        let readable = |t: &TerritoryId| principal.can_access(t);
+        let reset = !req.cursor.fits(
+            self.epoch(),
+            |t| {
+                if readable(t) {
+                    self.feed_len(t) as u64
+                } else {
+                    u64::MAX
+                }
+            },
+            |t, seq| {
+                let i = usize::try_from(seq).ok()?.checked_sub(1)?;
+                let feed = self.feeds.get(t).filter(|_| readable(t))?;
+                feed.get(i).map(|(_, c)| c.hash().to_string())
+            },
+        );
+        let start = Cursor::at_epoch(self.epoch()).unwrap_or_default();
+        let from = if reset { &start } else { &req.cursor };
+        let (changes, mut cursor, more) = self.pull(principal, from, &pushed);
+        cursor.merge(&start);
+        let revoked: Vec<TerritoryId> = req
+            .cursor
+            .territories()
+            .filter(|t| !readable(t))
+            .cloned()
+            .collect();
+        for t in &revoked {
+            cursor.remove(t);
+        }
         Ok(SyncResponse {
             protocol: PROTOCOL_VERSION,
             accepted,
@@ -84,6 +150,9 @@ impl Hub {
             changes,
             cursor,
             more,
+            reset,
+            limits: self.push_limits,
+            revoked,
         })
     }
 
@@ -115,7 +184,10 @@ impl Hub {
             }
             budget -= end - start;
             more |= end < feed.len();
-            cursor.advance(territory, end as u64);
+            if end > start {
+                let last = feed[end - 1].1.hash().to_string();
+                cursor.advance_to(territory, end as u64, Some(&last));
+            }
         }
         let changes = grouped
             .into_iter()

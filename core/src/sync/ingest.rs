@@ -1,33 +1,17 @@
 //! `ingest`: the server's decision on one document's pushed changes: store them all, or none and say why.
 
-use std::collections::BTreeMap;
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 
-use automerge::{ActorId, Change, ChangeHash};
-
+use super::limits;
 use super::policy::Principal;
 use super::wire::{ChangeBytes, DocChanges, RejectCode, Rejection};
 use crate::doc::genesis;
-use crate::doc::{DealerState, DocError, DocId, Document, TerritoryState};
-use crate::model::ValidationError;
+use crate::doc::{DocError, DocId, Document};
+use crate::ids::TerritoryId;
+use crate::schema::{self, ApprovalLimits, Author, Rule, Violation};
 use crate::stamp::Stamp;
 
-/// Limits on one document's push.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Most changes accepted for one document in one request.
-    pub max_changes: usize,
-    /// Largest single change, in bytes.
-    pub max_change_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_changes: 10_000,
-            max_change_bytes: 256 * 1024,
-        }
-    }
-}
+pub use super::limits::Limits;
 
 /// An accepted push: the document as it now is and the changes that were new to
 /// it, in an order in which they can be applied.
@@ -40,14 +24,27 @@ pub struct Ingested {
 }
 
 fn reject(doc: &DocId, code: RejectCode, message: impl Into<String>) -> Rejection {
+    Rejection::new(doc.clone(), code, message)
+}
+
+/// A schema rule's refusal: `forbidden` for the permission rules, else `invalid`,
+/// and the rule's name.
+fn violation(doc: &DocId, v: Violation) -> Rejection {
+    let code = if v.rule.is_permission() {
+        RejectCode::Forbidden
+    } else {
+        RejectCode::Invalid
+    };
     Rejection {
-        doc: doc.clone(),
-        code,
-        message: message.into(),
+        rule: Some(v.rule.as_str().to_owned()),
+        ..Rejection::new(doc.clone(), code, v.to_string())
     }
 }
 
 fn from_doc_error(doc: &DocId, e: DocError) -> Rejection {
+    if let DocError::Schema(v) = e {
+        return violation(doc, v);
+    }
     let code = match &e {
         DocError::Malformed(_) => RejectCode::Malformed,
         DocError::MissingDependencies(_) => RejectCode::MissingDependencies,
@@ -71,6 +68,7 @@ pub fn decode_changes(
             format!("more than {} changes for one document", limits.max_changes),
         ));
     }
+    let mut budget = limits::Budget::new(limits);
     raw.iter()
         .map(|b| {
             if b.0.len() > limits.max_change_bytes {
@@ -80,6 +78,10 @@ pub fn decode_changes(
                     format!("a change is larger than {} bytes", limits.max_change_bytes),
                 ));
             }
+            // Header and op counts first: refuses compressed chunks and RLE bombs.
+            budget
+                .admit(&b.0)
+                .map_err(|e| reject(doc, e.code(), e.to_string()))?;
             let change = std::panic::catch_unwind(|| Change::from_bytes(b.0.clone()))
                 .map_err(|_| reject(doc, RejectCode::Malformed, "undecodable change"))?
                 .map_err(|e| {
@@ -106,8 +108,10 @@ pub fn decode_changes(
 
 /// Decides on `push` against the stored document `existing` (absent if new).
 /// Accepts only if every new change is signed by the principal, the result is a
-/// well-formed fieldsync document of the named id, every record the push touched
-/// keeps the domain rules, and the principal's role allows the edit.
+/// well-formed fieldsync document of the named id, and every new change keeps
+/// the schema (`crate::schema`: paths, types, write rules, authors, grow-only
+/// maps, lifecycles, roles, record rules), each checked in its own view and
+/// against the stored document (nothing its author never saw is displaced).
 /// Changes already stored are ignored, so a retried push is harmless.
 pub fn ingest(
     existing: Option<&mut Document>,
@@ -115,23 +119,83 @@ pub fn ingest(
     principal: &Principal,
     limits: Limits,
 ) -> Result<Ingested, Rejection> {
+    decide(
+        existing,
+        push,
+        principal,
+        None,
+        limits,
+        &ApprovalLimits::default(),
+    )
+}
+
+/// Decides as [`ingest`] on a push from an authenticated device: every new
+/// change's stamp must also name one of `devices` (`forged_device`) — the
+/// server's id for the token, and any retired device of the same user whose
+/// changes it delivers — so no device can make its changes look like another's.
+/// A claim approved in the push must be within the principal's limit for the
+/// document's territory in `approvals` (head office's table; `approval_limit`).
+pub fn ingest_from(
+    existing: Option<&mut Document>,
+    push: &DocChanges,
+    principal: &Principal,
+    devices: &[String],
+    limits: Limits,
+    approvals: &ApprovalLimits,
+) -> Result<Ingested, Rejection> {
+    decide(existing, push, principal, Some(devices), limits, approvals)
+}
+
+/// Refuses a caller who may not read or write `territory`.
+fn forbid_unless_access(
+    id: &DocId,
+    territory: &TerritoryId,
+    principal: &Principal,
+) -> Result<(), Rejection> {
+    if principal.can_access(territory) {
+        return Ok(());
+    }
+    Err(reject(
+        id,
+        RejectCode::Forbidden,
+        format!("you have no access to territory {territory}"),
+    ))
+}
+
+fn decide(
+    mut existing: Option<&mut Document>,
+    push: &DocChanges,
+    principal: &Principal,
+    devices: Option<&[String]>,
+    limits: Limits,
+    approvals: &ApprovalLimits,
+) -> Result<Ingested, Rejection> {
     let id = &push.doc;
     let incoming = decode_changes(id, &push.changes, limits)?;
+    // A stored document's territory is known: a caller without access is
+    // refused before any of their changes reaches Automerge (found by fuzzing:
+    // an unchecked change could panic it). The answer is the one a new
+    // document of that territory gets below, so it tells them nothing more.
+    if let Some(d) = existing.as_deref() {
+        forbid_unless_access(id, d.territory(), principal)?;
+    }
+    // Before any Automerge work.
+    limits::check_history(existing.as_deref_mut(), id, &incoming, &limits)
+        .map_err(|e| reject(id, e.code(), e.to_string()))?;
     let hashes: Vec<ChangeHash> = incoming.iter().map(Change::hash).collect();
     let server_actor = ActorId::from(b"fieldsync-server".to_vec());
-    let (mut doc, before_heads, before) = match existing {
+    let is_new = existing.is_none();
+    let (mut doc, before_heads) = match existing.as_deref_mut() {
         Some(d) => {
-            let before =
-                Before::of(d).map_err(|e| reject(id, RejectCode::Invalid, e.to_string()))?;
             let mut doc = d.fork();
             let heads = doc.heads();
             doc.apply(incoming).map_err(|e| from_doc_error(id, e))?;
-            (doc, heads, Some(before))
+            (doc, heads)
         }
         None => {
             let doc = Document::from_changes(incoming, server_actor)
                 .map_err(|e| from_doc_error(id, e))?;
-            (doc, Vec::new(), None)
+            (doc, Vec::new())
         }
     };
     if doc.id() != id {
@@ -142,123 +206,104 @@ pub fn ingest(
         ));
     }
     // Access first: even "you already sent these" tells the caller they exist.
-    if !principal.can_access(doc.territory()) {
-        return Err(reject(
-            id,
-            RejectCode::Forbidden,
-            format!("you have no access to territory {}", doc.territory()),
-        ));
-    }
+    forbid_unless_access(id, doc.territory(), principal)?;
     let fresh = doc.changes_since(&before_heads);
     if fresh.is_empty() {
         return Ok(Ingested { doc, fresh, hashes });
     }
-    check_signatures(id, doc.territory(), &fresh, principal)?;
-    check_content(id, before.as_ref(), &doc, principal)?;
+    check_signatures(id, doc.territory(), &fresh, principal, devices)?;
+    if is_new && matches!(id, DocId::Territory(_)) {
+        principal.may_create_territory().map_err(|e| Rejection {
+            rule: Some(Rule::Role.as_str().to_owned()),
+            ..reject(id, RejectCode::Forbidden, e.to_string())
+        })?;
+    }
+    let stored = existing.as_deref().map(Document::automerge);
+    let ceiling = approvals.ceiling(principal.role, doc.territory());
+    check_schema(id, &mut doc, &fresh, principal, ceiling.as_deref(), stored)?;
     Ok(Ingested { doc, fresh, hashes })
 }
 
+/// A refusal for a stamp that names someone else: `forbidden`, with its rule.
+fn forged(doc: &DocId, rule: Rule, message: String) -> Rejection {
+    Rejection {
+        rule: Some(rule.as_str().to_owned()),
+        ..reject(doc, RejectCode::Forbidden, message)
+    }
+}
+
+/// Every new change carries a stamp naming the principal (and, when known, one
+/// of the devices whose changes the push may carry).
 fn check_signatures(
     id: &DocId,
     territory: &crate::ids::TerritoryId,
     fresh: &[Change],
     principal: &Principal,
+    devices: Option<&[String]>,
 ) -> Result<(), Rejection> {
     let genesis_hash: Option<ChangeHash> = genesis::genesis(id, territory).ok().map(|(_, h)| h);
     for c in fresh {
         if Some(c.hash()) == genesis_hash {
             continue;
         }
-        match Stamp::from_message(c.message()) {
-            Some(s) if s.user == principal.user => {}
-            Some(s) => {
-                return Err(reject(
-                    id,
-                    RejectCode::Forbidden,
-                    format!(
-                        "a change is signed by {}, not by you ({})",
-                        s.user, principal.user
-                    ),
-                ));
-            }
-            None => {
-                return Err(reject(
-                    id,
-                    RejectCode::Invalid,
-                    "a change carries no author stamp",
-                ));
-            }
+        let Some(s) = Stamp::from_message(c.message()) else {
+            return Err(reject(
+                id,
+                RejectCode::Invalid,
+                "a change carries no author stamp",
+            ));
+        };
+        if s.user != principal.user {
+            return Err(forged(
+                id,
+                Rule::ForgedAuthor,
+                format!(
+                    "a change is signed by {}, not by you ({})",
+                    s.user, principal.user
+                ),
+            ));
+        }
+        if let Some(devices) = devices
+            && !devices.iter().any(|d| d == s.device.as_str())
+        {
+            return Err(forged(
+                id,
+                Rule::ForgedDevice,
+                format!(
+                    "a change is stamped as made on device {}, not on this one ({})",
+                    s.device,
+                    devices.first().map_or("", String::as_str)
+                ),
+            ));
         }
     }
     Ok(())
 }
 
-fn changed<'a, K: Ord, V: PartialEq>(
-    before: Option<&'a BTreeMap<K, V>>,
-    after: &'a BTreeMap<K, V>,
-) -> impl Iterator<Item = &'a V> {
-    after
-        .iter()
-        .filter(move |(k, v)| before.and_then(|b| b.get(*k)) != Some(*v))
-        .map(|(_, v)| v)
-}
-
-fn check_dealer_records(
-    before: Option<&DealerState>,
-    after: &DealerState,
-) -> Result<(), ValidationError> {
-    if before.map(|b| &b.profile) != Some(&after.profile) {
-        after.profile.validate()?;
-    }
-    changed(before.map(|b| &b.visits), &after.visits).try_for_each(|r| r.validate())?;
-    changed(before.map(|b| &b.commitments), &after.commitments).try_for_each(|r| r.validate())?;
-    changed(before.map(|b| &b.claims), &after.claims).try_for_each(|r| r.validate())?;
-    changed(before.map(|b| &b.problems), &after.problems).try_for_each(|r| r.validate())?;
-    changed(before.map(|b| &b.activities), &after.activities).try_for_each(|r| r.validate())
-}
-
-/// A document's typed state before a push.
-enum Before {
-    Dealer(Box<DealerState>),
-    Territory(TerritoryState),
-}
-
-impl Before {
-    fn of(doc: &Document) -> Result<Self, DocError> {
-        Ok(match doc.id() {
-            DocId::Dealer(_) => Before::Dealer(Box::new(doc.dealer_state()?)),
-            DocId::Territory(_) => Before::Territory(doc.territory_state()?),
-        })
-    }
-}
-
-fn check_content(
+/// Checks every fresh change against the schema, each in its own view and
+/// against the document as stored before the push (see `crate::schema`).
+fn check_schema(
     id: &DocId,
-    before: Option<&Before>,
-    after: &Document,
+    doc: &mut Document,
+    fresh: &[Change],
     principal: &Principal,
+    limit: Option<&[crate::money::Money]>,
+    stored: Option<&AutoCommit>,
 ) -> Result<(), Rejection> {
-    let invalid = |e: DocError| reject(id, RejectCode::Invalid, e.to_string());
-    let forbidden =
-        |e: super::policy::PolicyError| reject(id, RejectCode::Forbidden, e.to_string());
-    match id {
-        DocId::Dealer(_) => {
-            let old = match before {
-                Some(Before::Dealer(s)) => Some(s.as_ref()),
-                _ => None,
-            };
-            let new = after.dealer_state().map_err(invalid)?;
-            check_dealer_records(old, &new).map_err(|e| invalid(e.into()))?;
-            principal.check_dealer(old, &new).map_err(forbidden)
+    let genesis_hash: Option<ChangeHash> =
+        genesis::genesis(id, doc.territory()).ok().map(|(_, h)| h);
+    let kind = doc.kind();
+    let author = Author {
+        user: &principal.user,
+        role: Some(principal.role),
+        limit,
+    };
+    let am = doc.automerge_mut();
+    for c in fresh {
+        if Some(c.hash()) == genesis_hash {
+            continue;
         }
-        DocId::Territory(_) => {
-            let old = match before {
-                Some(Before::Territory(s)) => Some(s),
-                _ => None,
-            };
-            let new = after.territory_state().map_err(invalid)?;
-            new.profile.validate().map_err(|e| invalid(e.into()))?;
-            principal.check_territory(old, &new).map_err(forbidden)
-        }
+        schema::check_pushed(am, c, kind, &author, stored).map_err(|v| violation(id, v))?;
     }
+    Ok(())
 }

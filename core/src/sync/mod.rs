@@ -4,6 +4,8 @@ pub mod cursor;
 pub mod error;
 pub mod hub;
 pub mod ingest;
+pub mod limits;
+pub mod pace;
 pub mod policy;
 pub mod replica;
 pub mod wire;
@@ -11,10 +13,12 @@ pub mod wire;
 pub use cursor::Cursor;
 pub use error::SyncError;
 pub use hub::Hub;
-pub use ingest::{Ingested, Limits, ingest};
+pub use ingest::{Ingested, ingest, ingest_from};
+pub use limits::{LimitError, Limits};
+pub use pace::Pace;
 pub use policy::{PolicyError, Principal, Role};
-pub use replica::{DocMeta, Replica, ReplicaMeta, SyncReport};
+pub use replica::{DocMeta, Replica, ReplicaMeta, SyncReport, Undelivered};
 pub use wire::{
-    ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, RejectCode, Rejection, SyncRequest,
-    SyncResponse,
+    ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, PushLimits, RejectCode, Rejection,
+    SyncRequest, SyncResponse,
 };

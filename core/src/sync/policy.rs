@@ -1,34 +1,12 @@
-//! Who may read and write what: roles, the authenticated principal, and the checks on an edit.
+//! Who may read and write what: the authenticated principal and its access to territories.
+//!
+//! What a principal may change inside a document (approve a claim, rename a
+//! territory, …) is the schema's (`crate::schema`), checked on every change.
 
-use crate::doc::{DealerState, TerritoryState};
 use crate::ids::{TerritoryId, UserId};
-use crate::model::ClaimStage;
 use crate::set::Set;
-use crate::vocab::vocab;
 
-vocab!(/// What a user is allowed to do.
-Role {
-    /// 渠道經理: reads and writes only their own territories.
-    Manager = "manager",
-    /// 大區經理: oversees several territories; approves claims and reassigns within them.
-    Regional = "regional",
-    /// 總部: reads and writes everything.
-    HeadOffice = "head_office",
-    /// Manages users and devices; reads and writes everything.
-    Admin = "admin",
-});
-
-impl Role {
-    /// Whether this role may approve or reject expense claims and reassign territories.
-    pub fn supervises(self) -> bool {
-        !matches!(self, Role::Manager)
-    }
-
-    /// Whether this role sees every territory.
-    pub fn sees_all(self) -> bool {
-        matches!(self, Role::HeadOffice | Role::Admin)
-    }
-}
+pub use crate::schema::Role;
 
 /// The authenticated user behind a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +24,6 @@ pub enum PolicyError {
     NoAccess(TerritoryId),
     #[error("the {role} role may not {action}")]
     RoleMayNot { role: Role, action: &'static str },
-    #[error("a change is signed by {claimed}, not by you ({actual})")]
-    Impersonation { claimed: String, actual: UserId },
 }
 
 impl Principal {
@@ -56,70 +32,15 @@ impl Principal {
         self.role.sees_all() || self.territories.contains(territory)
     }
 
-    fn access(&self, territory: &TerritoryId) -> Result<(), PolicyError> {
-        if self.can_access(territory) {
-            Ok(())
-        } else {
-            Err(PolicyError::NoAccess(territory.clone()))
-        }
-    }
-
-    fn supervise(&self, action: &'static str) -> Result<(), PolicyError> {
-        if self.role.supervises() {
+    /// Whether they may create the document of a new territory (head office only).
+    pub fn may_create_territory(&self) -> Result<(), PolicyError> {
+        if self.role.sees_all() {
             Ok(())
         } else {
             Err(PolicyError::RoleMayNot {
                 role: self.role,
-                action,
+                action: "create territories",
             })
         }
-    }
-
-    /// Checks an edit of a dealer document from `before` (absent when new) to `after`.
-    pub fn check_dealer(
-        &self,
-        before: Option<&DealerState>,
-        after: &DealerState,
-    ) -> Result<(), PolicyError> {
-        self.access(&after.territory)?;
-        for (id, claim) in &after.claims {
-            let old = before.and_then(|b| b.claims.get(id));
-            for stage in [ClaimStage::Approved, ClaimStage::Rejected] {
-                let had = old.is_some_and(|c| c.status.step(stage).is_some());
-                if claim.status.step(stage).is_some() && !had {
-                    self.supervise("approve or reject expense claims")?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks an edit of a territory document from `before` (absent when new) to `after`.
-    pub fn check_territory(
-        &self,
-        before: Option<&TerritoryState>,
-        after: &TerritoryState,
-    ) -> Result<(), PolicyError> {
-        match before {
-            None => {
-                if !self.role.sees_all() {
-                    return Err(PolicyError::RoleMayNot {
-                        role: self.role,
-                        action: "create territories",
-                    });
-                }
-            }
-            Some(b) => {
-                self.access(&after.id)?;
-                if b.profile.managers != after.profile.managers {
-                    self.supervise("reassign a territory's managers")?;
-                }
-                if b.profile.name != after.profile.name || b.profile.region != after.profile.region
-                {
-                    self.supervise("rename a territory")?;
-                }
-            }
-        }
-        Ok(())
     }
 }

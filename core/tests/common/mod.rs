@@ -68,6 +68,7 @@ pub fn hub_with_territory() -> Hub {
         name: "北區".into(),
         region: "台灣".into(),
         managers: [user("m1"), user("m2")].into_iter().collect(),
+        time_zone: None,
     };
     ho.create_territory(territory(), &t, &stamp("ho", 0))
         .unwrap();

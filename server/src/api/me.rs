@@ -1,44 +1,177 @@
-//! Who the caller is (`GET /v1/me`) and a document's Automerge export (`GET /v1/docs/{doc_id}/automerge`).
+//! Who the caller is (`GET /v1/me`), logging in with a one-time code (`POST /v1/login`, `POST /v1/login-codes`)
+//! and a document's Automerge export (`GET /v1/docs/{doc_id}/automerge`).
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldsync_core::doc::DocId;
-use serde_json::{Value, json};
+use fieldsync_core::ids::{TerritoryId, UserId};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::admin::{login_code, redeem_login_code};
+use crate::auth::{Caller, bearer_of};
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::{Always, Authed, WithBody};
 use crate::state::AppState;
 
+/// A territory by id and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TerritoryRef {
+    #[schema(value_type = TerritoryId)]
+    id: String,
+    name: String,
+}
+
+/// `GET /v1/me`'s answer: the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    #[schema(value_type = UserId)]
+    user: String,
+    name: String,
+    /// manager, regional, head_office or admin.
+    #[schema(value_type = fieldsync_core::sync::Role)]
+    role: String,
+    /// This device's id.
+    device: String,
+    /// Territories the caller may read.
+    territories: Vec<TerritoryRef>,
+}
+
 /// `GET /v1/me` → `{user, name, role, territories: [{id, name}]}`.
-pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "identity",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = Me), Authed, Always)
+)]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let known = state.store.territories().await?;
     let mut ids: Vec<String> = match caller.limited_territories() {
         Some(mine) => mine,
         None => known.iter().map(|(id, ..)| id.clone()).collect(),
     };
     ids.sort();
-    let territories: Vec<Value> = ids
+    let territories = ids
         .iter()
         .map(|id| {
             let name = known
                 .iter()
                 .find(|(k, ..)| k == id)
                 .map_or(id.as_str(), |(_, n, ..)| n.as_str());
-            json!({"id": id, "name": name})
+            TerritoryRef {
+                id: id.clone(),
+                name: name.to_owned(),
+            }
         })
         .collect();
-    Ok(Json(json!({
-        "user": caller.user.id,
-        "name": caller.user.name,
-        "role": caller.user.role,
-        "device": caller.device,
-        "territories": territories,
-    })))
+    Ok(Json(Me {
+        user: caller.user.id.clone(),
+        name: caller.user.name.clone(),
+        role: caller.user.role.clone(),
+        device: caller.device.clone(),
+        territories,
+    }))
 }
 
-/// `GET /v1/docs/{doc_id}/automerge`: the merged document in Automerge's own format.
+/// `POST /v1/login` body.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct LoginBody {
+    /// The one-time code of a login link (`lc_…`).
+    code: String,
+}
+
+/// `POST /v1/login`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedIn {
+    /// The device token, for `Authorization: Bearer`.
+    token: String,
+    device: String,
+}
+
+/// A one-time login link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginLink {
+    code: String,
+    #[schema(example = "/#/login?code=lc_…")]
+    login_url: String,
+    /// Epoch ms; the code works once, until then.
+    expires_at: i64,
+}
+
+/// `POST /v1/login {code}` → `{token, device}`: a login link's one-time code, exchanged once
+/// (401 `login_code_invalid`, `login_code_used` or `login_code_expired` otherwise).
+#[utoipa::path(
+    post,
+    path = "/v1/login",
+    tag = "identity",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "The device's token", body = LoggedIn),
+        (status = 400, description = "Not a login request (`malformed`)", body = ErrorBody),
+        (status = 401, description = "The code is unknown (`login_code_invalid`), already used (`login_code_used`) or expired (`login_code_expired`)", body = ErrorBody),
+        (status = 500, description = "The server failed (`internal`)", body = ErrorBody),
+        WithBody,
+        Always,
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    b: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Json<LoggedIn>, ApiError> {
+    let Json(b) = b.map_err(|e| ApiError::bad("malformed", e.body_text()))?;
+    let (device, token) = redeem_login_code(&state.store, b.code.trim()).await?;
+    tracing::info!(%device, "login code used");
+    Ok(Json(LoggedIn { token, device }))
+}
+
+/// `POST /v1/login-codes` → `{code, login_url, expires_at}`: a one-time login link for the
+/// caller's own device, to open the app in another browser without showing the token.
+#[utoipa::path(
+    post,
+    path = "/v1/login-codes",
+    tag = "identity",
+    security(("bearer" = [])),
+    responses((status = 201, description = "A login link for the caller's device", body = LoginLink), Authed, Always)
+)]
+pub async fn new_login_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<LoginLink>), ApiError> {
+    let token = bearer_of(&headers).ok_or(ApiError::Unauthorized)?;
+    let ttl = state.settings.hardening.login_code_ttl_ms;
+    let code = login_code(&state.store, &caller.device, token, ttl).await?;
+    let login_url = code.link();
+    Ok((
+        StatusCode::CREATED,
+        Json(LoginLink {
+            code: code.code,
+            login_url,
+            expires_at: code.expires_at,
+        }),
+    ))
+}
+
+/// `GET /v1/docs/{doc_id}/automerge`: the merged document in Automerge's own format
+/// (404 `not_found` for a document that does not exist or that the caller may not read).
+#[utoipa::path(
+    get,
+    path = "/v1/docs/{doc_id}/automerge",
+    tag = "sync",
+    security(("bearer" = [])),
+    params(("doc_id" = DocId, Path, description = "`territory:<id>` or `dealer:<id>`")),
+    responses(
+        (status = 200, description = "The document's Automerge bytes", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 400, description = "Not a document id (`bad_document_id`)", body = ErrorBody),
+        (status = 404, description = "No such document, or one of a territory the caller may not read: the two are answered alike (`not_found`)", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,17 +180,14 @@ pub async fn export(
     let id: DocId = doc_id
         .parse()
         .map_err(|e| ApiError::bad("bad_document_id", format!("{e}")))?;
+    // A document of a territory the caller cannot read is answered exactly as a
+    // missing one: its existence is not theirs to learn.
     let doc = state
         .store
         .load_doc(&id.to_string())
         .await?
+        .filter(|d| caller.can_access(&d.territory))
         .ok_or_else(|| ApiError::NotFound(format!("no document {id}")))?;
-    if !caller.can_access(&doc.territory) {
-        return Err(ApiError::Forbidden(format!(
-            "you have no access to territory {}",
-            doc.territory
-        )));
-    }
     let filename = format!("{}.automerge", id.to_string().replace(':', "-"));
     Ok((
         [

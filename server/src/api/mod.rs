@@ -1,6 +1,9 @@
 //! The HTTP API's handlers besides sync and the live channel: read model, administration, identity, export, operations.
 
 pub mod admin;
+pub mod ageing;
+pub mod approvals;
+pub mod cursor;
 pub mod me;
 pub mod ops;
 pub mod photos;

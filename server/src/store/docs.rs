@@ -34,6 +34,8 @@ pub struct CommitDoc<'a> {
     /// (hash, bytes) of each change new to the server, in an applicable order.
     pub fresh: Vec<(String, Vec<u8>)>,
     pub device: &'a str,
+    /// The pushing replica ('' if it did not say).
+    pub origin: &'a str,
     pub read: &'a ReadRows,
 }
 
@@ -119,8 +121,8 @@ impl Store {
         for (hash, bytes) in &c.fresh {
             seq += 1;
             sqlx::query(
-                "INSERT INTO feed (territory, seq, doc, hash, change, device, committed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO feed (territory, seq, doc, hash, change, device, origin, committed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(c.territory)
             .bind(seq)
@@ -128,11 +130,15 @@ impl Store {
             .bind(hash)
             .bind(bytes)
             .bind(c.device)
+            .bind(c.origin)
             .bind(now)
             .execute(&mut *w.tx)
             .await?;
         }
         write_read_model(&mut w, c.id, c.territory, c.read).await?;
+        if let ReadKind::Dealer(d) = &c.read.kind {
+            super::photos::index_photo_refs(&mut w, c.id, c.territory, &d.photos).await?;
+        }
         if self.backend() == super::Backend::Postgres {
             // Delivered to every server replica's listener when (and only if) this commits.
             sqlx::query("SELECT pg_notify($1, $2)")
@@ -152,11 +158,29 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<FeedRow>, StoreError> {
+        self.feed_page(territory, after, i64::MAX, "", limit).await
+    }
+
+    /// Up to `limit` feed entries of `territory` with `after < seq <= upto`, in
+    /// order, leaving out those pushed by replica `origin` (none left out if '').
+    pub async fn feed_page(
+        &self,
+        territory: &str,
+        after: i64,
+        upto: i64,
+        origin: &str,
+        limit: i64,
+    ) -> Result<Vec<FeedRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, doc, hash, change FROM feed WHERE territory = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT seq, doc, hash, change FROM feed \
+             WHERE territory = $1 AND seq > $2 AND seq <= $3 AND ($4 = '' OR origin <> $5) \
+             ORDER BY seq LIMIT $6",
         )
         .bind(territory)
         .bind(after)
+        .bind(upto)
+        .bind(origin)
+        .bind(origin)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
@@ -169,6 +193,17 @@ impl Store {
                     change: r.try_get("change")?,
                 })
             })
+            .collect()
+    }
+
+    /// Every territory's last feed number. A committed number n means entries
+    /// 1..=n are all committed (the counter is written in their transaction).
+    pub async fn feed_heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT territory, seq FROM feed_counters ORDER BY territory")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("territory")?, r.try_get("seq")?)))
             .collect()
     }
 
@@ -230,12 +265,15 @@ async fn write_read_model(
                 .bind(&t.id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO rm_territories (id, name, region) VALUES ($1, $2, $3)")
-                .bind(&t.id)
-                .bind(&t.name)
-                .bind(&t.region)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO rm_territories (id, name, region, time_zone) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(&t.region)
+            .bind(&t.time_zone)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("DELETE FROM rm_territory_managers WHERE territory = $1")
                 .bind(&t.id)
                 .execute(&mut *tx)
@@ -319,8 +357,8 @@ async fn write_read_model(
             }
             for c in &d.claims {
                 sqlx::query(
-                    "INSERT INTO rm_claims (id, dealer, territory, category, purpose, amount_minor, currency, spent_minor, status, requested_by, requested_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO rm_claims (id, dealer, territory, category, purpose, amount_minor, currency, spent_minor, status, requested_by, requested_at, spent_on) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&c.id)
                 .bind(&r.id)
@@ -333,13 +371,15 @@ async fn write_read_model(
                 .bind(&c.status)
                 .bind(&c.requested_by)
                 .bind(c.requested_at)
+                .bind(c.spent_on.as_deref())
                 .execute(&mut *tx)
                 .await?;
             }
             for p in &d.problems {
                 sqlx::query(
-                    "INSERT INTO rm_problems (id, dealer, territory, category, severity, title, status, raised_at, resolved_at, escalated) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO rm_problems (id, dealer, territory, category, severity, title, status, raised_at, resolved_at, escalated, \
+                     owner, escalated_by, escalated_at, responded_by, responded_at, response, assigned_to, resolved_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                 )
                 .bind(&p.id)
                 .bind(&r.id)
@@ -351,6 +391,14 @@ async fn write_read_model(
                 .bind(p.raised_at)
                 .bind(p.resolved_at)
                 .bind(i64::from(p.escalated))
+                .bind(p.owner.as_deref())
+                .bind(p.escalated_by.as_deref())
+                .bind(p.escalated_at)
+                .bind(p.responded_by.as_deref())
+                .bind(p.responded_at)
+                .bind(p.response.as_deref())
+                .bind(p.assigned_to.as_deref())
+                .bind(p.resolved_by.as_deref())
                 .execute(&mut *tx)
                 .await?;
             }

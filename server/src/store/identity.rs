@@ -1,4 +1,4 @@
-//! Users, their assigned territories and their devices' hashed tokens.
+//! Users (enabled or disabled), their assigned territories, their devices' hashed tokens (who issued them, until when) and one-time login codes.
 
 use sqlx::Row;
 
@@ -10,6 +10,8 @@ pub struct UserRow {
     pub id: String,
     pub name: String,
     pub role: String,
+    /// When an administrator disabled the user, if they are disabled.
+    pub disabled_at: Option<i64>,
 }
 
 /// A device as stored (never its token).
@@ -20,6 +22,39 @@ pub struct DeviceRow {
     pub label: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// When the token stops working, if ever.
+    pub expires_at: Option<i64>,
+    /// Who issued it: `cli`, or the issuing user's id (None: before this was recorded).
+    pub issued_by: Option<String>,
+}
+
+/// What a request's token stands for: its device, user and whether it may still be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSession {
+    pub device: String,
+    pub user: String,
+    pub revoked: bool,
+    pub expires_at: Option<i64>,
+    pub user_disabled: bool,
+}
+
+/// Why a login code gave no token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    Unknown,
+    Used,
+    Expired,
+}
+
+/// A device token being issued.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDevice<'a> {
+    pub id: &'a str,
+    pub user: &'a str,
+    pub label: &'a str,
+    pub token_hash: &'a str,
+    pub issued_by: &'a str,
+    pub expires_at: Option<i64>,
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -93,7 +128,7 @@ impl Store {
 
     /// One user.
     pub async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query("SELECT id, name, role FROM users WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, role, disabled_at FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
@@ -102,6 +137,7 @@ impl Store {
                 id: r.try_get("id")?,
                 name: r.try_get("name")?,
                 role: r.try_get("role")?,
+                disabled_at: r.try_get("disabled_at")?,
             })
         })
         .transpose()
@@ -109,7 +145,7 @@ impl Store {
 
     /// Every user, by id.
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, role FROM users ORDER BY id")
+        let rows = sqlx::query("SELECT id, name, role, disabled_at FROM users ORDER BY id")
             .fetch_all(self.pool())
             .await?;
         rows.iter()
@@ -118,52 +154,165 @@ impl Store {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     role: r.try_get("role")?,
+                    disabled_at: r.try_get("disabled_at")?,
                 })
             })
             .collect()
     }
 
-    /// The territories a user may access: those an administrator assigned, and
-    /// those whose territory document lists them as a manager.
+    /// The territories a user may access: exactly those an administrator
+    /// assigned. A territory document's manager list grants nothing.
     pub async fn user_territories(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT territory FROM user_territories WHERE user_id = $1 \
-             UNION SELECT territory FROM rm_territory_managers WHERE user_id = $2 \
-             ORDER BY 1",
+            "SELECT territory FROM user_territories WHERE user_id = $1 ORDER BY 1",
         )
-        .bind(id)
         .bind(id)
         .fetch_all(self.pool())
         .await?;
         Ok(rows)
     }
 
-    /// Registers a device whose token hashes to `token_hash`.
-    pub async fn create_device(
-        &self,
-        id: &str,
-        user: &str,
-        label: &str,
-        token_hash: &str,
-    ) -> Result<(), StoreError> {
+    /// Registers a device whose token hashes to `d.token_hash`.
+    pub async fn create_device(&self, d: NewDevice<'_>) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         let r = sqlx::query(
-            "INSERT INTO devices (id, user_id, label, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO devices (id, user_id, label, token_hash, created_at, issued_by, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(id)
-        .bind(user)
-        .bind(label)
-        .bind(token_hash)
+        .bind(d.id)
+        .bind(d.user)
+        .bind(d.label)
+        .bind(d.token_hash)
         .bind(now_millis())
+        .bind(d.issued_by)
+        .bind(d.expires_at)
         .execute(&mut *w.tx)
         .await;
         match r {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Duplicate(format!("device {id} or its token")));
+                return Err(StoreError::Duplicate(format!(
+                    "device {} or its token",
+                    d.id
+                )));
             }
             r => r?,
         };
         w.commit().await
+    }
+
+    /// The session behind a token hash (also when revoked, expired or its user disabled).
+    pub async fn token_session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TokenSession>, StoreError> {
+        self.session_where("d.token_hash = $1", token_hash).await
+    }
+
+    /// The session of a device by id (to re-check a long-lived live channel).
+    pub async fn device_session(&self, device: &str) -> Result<Option<TokenSession>, StoreError> {
+        self.session_where("d.id = $1", device).await
+    }
+
+    async fn session_where(
+        &self,
+        condition: &'static str,
+        value: &str,
+    ) -> Result<Option<TokenSession>, StoreError> {
+        let sql = format!(
+            "SELECT d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at \
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE {condition}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(TokenSession {
+                device: r.try_get("id")?,
+                user: r.try_get("user_id")?,
+                revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                expires_at: r.try_get("expires_at")?,
+                user_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Disables (or re-enables) a user: a disabled user's tokens stop working. False if no such user.
+    pub async fn set_user_disabled(&self, id: &str, disabled: bool) -> Result<bool, StoreError> {
+        let mut w = self.begin_write().await?;
+        let n = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then(now_millis))
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+        w.commit().await?;
+        Ok(n > 0)
+    }
+
+    /// Stores a one-time login code (its hash) for `device`, with the device's token sealed by it.
+    pub async fn create_login_code(
+        &self,
+        code_hash: &str,
+        device: &str,
+        sealed: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO login_codes (code_hash, device, sealed, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(code_hash)
+        .bind(device)
+        .bind(sealed)
+        .bind(now_millis())
+        .bind(expires_at)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
+    }
+
+    /// Uses a login code once: its device and sealed token, which are erased.
+    pub async fn redeem_login_code(
+        &self,
+        code_hash: &str,
+    ) -> Result<Result<(String, String), CodeRefusal>, StoreError> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT device, sealed, expires_at, used_at FROM login_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Err(CodeRefusal::Unknown));
+        };
+        let now = now_millis();
+        let used: Option<i64> = row.try_get("used_at")?;
+        let sealed: Option<String> = row.try_get("sealed")?;
+        let (Some(sealed), None) = (sealed, used) else {
+            return Ok(Err(CodeRefusal::Used));
+        };
+        if row.try_get::<i64, _>("expires_at")? <= now {
+            return Ok(Err(CodeRefusal::Expired));
+        }
+        // Only one of two racing redemptions changes the row.
+        let n = sqlx::query(
+            "UPDATE login_codes SET used_at = $1, sealed = NULL WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(Err(CodeRefusal::Used));
+        }
+        let device: String = row.try_get("device")?;
+        w.commit().await?;
+        Ok(Ok((device, sealed)))
     }
 
     /// The (device, user) a live token belongs to.
@@ -198,7 +347,7 @@ impl Store {
     /// One device (live or revoked), never its token.
     pub async fn device(&self, id: &str) -> Result<Option<DeviceRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, user_id, label, created_at, revoked_at FROM devices WHERE id = $1",
+            "SELECT id, user_id, label, created_at, revoked_at, expires_at, issued_by FROM devices WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -209,7 +358,7 @@ impl Store {
     /// Every device (of one user, if given).
     pub async fn devices(&self, user: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, user_id, label, created_at, revoked_at FROM devices \
+            "SELECT id, user_id, label, created_at, revoked_at, expires_at, issued_by FROM devices \
              WHERE ($1 = '' OR user_id = $2) ORDER BY created_at, id",
         )
         .bind(user.unwrap_or(""))
@@ -227,5 +376,7 @@ fn device_row(r: &sqlx::any::AnyRow) -> Result<DeviceRow, StoreError> {
         label: r.try_get("label")?,
         created_at: r.try_get("created_at")?,
         revoked_at: r.try_get("revoked_at")?,
+        expires_at: r.try_get("expires_at")?,
+        issued_by: r.try_get("issued_by")?,
     })
 }

@@ -1,6 +1,10 @@
 //! `Store`: the database behind the server (SQLite or PostgreSQL, chosen by the URL), its migrations and write transactions.
 
+mod actors;
+mod ageing;
+mod approvals;
 mod docs;
+mod epoch;
 mod identity;
 mod photos;
 mod queries;
@@ -13,8 +17,10 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use approvals::LimitRow;
 pub use docs::{CommitDoc, FeedRow, StoredDoc};
-pub use identity::{DeviceRow, UserRow};
+pub use identity::{CodeRefusal, DeviceRow, NewDevice, TokenSession, UserRow};
+pub use photos::{NewPhoto, PhotoPut};
 pub use queries::{Filter, Page};
 
 /// What can go wrong talking to the database.

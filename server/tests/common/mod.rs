@@ -1,6 +1,7 @@
 //! Test harness: a throw-away database per test (SQLite file or PostgreSQL database), the real server on port 0, and devices driving it over HTTP.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use fieldsync_core::calendar::Timestamp;
@@ -52,6 +53,15 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// Stands in for a database handed on elsewhere (owns nothing, drops nothing).
+    fn new_placeholder() -> TestDb {
+        TestDb {
+            url: String::new(),
+            pg_name: None,
+            _dir: None,
+        }
+    }
+
     pub async fn new(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => {
@@ -80,6 +90,53 @@ impl TestDb {
                 TestDb {
                     url: format!("{base}/{name}"),
                     pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl TestDb {
+    /// A copy of this database as it is now (a backup), as a database of its
+    /// own. No server may be connected to it (PostgreSQL copies from a template).
+    pub async fn backup(&self) -> TestDb {
+        match &self.pg_name {
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("backup.sqlite");
+                let mut conn = AnyConnection::connect(&self.url)
+                    .await
+                    .expect("open sqlite");
+                conn.execute(sqlx::AssertSqlSafe(format!(
+                    "VACUUM INTO '{}'",
+                    path.display()
+                )))
+                .await
+                .expect("VACUUM INTO");
+                let _ = conn.close().await;
+                TestDb {
+                    url: format!("sqlite://{}", path.display()),
+                    pg_name: None,
+                    _dir: Some(dir),
+                }
+            }
+            Some(name) => {
+                let admin = pg_admin_url();
+                let mut raw = [0u8; 8];
+                getrandom::fill(&mut raw).expect("random");
+                let copy = format!("fieldsync_test_{}", hex::encode(raw));
+                let mut conn = AnyConnection::connect(&admin).await.expect("PostgreSQL");
+                conn.execute(sqlx::AssertSqlSafe(format!(
+                    "CREATE DATABASE {copy} TEMPLATE {name}"
+                )))
+                .await
+                .expect("copy database");
+                let _ = conn.close().await;
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                TestDb {
+                    url: format!("{base}/{copy}"),
+                    pg_name: Some(copy),
                     _dir: None,
                 }
             }
@@ -141,7 +198,11 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, settings: Settings) -> TestServer {
-        let db = TestDb::new(backend).await;
+        Self::start_on(TestDb::new(backend).await, settings).await
+    }
+
+    /// The server over an existing database (one a previous server left, or a backup).
+    pub async fn start_on(db: TestDb, settings: Settings) -> TestServer {
         let store = Store::open(&db.url).await.expect("open store");
         let state = AppState::new(store.clone(), settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -192,19 +253,23 @@ impl TestServer {
 
     /// Another device token for an existing user.
     pub async fn token(&self, user: &str) -> String {
-        admin::issue_device(&self.store, user, "test", None)
+        let issued = admin::issue_device(&self.store, user, "test", None)
             .await
-            .expect("issue")
-            .token
+            .expect("issue");
+        remember_device(&issued.token, &issued.device);
+        issued.token
     }
 
-    /// A device of `user` holding `token`.
+    /// A device of `user` holding `token`: it stamps its changes with the
+    /// server's id of the token's device (the server refuses any other), when
+    /// the token was issued through this harness or given to `remember_device`.
     pub fn device(&self, user: &str, token: &str) -> Device {
+        let id = known_device(token).unwrap_or_else(|| DeviceId::random().expect("device id"));
         Device {
             replica: Replica::new().expect("replica"),
             token: token.to_owned(),
             user: user.parse().expect("user id"),
-            id: DeviceId::random().expect("device id"),
+            id,
             base: self.base.clone(),
             http: self.http.clone(),
             clock: 1_000,
@@ -226,7 +291,14 @@ impl TestServer {
         r.json().await.expect("json")
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the server and hands back its database, to start another server on it.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
+        self.shutdown_now().await;
+        let db = TestDb::new_placeholder();
+        std::mem::replace(&mut self._db, db)
+    }
+
+    async fn shutdown_now(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -235,6 +307,26 @@ impl TestServer {
         }
         self.store.close().await;
     }
+
+    pub async fn stop(mut self) {
+        self.shutdown_now().await;
+    }
+}
+
+/// The server's device id of every token issued through the harness.
+static DEVICES: std::sync::Mutex<BTreeMap<String, String>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// Records which device a token belongs to (for tokens made outside the harness).
+pub fn remember_device(token: &str, device: &str) {
+    DEVICES
+        .lock()
+        .expect("device registry")
+        .insert(token.to_owned(), device.to_owned());
+}
+
+fn known_device(token: &str) -> Option<DeviceId> {
+    let devices = DEVICES.lock().expect("device registry");
+    devices.get(token).map(|d| d.parse().expect("a device id"))
 }
 
 /// A phone: a core replica that syncs with the server over HTTP.
@@ -308,6 +400,7 @@ pub fn territory(name: &str, managers: &[&str]) -> Territory {
         name: name.to_owned(),
         region: "north".to_owned(),
         managers: managers.iter().map(|m| m.parse().expect("user")).collect(),
+        time_zone: None,
     }
 }
 
@@ -330,4 +423,52 @@ pub async fn head_office_with_territories(
     }
     assert!(ho.sync().await.is_empty());
     ho
+}
+
+/// A live channel (WebSocket) client.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `GET /v1/live` on `base` (http://…) and authenticates with its first message, as the app does.
+pub async fn live(base: &str, token: &str) -> Ws {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!("{}/v1/live", base.replace("http://", "ws://"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect the live channel");
+    let auth = serde_json::json!({"type": "auth", "token": token}).to_string();
+    ws.send(Message::Text(auth.into()))
+        .await
+        .expect("send auth");
+    ws
+}
+
+/// The next text message of a live channel within 10 s (None: closed, or nothing came).
+pub async fn next_text(ws: &mut Ws) -> Option<String> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(t.to_string()),
+            // Pings are answered by the client library; keep reading.
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Whether the live channel is closed by the server within 10 s (reading and discarding what comes first).
+pub async fn closes(ws: &mut Ws) -> bool {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return false,
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
 }

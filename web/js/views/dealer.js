@@ -3,14 +3,16 @@ import { t } from '../i18n.js';
 import * as local from '../local.js';
 import * as photos from '../photos.js';
 import { stamp } from '../session.js';
-import { h, fmtTime, fmtMoney, current, RANKS, toast, field, select, errorText, fieldName } from '../ui.js';
+import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, field, select, errorText, fieldName } from '../ui.js';
 import { KINDS, STATUSES } from './dealers.js';
+import { claimItem } from './claim.js';
 
 const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');
 
-async function act(doc, fn, rerender) {
+/** Runs one of local's named edits (`[op, doc, ...args]`), then says so and redraws. */
+async function act(edit, rerender) {
   try {
-    await local.edit([doc], fn);
+    await local.edit(...edit);
     toast(t('visit.saved'));
     rerender();
   } catch (e) {
@@ -38,7 +40,7 @@ function profileCard(d, doc, rerender) {
     for (const k of ['name', 'address', 'kind', 'status']) if (f.get(k) !== p[k]) patch[k] = f.get(k);
     if (Number(f.get('tier')) !== p.tier) patch.tier = Number(f.get('tier'));
     if (!Object.keys(patch).length) { form.hidden = true; return; }
-    act(doc, (r) => r.updateProfile(doc, JSON.stringify(patch), stamp()), rerender);
+    act(['updateProfile', doc, patch, stamp()], rerender);
   } },
     field(t('dealer.name'), h('input', { name: 'name', value: p.name, required: true })),
     field(t('dealer.address'), h('input', { name: 'address', value: p.address })),
@@ -52,27 +54,27 @@ function profileCard(d, doc, rerender) {
 }
 
 function downlineCard(d, doc, rerender) {
-  const name = h('input', { name: 'customer', placeholder: t('dealer.addCustomer'), required: true });
+  const name = h('input', { name: 'customer', placeholder: t('dealer.addCustomer'), 'aria-label': t('dealer.addCustomer'), required: true });
   const core = h('input', { type: 'checkbox', name: 'core' });
   const form = h('form.inline-form', { onsubmit: (e) => {
     e.preventDefault();
     const patch = { downline: { [rid()]: { name: name.value.trim(), core: core.checked, note: '' } } };
-    act(doc, (r) => r.updateProfile(doc, JSON.stringify(patch), stamp()), rerender);
-  } }, name, h('label.inline', core, t('dealer.core')), h('button', { type: 'submit' }, '+'));
+    act(['updateProfile', doc, patch, stamp()], rerender);
+  } }, name, h('label.inline', core, t('dealer.core')), h('button', { type: 'submit', 'aria-label': t('dealer.addCustomer'), title: t('dealer.addCustomer') }, '+'));
   const items = Object.values(d.profile.downline);
   return section(t('dealer.downline'), 'downline',
     h('ul.plain', items.length ? items.map((c) => h('li', c.name, c.core ? h('span.badge', t('dealer.core')) : null, c.note ? ` — ${c.note}` : '')) : h('li.muted', t('dealer.none'))),
     form);
 }
 
-function visitItem(v) {
+function visitItem(v, zone) {
   const gps = v.gps ? `${v.gps.lat.toFixed(5)}, ${v.gps.lon.toFixed(5)} ±${Math.round(v.gps.accuracy_m)} m${v.gps.manual ? ` (${t('visit.manual')})` : ''}` : null;
   const pics = h('div.thumbs');
-  for (const hash of Object.keys(v.photos)) {
-    photos.url(hash).then((u) => { if (u) pics.append(h('img', { src: u, alt: hash.slice(0, 8), width: 72, height: 72 })); });
-  }
+  Object.keys(v.photos).forEach((hash, i) => {
+    photos.url(hash).then((u) => { if (u) pics.append(h('img', { src: u, alt: `${t('visit.photos')} ${i + 1} · ${fmtTime(v.at, zone)}`, width: 72, height: 72 })); });
+  });
   return h('li.visit', { 'data-visit': v.id },
-    h('div.row-main', h('strong', fmtTime(v.at)), Object.keys(v.purposes).map((p) => h('span.badge', t('purpose.' + p)))),
+    h('div.row-main', h('strong', fmtTime(v.at, zone)), Object.keys(v.purposes).map((p) => h('span.badge', t('purpose.' + p)))),
     v.summary ? h('div', v.summary) : null,
     Object.values(v.notes).map((n) => h('div.note', n.text)),
     Object.keys(v.attendees).length ? h('div.muted', `${t('visit.attendeesShort')}: `, Object.keys(v.attendees).join('、')) : null,
@@ -80,44 +82,53 @@ function visitItem(v) {
     pics);
 }
 
-function commitmentItem(c, doc, rerender) {
-  const st = current(c.status, RANKS.commitments);
-  const overdue = st === 'open' && c.due < new Date().toISOString().slice(0, 10);
-  const adv = (stage) => act(doc, (r) => r.advance(doc, 'commitments', c.id, stage, '', stamp()), rerender);
+/** Asks first when `stage` cannot be undone (`question`: what is about to happen). */
+const final = (question, label) => confirmStep(question, label);
+
+function commitmentItem(c, doc, zone, rerender) {
+  const { open, overdue } = c.standing;
+  const adv = async (stage) => {
+    if (!(await final(t(`confirm.${stage}`, '').replace('{what}', c.what), t('commitment.' + stage)))) return;
+    act(['advance', doc, 'commitments', c.id, stage, '', stamp()], rerender);
+  };
   return h('li', { 'data-commitment': c.id },
-    h('div.row-main', h('strong', c.what), h(`span.badge.cs-${st}`, t('cstatus.' + st)), overdue ? h('span.badge.overdue', t('commitment.overdue')) : null),
-    h('div.row-sub', h('span', `${t('commitment.toWhom')}: ${c.to_whom || '—'}`), h('span', `${t('commitment.due')}: ${c.due}`), c.amount ? h('span', fmtMoney(c.amount)) : null),
-    st === 'open' ? h('div.actions', h('button', { onclick: () => adv('kept') }, t('commitment.kept')), h('button', { onclick: () => adv('broken') }, t('commitment.broken'))) : null);
+    h('div.row-main', h('strong', c.what), statusBadge(c, 'cstatus.', 'cs'), overdue ? h('span.badge.overdue', { 'data-test': 'overdue' }, t('commitment.overdue')) : null),
+    h('div.row-sub', h('span', `${t('commitment.toWhom')}: ${c.to_whom || '—'}`), h('span', `${t('commitment.due')}: ${fmtDay(c.due)}`), c.amount ? h('span', fmtMoney(c.amount)) : null),
+    open ? h('div.actions', h('button', { onclick: () => adv('kept') }, t('commitment.kept')), h('button', { onclick: () => adv('broken') }, t('commitment.broken'))) : null);
 }
 
-function claimItem(c, doc, rerender) {
-  const st = current(c.status, RANKS.claims);
-  const next = st === 'approved' ? 'spent' : st === 'spent' ? 'reconciled' : null;
-  const adv = () => act(doc, (r) => r.advance(doc, 'claims', c.id, next, next === 'spent' ? JSON.stringify({ spent: c.amount }) : '', stamp()), rerender);
-  return h('li', { 'data-claim': c.id },
-    h('div.row-main', h('strong', c.purpose), h('span.badge', t('ecat.' + c.category)), h(`span.badge.cl-${st}`, t('claim.' + st))),
-    h('div.row-sub', h('span', fmtMoney(c.amount)), c.spent ? h('span', `${t('claim.spent')}: ${fmtMoney(c.spent)}`) : null),
-    next ? h('div.actions', h('button', { onclick: adv }, `→ ${t('claim.' + next)}`)) : null);
+/** Where the problem's escalation to head office stands, and head office's answer. */
+function escalationInfo(p) {
+  const e = p.escalation;
+  if (!e) return null;
+  const answered = e.responded;
+  return h('div.escalation', { 'data-escalation': answered ? 'responded' : 'escalated' },
+    h('span.badge.warn', answered ? t('escalation.responded') : t('escalation.waiting')), h('span.muted', ` ${fmtTime((answered ?? e.escalated).at)}`),
+    p.response ? h('div', { 'data-test': 'response' }, `${t('escalation.response')}: ${p.response}`) : null,
+    p.assigned_to ? h('div.muted', `${t('escalation.assignedTo')}: ${p.assigned_to}`) : null);
 }
 
 function problemItem(p, doc, rerender) {
-  const st = current(p.status, RANKS.problems);
-  const adv = (stage) => {
+  const st = p.standing.status;
+  const adv = async (stage) => {
     let extra = '';
     if (stage === 'resolved') {
-      const how = prompt(t('problem.resolution'));
-      if (!how) return;
-      extra = JSON.stringify({ resolution: how });
+      const a = await ask(t('confirm.resolved').replace('{what}', p.title), [['confirm', t('problem.resolve')], ['cancel', t('common.cancel')]],
+        { label: t('problem.resolution'), required: true });
+      if (a.choice !== 'confirm' || !a.text) return;
+      extra = JSON.stringify({ resolution: a.text });
     }
-    act(doc, (r) => r.advance(doc, 'problems', p.id, stage, extra, stamp()), rerender);
+    act(['advance', doc, 'problems', p.id, stage, extra, stamp()], rerender);
   };
   return h('li', { 'data-problem': p.id },
-    h('div.row-main', h('strong', p.title), h('span.badge', t('pcat.' + p.category)), h(`span.badge.sev-${p.severity}`, t('sev.' + p.severity)), h(`span.badge.ps-${st}`, t('pstatus.' + st))),
+    h('div.row-main', h('strong', p.title), h('span.badge', t('pcat.' + p.category)), h(`span.badge.sev-${p.severity}`, t('sev.' + p.severity)), statusBadge(p, 'pstatus.', 'ps')),
     p.description ? h('div', p.description) : null,
     p.resolution ? h('div.muted', `✔ ${p.resolution}`) : null,
-    st !== 'resolved' ? h('div.actions',
+    escalationInfo(p),
+    p.standing.open ? h('div.actions',
       st === 'open' ? h('button', { onclick: () => adv('in_progress') }, t('problem.start')) : null,
-      h('button', { onclick: () => adv('resolved') }, t('problem.resolve'))) : null);
+      h('button', { onclick: () => adv('resolved') }, t('problem.resolve')),
+      p.escalation ? null : h('button', { 'data-action': 'escalate', onclick: () => act(['escalate', doc, p.id, stamp()], rerender) }, t('escalation.escalate'))) : null);
 }
 
 const list = (items) => h('ul.plain', items.length ? items : h('li.muted', t('dealer.none')));
@@ -129,7 +140,8 @@ export function dealerView({ id }, rerender) {
   try { d = local.state(doc); } catch { return h('section', h('p', t('dealer.notFound')), h('a', { href: '#/dealers' }, t('dealer.back'))); }
   const visits = withIds(d.visits).sort((a, b) => b.at - a.at);
   const commitments = withIds(d.commitments).sort((a, b) => a.due.localeCompare(b.due));
-  const open = commitments.filter((c) => current(c.status, RANKS.commitments) === 'open');
+  // Open, and any whose kept/broken was taken concurrently on two devices (shown as such until someone looks).
+  const open = commitments.filter((c) => c.standing.open || c.standing.also?.length);
   const conflicts = local.conflicts(doc);
   return h('section.dealer',
     h('a.back', { href: '#/dealers' }, t('dealer.back')),
@@ -137,10 +149,10 @@ export function dealerView({ id }, rerender) {
     h('div.grid',
       profileCard(d, doc, rerender),
       downlineCard(d, doc, rerender),
-      section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, rerender)) : h('li.muted', t('dealer.none')))),
+      section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, d.zone, rerender)) : h('li.muted', t('dealer.none')))),
       section(t('dealer.problems'), 'problems', list(withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
       section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
-      section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map(visitItem) : h('li.muted', t('visit.none')))),
+      section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone)) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
         h('strong', fieldName(c.path)), ': ',
         [c.winner, ...c.others].map((v) => h('div.cval', `${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)} — ${v.by ?? '?'}`)))))) : null));

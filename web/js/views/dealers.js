@@ -2,6 +2,8 @@
 import { t } from '../i18n.js';
 import * as local from '../local.js';
 import { h, daysAgo, select } from '../ui.js';
+import { session } from '../session.js';
+import { claimsCard } from './claims-news.js';
 
 export const KINDS = ['distributor', 'retailer', 'business_partner', 'bank_branch'];
 export const STATUSES = ['prospect', 'active', 'dormant', 'terminated'];
@@ -11,7 +13,7 @@ const filter = { q: '', kind: '', status: '', days: '' };
 export function summarise(d, now = Date.now()) {
   const visits = Object.values(d.visits);
   const last = visits.reduce((m, v) => Math.max(m, v.at), -Infinity);
-  const open = Object.values(d.commitments).filter((c) => Object.keys(c.status).length === 1 && c.status.open).length;
+  const open = Object.values(d.commitments).filter((c) => c.standing.open).length;
   return { id: d.id, territory: d.territory, ...d.profile, lastVisit: Number.isFinite(last) ? last : null, open, now };
 }
 
@@ -35,7 +37,8 @@ function row(s) {
 
 export function dealersView() {
   const now = Date.now();
-  const rows = local.dealers().map((d) => summarise(d, now)).sort((a, b) => a.name.localeCompare(b.name));
+  const docs = local.dealers();
+  const rows = docs.map((d) => summarise(d, now)).sort((a, b) => a.name.localeCompare(b.name));
   const list = h('ul.list#dealer-list');
   const count = h('span.count');
   const draw = () => {
@@ -51,5 +54,5 @@ export function dealersView() {
     select('status', [['', `${t('dealers.status')}: ${t('dealers.all')}`], ...STATUSES.map((k) => [k, t('status.' + k)])], filter.status, { onchange: on('status'), 'aria-label': t('dealers.status') }),
     h('label.inline', t('dealers.notVisited'), h('input', { type: 'number', min: 0, name: 'days', value: filter.days, oninput: on('days'), style: 'width:5em' })));
   draw();
-  return h('section', h('div.head', h('h1', t('dealers.title')), count), bar, list);
+  return h('section', h('div.head', h('h1', t('dealers.title')), count), claimsCard(docs, session()?.user, now), bar, list);
 }

@@ -3,8 +3,9 @@
 import { t } from '../i18n.js';
 import * as local from '../local.js';
 import * as photos from '../photos.js';
+import * as db from '../db.js';
 import { stamp, session } from '../session.js';
-import { h, field, select, toast, errorText } from '../ui.js';
+import { h, field, select, toast, errorText, fmtTime } from '../ui.js';
 
 const PURPOSES = ['training', 'product_introduction', 'joint_visit', 'problem_solving', 'promotion_planning', 'expense_reconciliation'];
 const PCATS = ['dealer', 'staff', 'market', 'expense', 'competitor'];
@@ -14,33 +15,73 @@ const ECATS = ['placement', 'salesman_wage', 'event', 'training', 'other'];
 const localInput = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 const today = () => new Date().toISOString().slice(0, 10);
 
-function gpsBlock() {
+// A cold start with no network (no assisted GPS) can take minutes to find satellites: the fix is
+// watched for up to WAIT ms, the best one so far is kept, and a fix within GOOD metres ends the wait.
+const WAIT = globalThis.fieldsyncGpsWait ?? 180_000; // a test may shorten it
+const GOOD = 20;
+
+function gpsBlock(changed) {
   const lat = h('input', { name: 'lat', type: 'number', step: 'any', min: -90, max: 90 });
   const lon = h('input', { name: 'lon', type: 'number', step: 'any', min: -180, max: 180 });
   const acc = h('input', { name: 'accuracy', type: 'number', step: 'any', min: 0 });
   const manual = h('input', { type: 'hidden', name: 'manual', value: 'true' });
-  const note = h('span.muted');
-  const typed = () => { manual.value = 'true'; };
+  const note = h('span.muted', { 'data-test': 'gps-status', role: 'status' });
+  let watch = null, timer, tick, best = null;
+  const locate = h('button', { type: 'button', 'data-action': 'locate', onclick: () => start() }, t('visit.locate'));
+  const halt = h('button', { type: 'button', 'data-action': 'stop-locate', hidden: true, onclick: () => stop() }, t('visit.gpsStop'));
+  const stop = () => {
+    if (watch != null) navigator.geolocation.clearWatch(watch);
+    watch = null;
+    clearTimeout(timer); clearInterval(tick);
+    halt.hidden = true; locate.hidden = false;
+    note.dataset.state = best ? 'fix' : 'none';
+    note.textContent = best ? `±${acc.value} m` : '';
+  };
+  /** No fix: say why, and hand over to the typed fields. */
+  const fallback = (key) => {
+    stop();
+    note.dataset.state = 'manual';
+    note.textContent = t(key);
+    lat.focus();
+  };
+  const typed = () => { manual.value = 'true'; if (watch != null) stop(); };
   [lat, lon, acc].forEach((i) => i.addEventListener('input', typed));
-  const locate = () => {
-    if (!navigator.geolocation) { note.textContent = t('visit.gpsFailed'); return; }
-    note.textContent = t('visit.locating');
-    navigator.geolocation.getCurrentPosition((p) => {
-      lat.value = p.coords.latitude.toFixed(6);
-      lon.value = p.coords.longitude.toFixed(6);
-      acc.value = Math.max(1, Math.round(p.coords.accuracy));
+  const start = () => {
+    if (!navigator.geolocation) return fallback('visit.gpsFailed');
+    best = null;
+    const began = Date.now();
+    const progress = () => {
+      if (!note.isConnected) return stop(); // the form is gone
+      note.dataset.state = 'locating';
+      note.textContent = `${t('visit.locating')} ${Math.round((Date.now() - began) / 1000)} ${t('visit.seconds')}${best ? ` · ±${acc.value} m` : ''}`;
+    };
+    locate.hidden = true; halt.hidden = false;
+    tick = setInterval(progress, 1000);
+    progress();
+    timer = setTimeout(() => (best ? stop() : fallback('visit.gpsTimeout')), WAIT);
+    watch = navigator.geolocation.watchPosition((p) => {
+      if (best && p.coords.accuracy >= best.accuracy) return;
+      best = p.coords;
+      lat.value = best.latitude.toFixed(6);
+      lon.value = best.longitude.toFixed(6);
+      acc.value = Math.max(1, Math.round(best.accuracy));
       manual.value = 'false';
-      note.textContent = `±${acc.value} m`;
-    }, () => { note.textContent = t('visit.gpsFailed'); }, { enableHighAccuracy: true, timeout: 15_000, maximumAge: 60_000 });
+      changed();
+      if (best.accuracy <= GOOD) stop(); else progress();
+    }, (e) => {
+      // Denied: ask no more. Otherwise (no signal yet) keep listening until WAIT is up.
+      if (e.code === e.PERMISSION_DENIED) fallback('visit.gpsDenied');
+      else if (e.code === e.TIMEOUT) (best ? stop() : fallback('visit.gpsTimeout'));
+    }, { enableHighAccuracy: true, timeout: WAIT, maximumAge: 0 });
   };
   return h('fieldset', h('legend', t('visit.gps')),
-    h('div.actions', h('button', { type: 'button', 'data-action': 'locate', onclick: locate }, t('visit.locate')), note),
+    h('div.actions', locate, halt, note),
     h('div.row3', field(t('visit.lat'), lat), field(t('visit.lon'), lon), field(t('visit.accuracy'), acc)), manual);
 }
 
-function sub(kind, legend) {
+function sub(kind, legend, changed) {
   const box = h(`fieldset.sub.${kind}`, { 'data-sub': kind }, h('legend', legend));
-  const rm = h('button.link', { type: 'button', onclick: () => box.remove() }, '✕');
+  const rm = h('button.link', { type: 'button', 'aria-label': `${t('visit.remove')} ${legend}`, title: t('visit.remove'), onclick: () => { box.remove(); changed(); } }, '✕');
   box.append(rm);
   if (kind === 'commitment') {
     box.append(field(t('commitment.what'), h('input', { name: 'what', required: true })),
@@ -62,25 +103,85 @@ function sub(kind, legend) {
 
 const val = (box, name) => box.querySelector(`[name="${name}"]`).value.trim();
 
-export function visitView({ id }, _rerender, navigate) {
+// A form being filled is kept as a draft in this user's database (per dealer), so a page the phone
+// kills (Android does, for the camera) or a reload gives it back; saving the visit or discarding clears it.
+const draftKey = (id) => `draft:${id}`;
+/** The named fields of `el` (a sub-record's box, or the form outside them) as [[name, value]]; a checkbox as its value when checked. */
+const values = (el, own) => [...el.querySelectorAll('[name]')]
+  .filter((x) => x.type !== 'file' && (!own || !x.closest('[data-sub]')))
+  .filter((x) => x.type !== 'checkbox' || x.checked)
+  .map((x) => [x.name, x.value]);
+/** Puts [[name, value]] back into `el`'s fields. */
+function restore(el, pairs, own) {
+  for (const x of el.querySelectorAll('[name]')) {
+    if (x.type === 'file' || (own && x.closest('[data-sub]'))) continue;
+    if (x.type === 'checkbox') x.checked = pairs.some(([n, v]) => n === x.name && v === x.value);
+    else { const p = pairs.find(([n]) => n === x.name); if (p) x.value = p[1]; }
+  }
+}
+
+export function visitView({ id }, rerender, navigate) {
   const doc = `dealer:${id}`;
   let d;
   try { d = local.state(doc); } catch { return h('p', t('dealer.notFound')); }
   const taken = new Map();
   const thumbs = h('div.thumbs');
-  const file = h('input', { type: 'file', name: 'photos', accept: 'image/*', capture: 'environment', multiple: true, onchange: async () => {
+  const thumb = (p) => thumbs.append(h('img', { src: photos.src(p), width: 72, height: 72, alt: `${t('visit.photos')} ${taken.size}` }));
+  const file = h('input', { type: 'file', name: 'photos', accept: 'image/*', capture: 'environment', multiple: true, 'aria-label': t('visit.photos'), onchange: async () => {
     for (const f of file.files) {
       try {
         const p = await photos.compress(f);
         taken.set(p.hash, p);
-        thumbs.append(h('img', { src: photos.src(p), width: 72, height: 72, alt: p.hash.slice(0, 8) }));
+        thumb(p);
+        changed();
       } catch (e) { toast(errorText(e), 'error'); }
     }
     file.value = '';
   } });
   const subs = h('div.subs');
   const status = h('p.muted', { 'data-test': 'visit-status' });
-  const form = h('form.visit-form', { onsubmit: async (e) => {
+  const drafted = h('p.muted', { 'data-test': 'draft' }); // a restored draft, with a way to discard it
+  const kept = h('span.muted', { 'data-test': 'draft-saved' });
+
+  // The draft: written 400 ms after the last change, at once when the page is hidden (the camera opens).
+  let timer = null, over = false;
+  const keep = () => {
+    clearTimeout(timer);
+    timer = null;
+    if (over) return;
+    const draft = { at: Date.now(), fields: values(form, true), subs: [...subs.querySelectorAll('[data-sub]')].map((b) => [b.dataset.sub, values(b)]), photos: [...taken.values()] };
+    db.write({ meta: { [draftKey(id)]: draft } }).then(() => { if (!over && !timer) kept.textContent = t('draft.saved'); }, () => {});
+  };
+  function changed() {
+    if (over) return;
+    clearTimeout(timer);
+    timer = setTimeout(keep, 400);
+    kept.textContent = '';
+  }
+  const flush = () => { if (timer) keep(); }; // only a change not yet written
+  const hidden = () => { if (document.visibilityState === 'hidden') flush(); };
+  document.addEventListener('visibilitychange', hidden);
+  addEventListener('pagehide', flush);
+  /** Saved or discarded: the draft goes, and nothing writes it again. */
+  const forget = () => {
+    over = true;
+    clearTimeout(timer);
+    document.removeEventListener('visibilitychange', hidden);
+    removeEventListener('pagehide', flush);
+    return db.write({ meta: { [draftKey(id)]: undefined } }).catch(() => {});
+  };
+  const addSub = (kind) => subs.append(sub(kind, { commitment: t('dealer.allCommitments'), problem: t('dealer.problems'), claim: t('dealer.claims') }[kind], changed));
+  db.get('meta', draftKey(id)).then((draft) => {
+    drafted.dataset.restored = String(!!draft && !over);
+    if (!draft || over) return;
+    restore(form, draft.fields, true);
+    for (const [kind, pairs] of draft.subs) { addSub(kind); restore(subs.lastElementChild, pairs); }
+    for (const p of draft.photos) { taken.set(p.hash, p); thumb(p); }
+    drafted.replaceChildren(`${t('draft.restored')} (${fmtTime(draft.at)}) `,
+      h('button.small', { type: 'button', 'data-action': 'discard-draft', onclick: async () => { await forget(); rerender(); } }, t('draft.discard')));
+  }, () => {});
+
+  const form = h('form.visit-form', { oninput: changed, onchange: changed, onsubmit: async (e) => {
     e.preventDefault();
     const f = new FormData(form);
     const user = session().user;
@@ -102,33 +203,29 @@ export function visitView({ id }, _rerender, navigate) {
     try {
       // Photos first: a visit never names a photo this device does not hold.
       for (const p of taken.values()) await photos.keep(p);
-      const vid = await local.edit([doc], (r) => {
-        const by = stamp(gps);
-        const v = r.insert(doc, 'visits', undefined, JSON.stringify(visit), by);
-        if (note) r.addNote(doc, 'visits', v, note, by);
-        const open = { by: user, at };
-        for (const box of subs.querySelectorAll('[data-sub]')) {
-          const kind = box.dataset.sub;
-          if (kind === 'commitment') {
-            r.insert(doc, 'commitments', undefined, JSON.stringify({
-              what: val(box, 'what'), to_whom: val(box, 'to_whom'), made_by: user, owner: user,
-              made_at: at, due: val(box, 'due'), visit: v, status: { open }, notes: {},
-            }), by);
-          } else if (kind === 'problem') {
-            r.insert(doc, 'problems', undefined, JSON.stringify({
-              category: val(box, 'category'), severity: val(box, 'severity'), title: val(box, 'title'),
-              description: val(box, 'description'), visit: v, status: { open }, resolution: '', escalated: false, notes: {},
-            }), by);
-          } else {
-            r.insert(doc, 'claims', undefined, JSON.stringify({
-              category: val(box, 'category'), purpose: val(box, 'purpose'),
-              amount: { minor: Math.round(Number(val(box, 'amount')) * 100), currency: val(box, 'currency').toUpperCase() },
-              visit: v, status: { requested: open },
-            }), by);
-          }
+      const open = { by: user, at };
+      const records = [...subs.querySelectorAll('[data-sub]')].map((box) => {
+        const kind = box.dataset.sub;
+        if (kind === 'commitment') {
+          return ['commitments', {
+            what: val(box, 'what'), to_whom: val(box, 'to_whom'), made_by: user, owner: user,
+            made_at: at, due: val(box, 'due'), status: { open }, notes: {},
+          }];
         }
-        return v;
+        if (kind === 'problem') {
+          return ['problems', {
+            category: val(box, 'category'), severity: val(box, 'severity'), title: val(box, 'title'),
+            description: val(box, 'description'), status: { open }, resolution: '', escalated: false, notes: {},
+          }];
+        }
+        return ['claims', {
+          category: val(box, 'category'), purpose: val(box, 'purpose'),
+          amount: { minor: Math.round(Number(val(box, 'amount')) * 100), currency: val(box, 'currency').toUpperCase() },
+          status: { requested: open },
+        }];
       });
+      const vid = await local.edit('recordVisit', doc, visit, note, records, stamp(gps));
+      await forget();
       toast(t('visit.saved'));
       navigate(`#/dealer/${id}`, vid);
     } catch (err) {
@@ -139,7 +236,8 @@ export function visitView({ id }, _rerender, navigate) {
     }
   } },
     field(t('visit.when'), h('input', { type: 'datetime-local', name: 'at', value: localInput(Date.now()), required: true })),
-    gpsBlock(),
+    drafted,
+    gpsBlock(changed),
     h('fieldset', h('legend', t('visit.purposes')), h('div.checks', PURPOSES.map((p) => h('label.inline', h('input', { type: 'checkbox', name: 'purposes', value: p }), t('purpose.' + p))))),
     field(t('visit.summary'), h('input', { name: 'summary' })),
     field(t('visit.notes'), h('textarea', { name: 'notes', rows: 3 })),
@@ -147,10 +245,10 @@ export function visitView({ id }, _rerender, navigate) {
     h('fieldset', h('legend', t('visit.photos')), file, thumbs, h('p.muted', t('visit.photoUpload'))),
     subs,
     h('div.actions',
-      h('button', { type: 'button', 'data-action': 'add-commitment', onclick: () => subs.append(sub('commitment', t('dealer.allCommitments'))) }, t('visit.addCommitment')),
-      h('button', { type: 'button', 'data-action': 'add-problem', onclick: () => subs.append(sub('problem', t('dealer.problems'))) }, t('visit.addProblem')),
-      h('button', { type: 'button', 'data-action': 'add-claim', onclick: () => subs.append(sub('claim', t('dealer.claims'))) }, t('visit.addClaim'))),
+      h('button', { type: 'button', 'data-action': 'add-commitment', onclick: () => { addSub('commitment'); changed(); } }, t('visit.addCommitment')),
+      h('button', { type: 'button', 'data-action': 'add-problem', onclick: () => { addSub('problem'); changed(); } }, t('visit.addProblem')),
+      h('button', { type: 'button', 'data-action': 'add-claim', onclick: () => { addSub('claim'); changed(); } }, t('visit.addClaim'))),
     status,
-    h('div.actions', h('button.primary', { type: 'submit', 'data-action': 'save-visit' }, t('visit.save')), h('a.button', { href: `#/dealer/${id}` }, t('common.cancel'))));
+    h('div.actions', h('button.primary', { type: 'submit', 'data-action': 'save-visit' }, t('visit.save')), kept, h('a.button', { href: `#/dealer/${id}`, 'data-action': 'cancel-visit', onclick: forget }, t('common.cancel'))));
   return h('section', h('a.back', { href: `#/dealer/${id}` }, `← ${d.profile.name}`), h('h1', `${t('visit.title')} · ${d.profile.name}`), form);
 }

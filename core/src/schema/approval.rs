@@ -1,0 +1,104 @@
+//! `ApprovalLimits`: the largest claim each role may approve, per territory, as head office set them; the server checks every approval against them.
+
+use serde::{Deserialize, Serialize};
+
+use super::role::Role;
+use crate::ids::TerritoryId;
+use crate::money::Money;
+
+/// One limit: `role` may approve a claim of at most `max` (in `max`'s currency),
+/// in `territory`, or everywhere when `territory` is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalLimit {
+    pub role: Role,
+    /// The territory it applies to; absent: every territory without its own limit for this role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<TerritoryId>,
+    /// The largest claim amount approved, inclusive.
+    pub max: Money,
+}
+
+/// Every limit head office set. A role without any limit approves any amount
+/// (head office, usually). A role with limits for a territory uses those there
+/// (the territory's override), else its limits without a territory; among them
+/// the one in the claim's currency decides, and a claim in a currency none of
+/// them names is beyond the limit (head office decides).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalLimits(pub Vec<ApprovalLimit>);
+
+/// The most `role` may approve in one territory: `None` is no limit; otherwise
+/// the largest amount per currency (a currency not listed: nothing).
+pub type Ceiling = Vec<Money>;
+
+impl ApprovalLimits {
+    /// What `role` may approve in `territory` (see the type's docs).
+    pub fn ceiling(&self, role: Role, territory: &TerritoryId) -> Option<Ceiling> {
+        let own: Ceiling = self
+            .0
+            .iter()
+            .filter(|l| l.role == role && l.territory.as_ref() == Some(territory))
+            .map(|l| l.max)
+            .collect();
+        if !own.is_empty() {
+            return Some(own);
+        }
+        let general: Ceiling = self
+            .0
+            .iter()
+            .filter(|l| l.role == role && l.territory.is_none())
+            .map(|l| l.max)
+            .collect();
+        (!general.is_empty()).then_some(general)
+    }
+}
+
+/// Whether `amount` is within `ceiling` (`None`: no limit).
+pub fn within(ceiling: Option<&[Money]>, amount: &Money) -> bool {
+    match ceiling {
+        None => true,
+        Some(c) => c
+            .iter()
+            .any(|m| m.currency == amount.currency && amount.minor <= m.minor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn twd(minor: i64) -> Money {
+        Money::new(minor, "TWD".parse().unwrap()).unwrap()
+    }
+
+    fn limits() -> ApprovalLimits {
+        let t = |s: &str| Some(s.parse::<TerritoryId>().unwrap());
+        ApprovalLimits(vec![
+            ApprovalLimit {
+                role: Role::Regional,
+                territory: None,
+                max: twd(500_000),
+            },
+            ApprovalLimit {
+                role: Role::Regional,
+                territory: t("t-north"),
+                max: twd(1_000_000),
+            },
+        ])
+    }
+
+    #[test]
+    fn a_territory_overrides_the_general_limit_and_unlimited_roles_stay_so() {
+        let l = limits();
+        let north: TerritoryId = "t-north".parse().unwrap();
+        let south: TerritoryId = "t-south".parse().unwrap();
+        let at =
+            |t: &TerritoryId, minor| within(l.ceiling(Role::Regional, t).as_deref(), &twd(minor));
+        assert!(at(&south, 500_000));
+        assert!(!at(&south, 500_001));
+        assert!(at(&north, 1_000_000));
+        assert!(!at(&north, 1_000_001));
+        assert!(l.ceiling(Role::HeadOffice, &north).is_none());
+        let cny = Money::new(1, "CNY".parse().unwrap()).unwrap();
+        assert!(!within(l.ceiling(Role::Regional, &south).as_deref(), &cny));
+    }
+}

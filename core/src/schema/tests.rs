@@ -1,0 +1,364 @@
+//! Unit tests of the schema: each rule refuses what it names, on raw edits and through the device's edit path.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, ObjType, ROOT, ReadDoc};
+use serde_json::json;
+
+use super::*;
+use crate::calendar::Timestamp;
+use crate::doc::{DocError, Document};
+use crate::ids::{ClaimId, DeviceId, UserId, VisitId};
+use crate::model::{
+    DealerKind, DealerProfile, DealerStatus, ExpenseCategory, ExpenseClaim, Record, Visit,
+};
+use crate::money::Money;
+use crate::stamp::Stamp;
+
+fn user(s: &str) -> UserId {
+    s.parse().unwrap()
+}
+
+fn stamp(u: &str, n: i64) -> Stamp {
+    Stamp::new(
+        user(u),
+        DeviceId::random().unwrap(),
+        Timestamp(1_767_225_600_000 + n),
+    )
+}
+
+/// A dealer with visit v1 and claim c1, both by m1.
+fn dealer() -> Document {
+    let profile = DealerProfile::new("林記", DealerKind::Retailer, 2, DealerStatus::Active);
+    let s = stamp("m1", 0);
+    let mut doc = Document::create_dealer(
+        "d1".parse().unwrap(),
+        "t1".parse().unwrap(),
+        &profile,
+        &s,
+        ActorId::from(b"aaaa".to_vec()),
+    )
+    .unwrap();
+    let v: VisitId = "v1".parse().unwrap();
+    doc.insert(&v, &Visit::new(user("m1"), s.at), &s).unwrap();
+    let c: ClaimId = "c1".parse().unwrap();
+    let amount = Money::new(100, "TWD".parse().unwrap()).unwrap();
+    let claim = ExpenseClaim::new(ExpenseCategory::Other, "x", amount, user("m1"), s.at);
+    doc.insert(&c, &claim, &s).unwrap();
+    doc
+}
+
+/// Makes a raw change with `f` as `who` (role `role`) and checks it as the server does.
+fn raw(
+    doc: &Document,
+    who: &str,
+    role: Role,
+    f: impl FnOnce(&mut automerge::AutoCommit),
+) -> Result<(), Violation> {
+    raw_within(doc, who, role, None, f)
+}
+
+/// As [`raw`], for an author with approval limit `limit`.
+fn raw_within(
+    doc: &Document,
+    who: &str,
+    role: Role,
+    limit: Option<&[Money]>,
+    f: impl FnOnce(&mut automerge::AutoCommit),
+) -> Result<(), Violation> {
+    let mut am = doc.automerge().clone();
+    am.set_actor(ActorId::from(b"mallory".to_vec()));
+    f(&mut am);
+    am.commit_with(CommitOptions::default().with_message(stamp(who, 9).to_message()));
+    let change = am.get_last_local_change().unwrap();
+    let u = user(who);
+    check_change(
+        &mut am,
+        &change,
+        DocKind::Dealer,
+        &Author {
+            user: &u,
+            role: Some(role),
+            limit,
+        },
+    )
+}
+
+fn obj(am: &automerge::AutoCommit, path: &[&str]) -> automerge::ObjId {
+    path.iter()
+        .fold(ROOT, |o, k| am.get(&o, *k).unwrap().unwrap().1)
+}
+
+fn rule(r: Result<(), Violation>) -> Rule {
+    r.expect_err("refused").rule
+}
+
+#[test]
+fn an_honest_edit_passes() {
+    let doc = dealer();
+    raw(&doc, "m1", Role::Manager, |am| {
+        let v = obj(am, &["visits", "v1"]);
+        am.put(&v, "summary", "談妥陳列").unwrap();
+    })
+    .unwrap();
+}
+
+#[test]
+fn unknown_keys_and_nesting_are_refused() {
+    let doc = dealer();
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let v = obj(am, &["visits", "v1"]);
+        let mut o = am.put_object(&v, "x", ObjType::Map).unwrap();
+        for _ in 0..50 {
+            o = am.put_object(&o, "x", ObjType::Map).unwrap();
+        }
+    });
+    assert_eq!(rule(r), Rule::UnknownField);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        am.put(ROOT, "extra", 1).unwrap();
+    });
+    assert_eq!(rule(r), Rule::UnknownField);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let v = obj(am, &["visits", "v1"]);
+        am.put_object(&v, "summary", ObjType::List).unwrap();
+    });
+    assert_eq!(rule(r), Rule::WrongType);
+}
+
+#[test]
+fn limits_and_types_are_checked() {
+    let doc = dealer();
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let p = obj(am, &["profile"]);
+        am.put(&p, "tier", 9).unwrap();
+    });
+    assert_eq!(rule(r), Rule::OutOfRange);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let p = obj(am, &["profile"]);
+        am.put(&p, "name", "x".repeat(201)).unwrap();
+    });
+    assert_eq!(rule(r), Rule::OutOfRange);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let p = obj(am, &["profile"]);
+        am.put(&p, "name", 5).unwrap();
+    });
+    assert_eq!(rule(r), Rule::WrongType);
+}
+
+#[test]
+fn grow_only_maps_refuse_deletes_and_replacements() {
+    let doc = dealer();
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let v = obj(am, &["visits"]);
+        am.delete(&v, "v1").unwrap();
+    });
+    assert_eq!(rule(r), Rule::Deleted);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let s = obj(am, &["claims", "c1", "status"]);
+        am.delete(&s, "requested").unwrap();
+    });
+    assert_eq!(rule(r), Rule::Deleted);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let v = obj(am, &["visits"]);
+        am.put_object(&v, "v1", ObjType::Map).unwrap();
+    });
+    assert_eq!(rule(r), Rule::Replaced);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        am.delete(ROOT, "visits").unwrap();
+    });
+    assert_eq!(rule(r), Rule::Immutable);
+}
+
+#[test]
+fn fixed_fields_and_authors() {
+    let doc = dealer();
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let a = obj(am, &["claims", "c1", "amount"]);
+        am.put(&a, "minor", 1_000_000).unwrap();
+    });
+    assert_eq!(rule(r), Rule::Immutable);
+    let r = raw(&doc, "m1", Role::Manager, |am| {
+        let v = obj(am, &["visits"]);
+        let n = am.put_object(&v, "v2", ObjType::Map).unwrap();
+        am.put(&n, "manager", "m2").unwrap();
+        am.put(&n, "at", 1).unwrap();
+    });
+    assert_eq!(rule(r), Rule::ForgedAuthor);
+}
+
+#[test]
+fn lifecycle_steps_follow_each_other_and_approvers_are_not_requesters() {
+    let doc = dealer();
+    let step = |stage: &'static str, by: &'static str| {
+        move |am: &mut automerge::AutoCommit| {
+            let s = obj(am, &["claims", "c1", "status"]);
+            let st = am.put_object(&s, stage, ObjType::Map).unwrap();
+            am.put(&st, "by", by).unwrap();
+            am.put(&st, "at", 5).unwrap();
+        }
+    };
+    assert_eq!(
+        rule(raw(&doc, "m1", Role::Manager, step("reconciled", "m1"))),
+        Rule::Transition
+    );
+    assert_eq!(
+        rule(raw(&doc, "m1", Role::Manager, step("approved", "m1"))),
+        Rule::Role
+    );
+    assert_eq!(
+        rule(raw(&doc, "m1", Role::Regional, step("approved", "m1"))),
+        Rule::SelfApproval
+    );
+    assert_eq!(
+        rule(raw(&doc, "ho", Role::Admin, step("approved", "ho"))),
+        Rule::Role
+    );
+    raw(&doc, "rm", Role::Regional, step("approved", "rm")).unwrap();
+}
+
+#[test]
+fn the_device_refuses_the_same_edits_before_making_them() {
+    let mut doc = dealer();
+    let heads = doc.heads();
+    let v: VisitId = "v1".parse().unwrap();
+    let e = doc
+        .update::<Visit>(&v, &json!({"purposes": null}), &stamp("m1", 3))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DocError::Schema(Violation {
+                rule: Rule::Deleted,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    let e = doc
+        .insert(
+            &"v9".parse::<VisitId>().unwrap(),
+            &Visit::new(user("m2"), Timestamp(1)),
+            &stamp("m1", 3),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DocError::Schema(Violation {
+                rule: Rule::ForgedAuthor,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    assert_eq!(doc.heads(), heads, "nothing was written");
+    // A set member removed locally is switched off, not deleted.
+    doc.update::<Visit>(&v, &json!({"attendees": {"Amy": true}}), &stamp("m1", 4))
+        .unwrap();
+    doc.update::<Visit>(&v, &json!({"attendees": {"Amy": null}}), &stamp("m1", 5))
+        .unwrap();
+    assert!(
+        doc.record::<Visit>(&v)
+            .unwrap()
+            .unwrap()
+            .attendees
+            .is_empty()
+    );
+}
+
+/// `Record::EDITABLE` (what `Document::update` accepts) is exactly the table's
+/// editable fields of each record, leaving out lifecycles and notes.
+#[test]
+fn editable_fields_agree_with_the_table() {
+    fn editable(collection: &str) -> Vec<&'static str> {
+        let Some(tree::Field {
+            node: tree::Node::Records { record, .. },
+            ..
+        }) = tree::DEALER.iter().find(|f| f.name == collection)
+        else {
+            panic!("{collection}");
+        };
+        record
+            .iter()
+            .filter(|f| f.write == tree::Write::Editable)
+            .filter(|f| !matches!(f.node, tree::Node::Steps(_)) && f.name != "notes")
+            .map(|f| f.name)
+            .collect()
+    }
+    fn sorted(mut v: Vec<&'static str>) -> Vec<&'static str> {
+        v.sort_unstable();
+        v
+    }
+    use crate::model::{Activity, Commitment, Problem};
+    assert_eq!(sorted(editable("visits")), sorted(Visit::EDITABLE.to_vec()));
+    assert_eq!(
+        sorted(editable("commitments")),
+        sorted(Commitment::EDITABLE.to_vec())
+    );
+    assert_eq!(
+        sorted(editable("claims")),
+        sorted(ExpenseClaim::EDITABLE.to_vec())
+    );
+    assert_eq!(
+        sorted(editable("problems")),
+        sorted(Problem::EDITABLE.to_vec())
+    );
+    assert_eq!(
+        sorted(editable("activities")),
+        sorted(Activity::EDITABLE.to_vec())
+    );
+}
+
+#[test]
+fn spending_needs_an_approval_and_approving_needs_a_limit_that_covers_the_amount() {
+    let doc = dealer(); // claim c1: 100 TWD minor units, requested by m1
+    let step = |stage: &'static str, by: &'static str| {
+        move |am: &mut automerge::AutoCommit| {
+            let s = obj(am, &["claims", "c1", "status"]);
+            let st = am.put_object(&s, stage, ObjType::Map).unwrap();
+            am.put(&st, "by", by).unwrap();
+            am.put(&st, "at", 5).unwrap();
+        }
+    };
+    assert_eq!(
+        rule(raw(&doc, "m1", Role::Manager, step("spent", "m1"))),
+        Rule::Transition
+    );
+    let twd = |minor| Money::new(minor, "TWD".parse().unwrap()).unwrap();
+    let at_limit = [twd(100)];
+    let below_amount = [twd(99)];
+    let other_currency = [Money::new(1_000, "CNY".parse().unwrap()).unwrap()];
+    raw_within(
+        &doc,
+        "r1",
+        Role::Regional,
+        Some(&at_limit),
+        step("approved", "r1"),
+    )
+    .unwrap();
+    let r = raw_within(
+        &doc,
+        "r1",
+        Role::Regional,
+        Some(&below_amount),
+        step("approved", "r1"),
+    );
+    assert_eq!(rule(r), Rule::ApprovalLimit);
+    let r = raw_within(
+        &doc,
+        "r1",
+        Role::Regional,
+        Some(&other_currency),
+        step("approved", "r1"),
+    );
+    assert_eq!(rule(r), Rule::ApprovalLimit);
+    // Rejecting is never limited, and no limit means any amount.
+    raw_within(
+        &doc,
+        "r1",
+        Role::Regional,
+        Some(&below_amount),
+        step("rejected", "r1"),
+    )
+    .unwrap();
+    raw_within(&doc, "h1", Role::HeadOffice, None, step("approved", "h1")).unwrap();
+}

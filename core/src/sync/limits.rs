@@ -1,0 +1,661 @@
+//! Resource limits and history rules on pushed changes, checked before Automerge does the work (pure, no IO).
+//!
+//! Two stages, both cheap and neither recursive:
+//! - [`peek`] reads one change chunk's header and op columns without Automerge: it
+//!   refuses compressed chunks (Automerge would inflate them without a bound),
+//!   trailing bytes (author footers), and counts the ops and predecessors the
+//!   run-length-encoded columns would expand to, so an RLE bomb is refused before
+//!   Automerge iterates it.
+//! - [`check_history`] checks the decoded changes against the stored document
+//!   before they are applied: no new change under a reserved actor (genesis,
+//!   migration, server) except the document's byte-identical genesis change;
+//!   every actor's `seq` continues its last one; every `start_op` is exactly one
+//!   past its dependencies' last op (what Automerge writes, so a change can
+//!   neither reuse op ids nor jump the counter towards its ceiling); every
+//!   other actor a change names made one of the changes before it (found by
+//!   fuzzing: Automerge panics on one that did not); every change is encoded
+//!   exactly as Automerge would re-encode it (also found by fuzzing: Automerge
+//!   stores ops, not bytes, so a change in another encoding is later served
+//!   under another hash); and no object nests deeper than [`Limits::max_depth`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::legacy::{self, OpType};
+use automerge::{ActorId, Change, ChangeHash, ReadDoc};
+use sha2::{Digest, Sha256};
+
+use super::wire::RejectCode;
+use crate::doc::{DocId, Document, genesis};
+
+/// Limits on one document's push.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most changes accepted for one document in one request.
+    pub max_changes: usize,
+    /// Largest single change, in bytes (change chunks are never compressed, so
+    /// this is also its decoded size).
+    pub max_change_bytes: usize,
+    /// Most change bytes for one document in one request.
+    pub max_push_bytes: usize,
+    /// Most operations in one change.
+    pub max_ops_per_change: u64,
+    /// Most operations in one document's push.
+    pub max_ops_per_push: u64,
+    /// Deepest object (the root's collections are at depth 1).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_changes: 10_000,
+            max_change_bytes: 256 * 1024,
+            max_push_bytes: 8 * 1024 * 1024,
+            max_ops_per_change: 10_000,
+            max_ops_per_push: 100_000,
+            max_depth: 16,
+        }
+    }
+}
+
+impl Limits {
+    /// No size limits (for changes the server already accepted); the encoding
+    /// rules (no compressed chunk, no trailing bytes) still hold.
+    pub const fn unbounded() -> Self {
+        Limits {
+            max_changes: usize::MAX,
+            max_change_bytes: usize::MAX,
+            max_push_bytes: usize::MAX,
+            max_ops_per_change: u64::MAX,
+            max_ops_per_push: u64::MAX,
+            max_depth: usize::MAX,
+        }
+    }
+}
+
+/// Highest op counter a change may reach: half of Automerge's `u32` ceiling, so
+/// there is always room for every honest device's next change.
+pub const COUNTER_CEILING: u64 = 1 << 31;
+
+/// Actor-id prefixes only fieldsync itself writes under (deterministic changes).
+pub const RESERVED_ACTOR_PREFIXES: &[&[u8]] = &[b"fieldsync-genesis/", b"fieldsync-migration/"];
+/// Whether `actor` is reserved for fieldsync's deterministic changes.
+pub fn is_reserved(actor: &[u8]) -> bool {
+    RESERVED_ACTOR_PREFIXES.iter().any(|p| actor.starts_with(p))
+}
+
+/// Why a push breaks a limit or a history rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error("not an Automerge change chunk: {0}")]
+    Malformed(&'static str),
+    #[error("compressed change chunks are not accepted; send the change uncompressed")]
+    Compressed,
+    #[error("a change carries trailing bytes (an author footer?), which are not accepted")]
+    TrailingBytes,
+    #[error("a change has {found} operations; at most {max} are accepted")]
+    TooManyOps { found: u64, max: u64 },
+    #[error("a change overwrites {found} earlier values; at most {max} are accepted")]
+    TooManyPreds { found: u64, max: u64 },
+    #[error("the push has more than {max} operations for one document")]
+    PushTooManyOps { max: u64 },
+    #[error("the push has more than {max} bytes of changes for one document")]
+    PushTooManyBytes { max: usize },
+    #[error("a change has a {what} of {found}; at most {max} is accepted")]
+    FieldTooLarge {
+        what: &'static str,
+        found: u64,
+        max: u64,
+    },
+    #[error("objects nest deeper than {max} levels")]
+    TooDeep { max: usize },
+    #[error("a new change uses the reserved actor {0}")]
+    ReservedActor(String),
+    #[error("actor {actor} already has a change with seq {seq}")]
+    DuplicateSeq { actor: String, seq: u64 },
+    #[error("actor {actor}'s seq jumps to {seq}; the next is {expected}")]
+    SeqGap {
+        actor: String,
+        seq: u64,
+        expected: u64,
+    },
+    #[error("a change starts at op {found}, not at {expected} (one past its dependencies)")]
+    StartOp { found: u64, expected: u64 },
+    #[error("a change's op counter reaches {0}, too close to Automerge's limit")]
+    CounterLimit(u64),
+    #[error("a change names actor {0}, which made none of the changes it builds on")]
+    UnknownActor(String),
+    #[error("a change is not encoded as Automerge encodes it (its re-encoding has another hash)")]
+    NotCanonical,
+}
+
+impl LimitError {
+    /// The stable code a refusal for this reason carries.
+    pub fn code(&self) -> RejectCode {
+        match self {
+            LimitError::Malformed(_)
+            | LimitError::TrailingBytes
+            | LimitError::UnknownActor(_)
+            | LimitError::NotCanonical => RejectCode::Malformed,
+            LimitError::Compressed => RejectCode::CompressedChange,
+            LimitError::TooManyOps { .. }
+            | LimitError::TooManyPreds { .. }
+            | LimitError::PushTooManyOps { .. }
+            | LimitError::PushTooManyBytes { .. }
+            | LimitError::FieldTooLarge { .. } => RejectCode::TooLarge,
+            LimitError::TooDeep { .. } => RejectCode::TooDeep,
+            LimitError::ReservedActor(_) => RejectCode::ReservedActor,
+            LimitError::DuplicateSeq { .. }
+            | LimitError::SeqGap { .. }
+            | LimitError::StartOp { .. }
+            | LimitError::CounterLimit(_) => RejectCode::BadSequence,
+        }
+    }
+}
+
+/// What one change chunk's bytes say, read without Automerge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peek {
+    pub hash: ChangeHash,
+    pub actor: ActorId,
+    pub seq: u64,
+    pub start_op: u64,
+    pub deps: Vec<ChangeHash>,
+    /// Operations the op columns expand to.
+    pub ops: u64,
+    /// Predecessor references (overwritten values) the op columns expand to.
+    pub preds: u64,
+}
+
+const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_CHANGE: u8 = 1;
+const CHUNK_COMPRESSED: u8 = 2;
+/// Column specs: `id << 4 | deflate << 3 | type`.
+const ACTION_COLUMN: u32 = (4 << 4) | 2;
+const PRED_GROUP_COLUMN: u32 = 7 << 4;
+const DEFLATE_BIT: u32 = 1 << 3;
+
+const MAX_DEPS: u64 = 1_024;
+const MAX_ACTOR_BYTES: u64 = 256;
+const MAX_OTHER_ACTORS: u64 = 1_024;
+const MAX_MESSAGE_BYTES: u64 = 16 * 1024;
+const MAX_COLUMNS: u64 = 64;
+
+/// A cursor over untrusted bytes; every read is bounds-checked.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+type Read<T> = Result<T, LimitError>;
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: u64) -> Read<&'a [u8]> {
+        let n = usize::try_from(n).map_err(|_| LimitError::Malformed("length out of range"))?;
+        if n > self.bytes.len() {
+            return Err(LimitError::Malformed("truncated"));
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn uleb(&mut self) -> Read<u64> {
+        let mut value: u64 = 0;
+        for i in 0..10 {
+            let [b, rest @ ..] = self.bytes else {
+                return Err(LimitError::Malformed("truncated number"));
+            };
+            self.bytes = rest;
+            let low = u64::from(b & 0x7f);
+            if i == 9 && low > 1 {
+                return Err(LimitError::Malformed("number overflows 64 bits"));
+            }
+            value |= low << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(LimitError::Malformed("number overflows 64 bits"))
+    }
+
+    fn sleb(&mut self) -> Read<i64> {
+        let mut value: i64 = 0;
+        let mut shift = 0;
+        loop {
+            let [b, rest @ ..] = self.bytes else {
+                return Err(LimitError::Malformed("truncated number"));
+            };
+            self.bytes = rest;
+            if shift >= 64 {
+                return Err(LimitError::Malformed("number overflows 64 bits"));
+            }
+            value |= i64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                if shift < 64 && b & 0x40 != 0 {
+                    value |= -1_i64 << shift;
+                }
+                return Ok(value);
+            }
+        }
+    }
+
+    fn bounded(&mut self, what: &'static str, max: u64) -> Read<u64> {
+        let found = self.uleb()?;
+        if found > max {
+            return Err(LimitError::FieldTooLarge { what, found, max });
+        }
+        Ok(found)
+    }
+
+    fn hash(&mut self) -> Read<ChangeHash> {
+        let raw = self.take(32)?;
+        ChangeHash::try_from(raw).map_err(|_| LimitError::Malformed("bad hash"))
+    }
+}
+
+/// Rows an RLE column of unsigned integers expands to, and the sum of its values
+/// (runs count `n` times); O(bytes), nothing is expanded.
+fn rle_rows_and_sum(data: &[u8]) -> Read<(u64, u64)> {
+    let mut r = Reader { bytes: data };
+    let (mut rows, mut sum) = (0u64, 0u64);
+    while !r.bytes.is_empty() {
+        let count = r.sleb()?;
+        if count > 0 {
+            let n = count.unsigned_abs();
+            let v = r.uleb()?;
+            rows = rows.saturating_add(n);
+            sum = sum.saturating_add(v.saturating_mul(n));
+        } else if count < 0 {
+            let n = count.unsigned_abs();
+            // Each literal takes at least one byte: bounded by the input.
+            for _ in 0..n {
+                sum = sum.saturating_add(r.uleb()?);
+            }
+            rows = rows.saturating_add(n);
+        } else {
+            rows = rows.saturating_add(r.uleb()?);
+        }
+    }
+    Ok((rows, sum))
+}
+
+/// Reads one change chunk's header and counts its ops, without Automerge and
+/// without expanding anything; refuses compressed chunks and trailing bytes.
+pub fn peek(bytes: &[u8]) -> Result<Peek, LimitError> {
+    let mut r = Reader { bytes };
+    if r.take(4)? != MAGIC {
+        return Err(LimitError::Malformed("bad magic bytes"));
+    }
+    let checksum = r.take(4)?;
+    let chunk_type = r.take(1)?[0];
+    match chunk_type {
+        CHUNK_CHANGE => {}
+        CHUNK_COMPRESSED => return Err(LimitError::Compressed),
+        _ => return Err(LimitError::Malformed("not a change chunk")),
+    }
+    let len = r.uleb()?;
+    let data = r.take(len)?;
+    if !r.bytes.is_empty() {
+        return Err(LimitError::Malformed("bytes after the chunk"));
+    }
+    let header_len = bytes.len() - data.len() - 8;
+    let hash: [u8; 32] = Sha256::new()
+        .chain_update(&bytes[8..8 + header_len])
+        .chain_update(data)
+        .finalize()
+        .into();
+    if hash[..4] != *checksum {
+        return Err(LimitError::Malformed("checksum does not match"));
+    }
+    let mut r = Reader { bytes: data };
+    let n_deps = r.bounded("dependency count", MAX_DEPS)?;
+    let deps = (0..n_deps).map(|_| r.hash()).collect::<Read<Vec<_>>>()?;
+    let actor_len = r.bounded("actor id length", MAX_ACTOR_BYTES)?;
+    let actor = ActorId::from(r.take(actor_len)?);
+    let seq = r.uleb()?;
+    let start_op = r.uleb()?;
+    r.sleb()?;
+    let message_len = r.bounded("message length", MAX_MESSAGE_BYTES)?;
+    r.take(message_len)?;
+    for _ in 0..r.bounded("other actor count", MAX_OTHER_ACTORS)? {
+        let n = r.bounded("actor id length", MAX_ACTOR_BYTES)?;
+        r.take(n)?;
+    }
+    let n_columns = r.bounded("column count", MAX_COLUMNS)?;
+    let mut columns = Vec::new();
+    for _ in 0..n_columns {
+        let spec = r.uleb()?;
+        let spec = u32::try_from(spec).map_err(|_| LimitError::Malformed("column spec"))?;
+        if spec & DEFLATE_BIT != 0 {
+            return Err(LimitError::Compressed);
+        }
+        columns.push((spec, r.uleb()?));
+    }
+    let (mut ops, mut preds) = (0, 0);
+    for (spec, len) in columns {
+        let data = r.take(len)?;
+        match spec {
+            ACTION_COLUMN => ops = rle_rows_and_sum(data)?.0,
+            PRED_GROUP_COLUMN => preds = rle_rows_and_sum(data)?.1,
+            _ => {}
+        }
+    }
+    if !r.bytes.is_empty() {
+        return Err(LimitError::TrailingBytes);
+    }
+    Ok(Peek {
+        hash: ChangeHash(hash),
+        actor,
+        seq,
+        start_op,
+        deps,
+        ops,
+        preds,
+    })
+}
+
+/// Running totals over one document's push, checked change by change.
+#[derive(Debug)]
+pub struct Budget {
+    limits: Limits,
+    ops: u64,
+    bytes: usize,
+}
+
+impl Budget {
+    pub fn new(limits: Limits) -> Self {
+        Budget {
+            limits,
+            ops: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Peeks at one more change of the push and charges it to the budget.
+    pub fn admit(&mut self, bytes: &[u8]) -> Result<Peek, LimitError> {
+        let l = &self.limits;
+        self.bytes = self.bytes.saturating_add(bytes.len());
+        if self.bytes > l.max_push_bytes {
+            return Err(LimitError::PushTooManyBytes {
+                max: l.max_push_bytes,
+            });
+        }
+        let p = peek(bytes)?;
+        if p.ops > l.max_ops_per_change {
+            return Err(LimitError::TooManyOps {
+                found: p.ops,
+                max: l.max_ops_per_change,
+            });
+        }
+        let max_preds = l.max_ops_per_change.saturating_mul(2);
+        if p.preds > max_preds {
+            return Err(LimitError::TooManyPreds {
+                found: p.preds,
+                max: max_preds,
+            });
+        }
+        self.ops = self.ops.saturating_add(p.ops);
+        if self.ops > l.max_ops_per_push {
+            return Err(LimitError::PushTooManyOps {
+                max: l.max_ops_per_push,
+            });
+        }
+        Ok(p)
+    }
+}
+
+fn actor_text(a: &ActorId) -> String {
+    let b = a.to_bytes();
+    match std::str::from_utf8(b) {
+        Ok(s) if s.chars().all(|c| c.is_ascii_graphic()) => s.chars().take(80).collect(),
+        _ => a.to_hex_string(),
+    }
+}
+
+/// What the stored document already holds: each change's last op, each actor's last seq.
+#[derive(Debug, Default)]
+struct Known {
+    max_op: HashMap<ChangeHash, u64>,
+    seq: HashMap<ActorId, u64>,
+}
+
+impl Known {
+    fn has_actor(&self, a: &ActorId) -> bool {
+        self.seq.contains_key(a)
+    }
+}
+
+impl Known {
+    fn of(doc: Option<&mut Document>) -> Self {
+        let mut k = Known::default();
+        if let Some(doc) = doc {
+            for m in doc.automerge_mut().get_changes_meta(&[]) {
+                k.max_op.insert(m.hash, m.max_op);
+                let s = k.seq.entry(m.actor.into_owned()).or_default();
+                *s = (*s).max(m.seq);
+            }
+        }
+        k
+    }
+}
+
+/// Whether `c` is the genesis change of document `id` (byte-identical).
+fn is_genesis_of(id: &DocId, c: &Change, ops: &[legacy::Op]) -> bool {
+    let territory = ops
+        .iter()
+        .find_map(|op| match (&op.obj, &op.key, &op.action) {
+            (legacy::ObjectId::Root, legacy::Key::Map(k), OpType::Put(v)) if k == "territory" => {
+                v.as_str().map(str::to_owned)
+            }
+            _ => None,
+        });
+    let Some(territory) = territory.and_then(|t| t.parse().ok()) else {
+        return false;
+    };
+    genesis::genesis(id, &territory).is_ok_and(|(_, h)| h == c.hash())
+}
+
+/// Checks the decoded changes of a push against the stored document (absent if
+/// new) before they are applied: reserved actors, `seq` continuity, `start_op`,
+/// the counter's ceiling and nesting depth. Changes already stored are ignored;
+/// changes whose dependencies are missing are left for the apply to refuse.
+pub fn check_history(
+    mut existing: Option<&mut Document>,
+    id: &DocId,
+    incoming: &[Change],
+    limits: &Limits,
+) -> Result<(), LimitError> {
+    let mut known = Known::of(existing.as_deref_mut());
+    // Fresh changes in an applicable order (Kahn's algorithm, iterative).
+    let mut pending: Vec<&Change> = Vec::new();
+    for c in incoming {
+        if !known.max_op.contains_key(&c.hash()) && !pending.iter().any(|p| p.hash() == c.hash()) {
+            pending.push(c);
+        }
+    }
+    let mut made: HashMap<legacy::OpId, legacy::ObjectId> = HashMap::new();
+    loop {
+        let before = pending.len();
+        let mut rest = Vec::new();
+        for c in pending {
+            if !c.deps().iter().all(|d| known.max_op.contains_key(d)) {
+                rest.push(c);
+                continue;
+            }
+            // Automerge keeps the ops, not the bytes: a change it would
+            // re-encode differently (found by fuzzing: columns encoded in a way
+            // Automerge never writes) is later served under another hash, so
+            // the changes built on it no longer find their dependency.
+            let decoded = c.decode();
+            let canonical = Change::from(decoded.clone());
+            if canonical.hash() != c.hash() {
+                return Err(LimitError::NotCanonical);
+            }
+            let ops = decoded.operations;
+            check_change(id, c, &ops, &known)?;
+            known.max_op.insert(c.hash(), c.max_op());
+            known.seq.insert(c.actor_id().clone(), c.seq());
+            for (i, op) in ops.into_iter().enumerate() {
+                if let OpType::Make(_) = op.action {
+                    let child = legacy::OpId(c.start_op().get() + i as u64, c.actor_id().clone());
+                    made.insert(child, op.obj);
+                }
+            }
+        }
+        pending = rest;
+        if pending.is_empty() || pending.len() == before {
+            break;
+        }
+    }
+    check_depth(existing.as_deref(), &made, limits.max_depth)
+}
+
+fn check_change(
+    id: &DocId,
+    c: &Change,
+    ops: &[legacy::Op],
+    known: &Known,
+) -> Result<(), LimitError> {
+    let actor = c.actor_id();
+    if is_reserved(actor.to_bytes()) && !is_genesis_of(id, c, ops) {
+        return Err(LimitError::ReservedActor(actor_text(actor)));
+    }
+    // The other actors a change names are those whose ops it refers to, which
+    // are in its causal past: one nobody in the document made is a forgery
+    // (Automerge would panic applying it).
+    if let Some(a) = c
+        .other_actor_ids()
+        .iter()
+        .find(|a| *a != actor && !known.has_actor(a))
+    {
+        return Err(LimitError::UnknownActor(actor_text(a)));
+    }
+    let expected_seq = known.seq.get(actor).copied().unwrap_or(0) + 1;
+    if c.seq() < expected_seq {
+        return Err(LimitError::DuplicateSeq {
+            actor: actor_text(actor),
+            seq: c.seq(),
+        });
+    }
+    if c.seq() > expected_seq {
+        return Err(LimitError::SeqGap {
+            actor: actor_text(actor),
+            seq: c.seq(),
+            expected: expected_seq,
+        });
+    }
+    let past_max = c
+        .deps()
+        .iter()
+        .filter_map(|d| known.max_op.get(d))
+        .max()
+        .copied()
+        .unwrap_or(0);
+    let start = c.start_op().get();
+    if start != past_max + 1 {
+        return Err(LimitError::StartOp {
+            found: start,
+            expected: past_max + 1,
+        });
+    }
+    if c.max_op() > COUNTER_CEILING {
+        return Err(LimitError::CounterLimit(c.max_op()));
+    }
+    Ok(())
+}
+
+/// Depth of every object the push creates: parent links are followed iteratively
+/// with a step bound (so a crafted cycle is refused too), and an object the
+/// stored document already holds is measured by its path to the root.
+fn check_depth(
+    existing: Option<&Document>,
+    made: &HashMap<legacy::OpId, legacy::ObjectId>,
+    max: usize,
+) -> Result<(), LimitError> {
+    let mut depth: HashMap<&legacy::OpId, usize> = HashMap::new();
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    for start in made.keys() {
+        let mut chain: Vec<&legacy::OpId> = Vec::new();
+        let mut at = start;
+        let base = loop {
+            if let Some(d) = depth.get(at) {
+                break *d;
+            }
+            chain.push(at);
+            if chain.len() > max {
+                return Err(LimitError::TooDeep { max });
+            }
+            match made.get(at) {
+                Some(legacy::ObjectId::Root) => break 0,
+                Some(legacy::ObjectId::Id(parent)) if made.contains_key(parent) => at = parent,
+                Some(legacy::ObjectId::Id(parent)) => {
+                    let key = format!("{}@{}", parent.0, parent.1.to_hex_string());
+                    let d = *stored
+                        .entry(key)
+                        .or_insert_with_key(|k| stored_depth(existing, k));
+                    break d;
+                }
+                None => break 0,
+            }
+        };
+        for (i, node) in chain.iter().rev().enumerate() {
+            let d = base + i + 1;
+            if d > max {
+                return Err(LimitError::TooDeep { max });
+            }
+            depth.insert(node, d);
+        }
+    }
+    Ok(())
+}
+
+/// Depth of a stored object (its number of ancestors); 1 if unknown.
+fn stored_depth(existing: Option<&Document>, obj: &str) -> usize {
+    let Some(doc) = existing else { return 1 };
+    let am = doc.automerge();
+    // A read of untrusted structure: a panic inside Automerge counts as unknown.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match am
+            .import_obj(obj)
+            .and_then(|o| am.parents(o).map(Iterator::count))
+        {
+            Ok(n) => n.max(1),
+            Err(_) => 1,
+        }
+    }))
+    .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rle_counts_runs_literals_and_nulls_without_expanding() {
+        // run of 3 × 7, literal [1, 2], 4 nulls, run of 2^40 × 1
+        let mut b = vec![3, 7, 0x7e, 1, 2, 0, 4];
+        b.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 1]);
+        let (rows, sum) = rle_rows_and_sum(&b).unwrap();
+        assert_eq!(rows, 3 + 2 + 4 + (1 << 40));
+        assert_eq!(sum, 21 + 3 + (1 << 40));
+    }
+
+    #[test]
+    fn reserved_actors() {
+        assert!(is_reserved(b"fieldsync-genesis/dealer:d1"));
+        assert!(is_reserved(b"fieldsync-migration/2/dealer:d1"));
+        assert!(!is_reserved(b"0123456789abcdef"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for len in 0..64 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let _ = peek(&bytes);
+            let mut with_magic = MAGIC.to_vec();
+            with_magic.extend(&bytes);
+            let _ = peek(&with_magic);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+// Head office's dealer page: the dealer document as the server merged it — profile, visits (notes, attendees,
+// photos, downline customers), commitments, claims, problems and activities; every table exports to CSV.
+import { getJSON, fromServer } from '../api.js';
+import { t } from '../i18n.js';
+import { h, fmtTime, fmtDay, statusText } from '../ui.js';
+import { who, money, managerLink, table, keys, csvButton, section } from './office-common.js';
+
+const amount = (m) => (m ? money(m.minor, m.currency) : '—');
+
+/** A visit's photo, from the browser's cache when it was shown before (photos are immutable). */
+function photo(hash, i, v, zone) {
+  const img = h('img', { alt: `${t('visit.photos')} ${i + 1} · ${fmtTime(v.at, zone)}`, width: 96, height: 96, loading: 'lazy' });
+  fromServer(hash).then((u) => { if (u) img.src = u; else img.alt = t('office.photoMissing'); });
+  return img;
+}
+
+/** A table with its heading and CSV button; `cols` are `[header, record → text]`. */
+function block(name, title, cols, rows, attr) {
+  return h('section.block', { 'data-section': name },
+    section(`${title} (${rows.length})`, csvButton(`${attr.file}-${name}`, cols, async () => rows)),
+    table(cols.map((c) => c[0]), rows.map((r) => h('tr', { [`data-${name}`]: r.id }, cols.map((c) => h('td', String(c[1](r) ?? '')))))));
+}
+
+export async function dealerPage(id) {
+  const d = await getJSON(`/api/dealers/${encodeURIComponent(id)}`);
+  const p = d.profile;
+  const zone = d.zone;
+  const file = `dealer-${d.id}`;
+  const customers = p.downline ?? {};
+  const visitCols = [[t('office.when'), (v) => fmtTime(v.at, zone)], [t('office.manager'), (v) => who(v.manager)],
+    [t('office.purposes'), (v) => keys(v.purposes).map((x) => t('purpose.' + x)).join('、')], [t('office.summary'), (v) => v.summary],
+    [t('visit.attendees', t('office.attendees')), (v) => keys(v.attendees).join('、')], [t('dealer.downline'), (v) => keys(v.customers).map((c) => customers[c]?.name ?? c).join('、')],
+    [t('office.notes'), (v) => Object.values(v.notes ?? {}).map((n) => n.text).join(' / ')], [t('office.photos'), (v) => Object.keys(v.photos ?? {}).length]];
+  const visits = h('section.block', { 'data-section': 'visits' },
+    section(`${t('dealer.visits')} (${d.visits.length})`, csvButton(`${file}-visits`, visitCols, async () => d.visits)),
+    d.visits.length ? h('ul.timeline', d.visits.map((v) => h('li.visit', { 'data-visit': v.id },
+      h('div.row-main', h('strong', fmtTime(v.at, zone)), h('span.badge', managerLink(v.manager)), keys(v.purposes).map((x) => h('span.badge', t('purpose.' + x)))),
+      v.summary ? h('div', v.summary) : null,
+      keys(v.attendees).length ? h('div.muted', `${t('office.attendees')}: ${keys(v.attendees).join('、')}`) : null,
+      keys(v.customers).length ? h('div.muted', `${t('dealer.downline')}: ${keys(v.customers).map((c) => customers[c]?.name ?? c).join('、')}`) : null,
+      Object.values(v.notes ?? {}).map((n) => h('blockquote.note', n.text, h('div.muted', `${who(n.by)} · ${fmtTime(n.at, zone)}`))),
+      v.gps ? h('div.muted', `GPS ${v.gps.lat.toFixed(4)}, ${v.gps.lon.toFixed(4)} ±${Math.round(v.gps.accuracy_m)} m`) : null,
+      Object.keys(v.photos ?? {}).length ? h('div.photos', Object.keys(v.photos).map((p, i) => photo(p, i, v, zone))) : null))) : h('p.muted', t('dealer.none')));
+  return h('div.dealer-page', { 'data-dealer-page': d.id },
+    h('p', h('a', { href: '#/office/dealers' }, t('office.backToDealers'))),
+    h('h2', p.name, ' ', h('span.badge', t('status.' + p.status)), h('span.badge', `${t('dealer.tier')} ${p.tier}`), h('span.badge', t('kind.' + p.kind))),
+    h('section.block', { 'data-section': 'profile' },
+      h('dl.facts', h('dt', t('dealers.territory')), h('dd', d.territory), h('dt', t('dealer.address')), h('dd', p.address || '—'),
+        h('dt', t('dealer.contacts')), h('dd', Object.values(p.contacts ?? {}).map((c) => h('div', `${c.name}（${c.role}）${c.phone ?? ''} ${c.email ?? ''}`))),
+        h('dt', t('dealer.brands')), h('dd', Object.entries(p.brands ?? {}).map(([b, x]) => `${b}${x.exclusive ? `（${t('office.exclusive')}）` : ''}`).join('、') || '—'),
+        h('dt', t('dealer.downline')), h('dd', Object.values(customers).map((c) => h('div', c.name, c.core ? h('span.badge', t('dealer.core')) : null, c.note ? ` ${c.note}` : ''))))),
+    visits,
+    block('commitments', t('dealer.allCommitments'), [[t('commitment.what'), (c) => c.what], [t('commitment.toWhom'), (c) => c.to_whom], [t('commitment.owner'), (c) => who(c.owner)],
+      [t('commitment.due'), (c) => fmtDay(c.due)], [t('commitment.overdue'), (c) => (c.standing?.overdue ? t('commitment.overdue') : '')], [t('dealers.status'), (c) => statusText(c, 'cstatus.')], [t('office.amount'), (c) => amount(c.amount)]], d.commitments, { file }),
+    block('claims', t('dealer.claims'), [[t('claim.purpose'), (c) => c.purpose], [t('claim.category'), (c) => t('ecat.' + c.category)], [t('office.amount'), (c) => amount(c.amount)],
+      [t('office.spent'), (c) => amount(c.spent)], [t('dealers.status'), (c) => statusText(c, 'claim.')],
+      [t('claim.receipt'), (c) => Object.keys(c.receipts ?? {}).length || ''], [t('claim.reason'), (c) => c.reason ?? '']], d.claims, { file }),
+    block('problems', t('dealer.problems'), [[t('problem.title'), (x) => x.title], [t('problem.category'), (x) => t('pcat.' + x.category)], [t('problem.severity'), (x) => t('sev.' + x.severity)],
+      [t('dealers.status'), (x) => statusText(x, 'pstatus.')], [t('office.escalated'), (x) => (x.escalated ? '✓' : '')], [t('office.resolution'), (x) => x.resolution ?? '']], d.problems, { file }),
+    block('activities', t('office.activities'), [[t('office.activity'), (a) => a.title], [t('office.kind'), (a) => t('akind.' + a.kind, a.kind)], [t('office.dates'), (a) => `${a.starts} – ${a.ends}`],
+      [t('office.budget'), (a) => amount(a.budget)], [t('dealers.status'), (a) => statusText(a, 'astatus.')]], d.activities, { file }));
+}

@@ -1,0 +1,121 @@
+//! `cargo xtask bench [core|device|fleet|soak]`: the benchmarks whose results BENCHMARKS.md records (all four when none is named).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{setup, sh, web};
+
+/// A benchmark step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Step {
+    /// Criterion and dhat benchmarks of the core (documents, merge, ingest).
+    Core,
+    /// Per-device scenarios (upload, fresh device, no-change and restart syncs, 10-dealer delta, recording a visit)
+    /// with the browser's wasm build and the app's local.js/sync.js in Node, against a fresh release server.
+    Device,
+    /// The load generator: 200 managers × 50 dealers × 20 offline visits syncing at once, on SQLite and
+    /// PostgreSQL, against the per-document Automerge baseline, plus the 500-document re-sync.
+    Fleet,
+    /// 10,000 dealer documents uploaded and downloaded again, for the server's peak memory.
+    Soak,
+}
+
+/// Runs `steps` (every step when empty); `loadgen_args` are added to the load generator's own.
+pub fn run(steps: &[Step], loadgen_args: &[String]) -> Result<()> {
+    let all = [Step::Core, Step::Device, Step::Fleet, Step::Soak];
+    let steps = if steps.is_empty() { &all[..] } else { steps };
+    std::fs::create_dir_all(web::target_dir().join("bench"))?;
+    for step in steps {
+        match step {
+            Step::Core => sh::cargo(&["bench", "-p", "fieldsync-core"])?,
+            Step::Device => device()?,
+            Step::Fleet => loadgen("fleet", &[], loadgen_args)?,
+            Step::Soak => loadgen(
+                "soak",
+                &[
+                    "--backend",
+                    "sqlite",
+                    "--managers",
+                    "20",
+                    "--dealers",
+                    "500",
+                    "--visits",
+                    "1",
+                    "--no-baseline",
+                    "--resync-docs",
+                    "0",
+                    "--download",
+                ],
+                loadgen_args,
+            )?,
+        }
+    }
+    Ok(())
+}
+
+fn release_bins(packages: &[&str]) -> Result<()> {
+    let mut args = vec!["build", "--release"];
+    for p in packages {
+        args.extend(["-p", p]);
+    }
+    sh::cargo(&args)
+}
+
+fn bin(name: &str) -> Result<String> {
+    let path = web::target_dir().join("release").join(name);
+    Ok(path.to_str().context("target dir is not UTF-8")?.to_owned())
+}
+
+/// `fieldsync-loadgen` with `preset` then `extra` arguments; the report goes to target/bench/NAME.md.
+fn loadgen(name: &str, preset: &[&str], extra: &[String]) -> Result<()> {
+    setup::postgres()?;
+    release_bins(&["fieldsync-server", "fieldsync-loadgen"])?;
+    let out = web::target_dir().join("bench").join(format!("{name}.md"));
+    let out = out.to_str().context("target dir is not UTF-8")?.to_owned();
+    let mut args: Vec<&str> = preset.to_vec();
+    args.extend(extra.iter().map(String::as_str));
+    args.extend(["--out", &out]);
+    sh::run(&bin("fieldsync-loadgen")?, &args)?;
+    eprintln!("report: {out}");
+    Ok(())
+}
+
+/// The per-device scenarios: builds the web app and the release server, then runs
+/// tests/device-bench/bench.js (node + fake-indexeddb from npm).
+fn device() -> Result<()> {
+    for tool in ["node", "npm"] {
+        if !sh::have(tool) {
+            bail!("{tool} is not installed: run `cargo xtask setup`");
+        }
+    }
+    setup::all()?;
+    web::build()?;
+    release_bins(&["fieldsync-server"])?;
+    let dir = Path::new("tests/device-bench");
+    let npm_ok = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .context("could not start npm")?
+        .success();
+    if !npm_ok {
+        bail!("npm ci failed in tests/device-bench");
+    }
+    let server = std::fs::canonicalize(bin("fieldsync-server")?)?;
+    let out = std::fs::canonicalize(web::target_dir())?.join("bench/device.md");
+    eprintln!("+ node tests/device-bench/bench.js");
+    let status = Command::new("node")
+        .arg("bench.js")
+        .current_dir(dir)
+        .env("FIELDSYNC_SERVER_BIN", server)
+        .env("FIELDSYNC_BENCH_OUT", &out)
+        .status()
+        .context("could not start node")?;
+    if !status.success() {
+        bail!("the device benchmark failed");
+    }
+    eprintln!("report: {}", out.display());
+    Ok(())
+}
