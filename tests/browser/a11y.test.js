@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BASE, TOKENS, launch, context, login, synced, seedTerritory, seedAs, eventually, seeText } from './harness.js';
+import { BASE, TOKENS, launch, context, login, synced, seedTerritory, seedAs, eventually, seeText, offline } from './harness.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const DAY = 86_400_000;
@@ -82,7 +82,7 @@ for (const [lang, locale] of LANGS) {
     await check(page, 'visit form with a commitment, a problem and a claim');
     // The question before logging out with unsent work (the sub-records go first: they are empty).
     while (await page.locator('[data-sub]').count()) await page.locator('[data-sub] button.link').first().click();
-    await ctx.setOffline(true);
+    await offline(ctx);
     await page.fill('input[name=summary]', `未送出的拜訪 ${lang}`);
     await page.click('[data-action=save-visit]');
     await page.locator('[data-section=visits]').getByText(`未送出的拜訪 ${lang}`).waitFor();
@@ -128,7 +128,7 @@ test('navigating moves focus to the new view\'s heading, and the window title fo
   await eventually(focused, 'H1 無障礙商行');
   // The sync status is a live region that speaks when the state changes.
   await seeText(page.locator('[data-test=sync] [role=status]'), '已連線');
-  await ctx.setOffline(true);
+  await offline(ctx);
   await seeText(page.locator('[data-test=sync] [role=status]'), '離線');
   await ctx.close();
 

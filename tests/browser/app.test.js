@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { BASE, TOKENS, launch, context, persistent, login, swReady, shot, synced, seedTerritory, eventually, seeText, seeCount } from './harness.js';
+import { BASE, TOKENS, launch, context, persistent, login, swReady, shot, synced, seedTerritory, eventually, seeText, seeCount, offline } from './harness.js';
 
 let browser;
 const DEALERS = [
@@ -54,7 +54,7 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await page.fill('input[name=q]', '');
 
   // The network goes away.
-  await ctx.setOffline(true);
+  await offline(ctx);
   await page.locator('[data-test=sync][data-state=offline]').waitFor();
 
   await page.click('[data-dealer=d-lin]');
@@ -184,7 +184,7 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   assert.equal(await chen.evaluate(async (hash) => (await import('/js/db.js')).get('photos', hash), photo.hash), undefined, 'not stored on this device');
   await shot(chen, '05b-other-manager-sees-photo-from-server');
   // A photo never changes (it is named by its hash): once seen, the browser's cache shows it again offline.
-  await other.setOffline(true);
+  await offline(other);
   await chen.goto(`${BASE}/#/dealers`);
   await chen.click('[data-dealer=d-lin]');
   await chen.locator('[data-section=visits]').getByText('新品教育訓練').waitFor();
@@ -199,8 +199,8 @@ test('two managers edit the same dealer field offline; head office sees the conf
   const lin = await login(a, TOKENS.lin);
   const chen = await login(b, TOKENS.chen);
   for (const p of [lin, chen]) { await p.locator('[data-dealer=d-hua]').waitFor(); await synced(p); }
-  await a.setOffline(true);
-  await b.setOffline(true);
+  await offline(a);
+  await offline(b);
   for (const [p, address] of [[lin, '台中市豐原區中正路 10 號'], [chen, '台中市豐原區復興路 22 號']]) {
     await p.click('[data-dealer=d-hua]');
     await p.click('[data-action=edit-profile]');
@@ -226,6 +226,20 @@ test('two managers edit the same dealer field offline; head office sees the conf
   await row.getByText('復興路 22 號').waitFor();
   await shot(office, '11-office-conflicts');
   await Promise.all([a.close(), b.close(), ho.close()]);
+});
+
+test('offline before the app finished installing: a screen not on the device says so, and opens once back online', async () => {
+  const ctx = await browser.newContext({ locale: 'zh-TW', viewport: { width: 412, height: 915 }, serviceWorkers: 'block' });
+  ctx.setDefaultTimeout(20_000);
+  const page = await login(ctx, TOKENS.lin);
+  await page.locator('[data-dealer=d-hua]').waitFor();
+  await ctx.setOffline(true); // no service worker: nothing but the list has been fetched
+  await page.click('[data-dealer=d-hua]');
+  await seeText(page.locator('[data-test=screen-missing]'), '請連上網路後再試一次');
+  await ctx.setOffline(false);
+  await page.locator('[data-test=screen-missing] button').click();
+  await page.locator('[data-action=edit-profile]').waitFor();
+  await ctx.close();
 });
 
 test('the language is remembered; the default follows the browser', async () => {

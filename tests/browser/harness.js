@@ -71,6 +71,13 @@ export async function swReady(page) {
     .catch(async () => { await page.reload(); await page.waitForFunction(() => navigator.serviceWorker?.controller != null); });
 }
 
+/** Takes a context offline as a person would: once the app is installed (every page is controlled by the
+ * service worker, which has cached every screen a manager needs), so a screen not opened yet still opens. */
+export async function offline(ctx) {
+  for (const page of ctx.pages()) await swReady(page);
+  await ctx.setOffline(true);
+}
+
 export async function shot(page, name) {
   await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });

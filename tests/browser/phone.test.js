@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import * as Automerge from '@automerge/automerge';
-import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory, seedAs, deviceOf, eventually, seeText, seeCount } from './harness.js';
+import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory, seedAs, deviceOf, eventually, seeText, seeCount, offline } from './harness.js';
 import { Replica } from '../../web/dist/pkg/fieldsync_wasm.js';
 
 let browser;
@@ -72,7 +72,7 @@ test('two tabs of one profile, offline, an edit in each: both reach the server a
   const b = await ctx.newPage();
   await b.goto(`${BASE}/#/dealers`);
   await b.locator('[data-dealer=p-one]').waitFor();
-  await ctx.setOffline(true);
+  await offline(ctx);
   await recordVisit(a, 'p-one', '甲分頁的拜訪');
   await recordVisit(b, 'p-one', '乙分頁的拜訪');
   for (const p of [a, b]) {
@@ -100,7 +100,7 @@ test('logging out with an unsynced visit warns; the visit stays and syncs after 
   const page = await login(ctx, TOKENS.lin);
   await page.locator('[data-dealer=p-two]').waitFor();
   await synced(page);
-  await ctx.setOffline(true);
+  await offline(ctx);
   await recordVisit(page, 'p-two', '登出前記下的拜訪');
   await page.click('[data-action=logout]');
   const dialog = page.locator('dialog[data-test=dialog]');
@@ -508,7 +508,7 @@ test('a photo the server has confirmed leaves the device (beyond a bounded cache
   const page = await login(ctx, TOKENS.lin);
   await page.locator('[data-dealer=p-six]').waitFor();
   await synced(page);
-  await ctx.setOffline(true);
+  await offline(ctx);
   await page.goto(`${BASE}/#/dealer/p-six/visit`);
   await page.setInputFiles('input[name=photos]', await picture(page));
   await page.locator('.visit-form .thumbs img').waitFor();

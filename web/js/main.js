@@ -170,6 +170,17 @@ main.addEventListener('click', settle);
 
 let routing = 0; // the newest route() call: an older one that was still loading a view draws nothing
 
+/** A screen's module; offline before the service worker has cached it, the page says so and offers to try again. */
+async function screen(load, stale) {
+  try {
+    return await load();
+  } catch {
+    if (!stale()) render(h('div.error', { role: 'alert', 'data-test': 'screen-missing' }, h('p', t('app.screenMissing')),
+      h('button', { type: 'button', onclick: () => location.reload() }, t('sync.retry'))));
+    return null;
+  }
+}
+
 async function route() {
   const mine = ++routing;
   const stale = () => mine !== routing;
@@ -183,8 +194,9 @@ async function route() {
   if (!s) return render(loginView());
   if (isOffice(s)) {
     updates.office();
-    const { officeView, TABS } = await import('./views/office.js');
-    if (stale()) return;
+    const m = await screen(() => import('./views/office.js'), stale);
+    if (!m || stale()) return;
+    const { officeView, TABS } = m;
     const tab = parts[0] === 'office' ? parts[1] : undefined;
     const name = t(`office.${TABS.includes(tab) || tab === 'dealer' || tab === 'manager' ? tab : 'territories'}`);
     return render(officeView({ tab }), `${name} · ${t('office.title')}`);
@@ -193,17 +205,20 @@ async function route() {
   const rerender = () => route();
   if (parts[0] === 'dealer' && parts[1]) {
     if (parts[2] === 'visit') {
-      const { visitView } = await import('./views/visit.js');
-      if (stale()) return;
+      const m = await screen(() => import('./views/visit.js'), stale);
+      if (!m || stale()) return;
+      const { visitView } = m;
       editing = true;
       return render(visitView({ id: parts[1] }, rerender, (href) => { location.hash = href; }));
     }
-    const { dealerView } = await import('./views/dealer.js');
-    if (stale()) return;
+    const m = await screen(() => import('./views/dealer.js'), stale);
+    if (!m || stale()) return;
+    const { dealerView } = m;
     return render(dealerView({ id: parts[1] }, rerender));
   }
-  const { dealersView } = await import('./views/dealers.js');
-  if (stale()) return;
+  const m = await screen(() => import('./views/dealers.js'), stale);
+  if (!m || stale()) return;
+  const { dealersView } = m;
   render(dealersView());
   main.dataset.ready = 'dealers';
   performance.mark('dealers-interactive');
