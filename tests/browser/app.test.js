@@ -235,7 +235,7 @@ test('offline before the app finished installing: a screen not on the device say
   await page.locator('[data-dealer=d-hua]').waitFor();
   await ctx.setOffline(true); // no service worker: nothing but the list has been fetched
   await page.click('[data-dealer=d-hua]');
-  await seeText(page.locator('[data-test=screen-missing]'), '請連上網路後再試一次');
+  await seeText(page.locator('[data-test=screen-missing] p'), '這個畫面還沒有存到這台裝置上，請連上網路後再試一次。');
   await ctx.setOffline(false);
   await page.locator('[data-test=screen-missing] button').click();
   await page.locator('[data-action=edit-profile]').waitFor();
