@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { BASE, TOKENS, SHOTS, launch, context, login, swReady, synced, seedTerritory, seedAs, eventually, offline } from './harness.js';
+import { BASE, TOKENS, SHOTS, launch, context, login, swReady, synced, seedTerritory, seedAs, eventually } from './harness.js';
 
 const DIST = new URL('../../web/dist/', import.meta.url).pathname;
 // The issue's target is 600,000 bytes with at least 100 KB to spare for the screens to come:
@@ -100,7 +100,7 @@ test('a list of 200 dealers stored on the device is interactive soon after openi
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const online = [];
   for (let i = 0; i < 5; i++) online.push(await measure());
-  await offline(ctx);
+  await ctx.setOffline(true);
   const offline = [];
   for (let i = 0; i < 5; i++) offline.push(await measure());
   await ctx.close();

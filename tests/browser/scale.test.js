@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
-import { TOKENS, launch, login, synced, eventually, offline } from './harness.js';
+import { TOKENS, launch, login, synced, eventually } from './harness.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -74,7 +74,7 @@ test('a backlog over the server limit goes up in smaller requests after a 413, g
   await page.locator('#dealer-list [data-dealer]').nth(3).waitFor();
   await synced(page);
 
-  await offline(ctx);
+  await ctx.setOffline(true);
   await page.locator('[data-test=sync][data-state=offline]').waitFor();
   const dealers = await visitsOffline(page, 4, 3);
   assert.equal(dealers, 4);
@@ -111,7 +111,7 @@ test('a backlog the server cannot decide in time goes up in smaller requests aft
   const page = await login(ctx, TOKENS.chen);
   await page.locator('#dealer-list [data-dealer]').nth(3).waitFor();
   await synced(page);
-  await offline(ctx);
+  await ctx.setOffline(true);
   await page.locator('[data-test=sync][data-state=offline]').waitFor();
   assert.equal(await visitsOffline(page, 4, 2), 4);
   await eventually(() => page.locator('[data-test=sync]').getAttribute('data-pending'), '8');
@@ -143,7 +143,7 @@ test('an upload of visits costs few bytes on the wire, and none of it comes back
   const page = await login(ctx, TOKENS.lin);
   await page.locator('#dealer-list [data-dealer]').nth(3).waitFor();
   await synced(page);
-  await offline(ctx);
+  await ctx.setOffline(true);
   await page.locator('[data-test=sync][data-state=offline]').waitFor();
   const VISITS = 20;
   await visitsOffline(page, 4, VISITS / 4);

@@ -174,7 +174,8 @@ let routing = 0; // the newest route() call: an older one that was still loading
 async function screen(load, stale) {
   try {
     return await load();
-  } catch {
+  } catch (e) {
+    if (navigator.onLine) throw e; // a broken version, not a missing file
     if (!stale()) render(h('div.error', { role: 'alert', 'data-test': 'screen-missing' }, h('p', t('app.screenMissing')),
       h('button', { type: 'button', onclick: () => location.reload() }, t('sync.retry'))));
     return null;
