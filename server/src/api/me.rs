@@ -197,7 +197,8 @@ pub async fn login(
 }
 
 /// `POST /v1/login-codes` → `{code, login_url, expires_at}`: a one-time login link for the
-/// caller's own device, to open the app in another browser without showing the token.
+/// caller's own device, to open the app in another browser without showing the token (like
+/// every login link, it needs the user's login PIN).
 #[utoipa::path(
     post,
     path = "/v1/login-codes",
