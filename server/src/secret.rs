@@ -10,8 +10,8 @@
 //! [`lock_ms`] (15 minutes, doubling up to a day), during which it is not even tried. Attempts are
 //! counted before the secret is checked, so parallel guesses are bounded too.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// Fewest characters of a secret.
 pub const MIN_CHARS: usize = 6;
@@ -100,8 +100,11 @@ pub fn verify(stored: &str, secret: &str) -> bool {
     if secret.len() > MAX_BYTES {
         return false;
     }
-    PasswordHash::new(stored)
-        .is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+    PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// How long the user's secret locks after `failures` wrong secrets in a row, if this one locks it.
@@ -112,7 +115,11 @@ pub fn lock_ms(failures: i64) -> Option<i64> {
     let doublings = u32::try_from(failures / USER_ATTEMPTS - 1)
         .unwrap_or(u32::MAX)
         .min(16);
-    Some(FIRST_LOCK_MS.saturating_mul(1 << doublings).min(MAX_LOCK_MS))
+    Some(
+        FIRST_LOCK_MS
+            .saturating_mul(1 << doublings)
+            .min(MAX_LOCK_MS),
+    )
 }
 
 #[cfg(test)]

@@ -88,9 +88,15 @@ async fn the_first_login_sets_the_pin_and_every_later_link_needs_it(backend: Bac
 
     // The code alone asks the manager to choose a PIN, and stays usable.
     let first = json!({ "code": code });
-    assert_eq!(refused(&server, first).await, (401, "new_secret_required".into()));
+    assert_eq!(
+        refused(&server, first).await,
+        (401, "new_secret_required".into())
+    );
     let short = json!({ "code": code, "new_secret": "12345" });
-    assert_eq!(refused(&server, short).await, (400, "secret_too_short".into()));
+    assert_eq!(
+        refused(&server, short).await,
+        (400, "secret_too_short".into())
+    );
     let (status, body) = login(&server, json!({ "code": code, "new_secret": PIN })).await;
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().unwrap();
@@ -104,26 +110,39 @@ async fn the_first_login_sets_the_pin_and_every_later_link_needs_it(backend: Bac
     assert_eq!(this["issued_by"], "ho");
 
     // Only a salted Argon2id hash is stored, never the PIN.
-    let stored: Option<String> = sqlx::query_scalar("SELECT secret_hash FROM users WHERE id = 'm1'")
-        .fetch_one(server.store.pool())
-        .await
-        .unwrap();
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT secret_hash FROM users WHERE id = 'm1'")
+            .fetch_one(server.store.pool())
+            .await
+            .unwrap();
     let stored = stored.unwrap();
-    assert!(stored.starts_with("$argon2id$") && !stored.contains(PIN), "{stored}");
+    assert!(
+        stored.starts_with("$argon2id$") && !stored.contains(PIN),
+        "{stored}"
+    );
 
     // The next link needs that PIN: none, a wrong one, or a new one give no token.
     let (_, code2) = issue(&server, &ho, "m1").await;
     let none = json!({ "code": code2 });
-    assert_eq!(refused(&server, none).await, (401, "secret_required".into()));
+    assert_eq!(
+        refused(&server, none).await,
+        (401, "secret_required".into())
+    );
     let wrong = json!({ "code": code2, "secret": "135790" });
     assert_eq!(refused(&server, wrong).await, (401, "secret_wrong".into()));
     let overwrite = json!({ "code": code2, "new_secret": "999999" });
-    assert_eq!(refused(&server, overwrite).await, (401, "secret_required".into()));
+    assert_eq!(
+        refused(&server, overwrite).await,
+        (401, "secret_required".into())
+    );
     // The right one works (the link was not spent by the refusals), once.
     let token2 = log_in(&server, &code2).await;
     assert_eq!(server.get_json(&token2, "/v1/me").await["user"], "m1");
     let again = json!({ "code": code2, "secret": PIN });
-    assert_eq!(refused(&server, again).await, (401, "login_code_used".into()));
+    assert_eq!(
+        refused(&server, again).await,
+        (401, "login_code_used".into())
+    );
     server.stop().await;
 }
 
@@ -132,19 +151,31 @@ async fn head_office_issuing_a_managers_device_cannot_log_in_as_the_manager(back
     let ho = server.user("ho", "head_office", &[]).await;
     server.user("m1", "manager", &["t-north"]).await;
     // The manager enrolled with their first link.
-    let (status, _) = login(&server, json!({ "code": link(&server, "m1").await, "new_secret": PIN })).await;
+    let (status, _) = login(
+        &server,
+        json!({ "code": link(&server, "m1").await, "new_secret": PIN }),
+    )
+    .await;
     assert_eq!(status, 200);
 
     // Head office issues a device for the manager and opens the link itself: without the
     // manager's PIN it gets no token, whatever it tries, and the link burns.
     let (device, code) = issue(&server, &ho, "m1").await;
     let none = json!({ "code": code });
-    assert_eq!(refused(&server, none).await, (401, "secret_required".into()));
+    assert_eq!(
+        refused(&server, none).await,
+        (401, "secret_required".into())
+    );
     let enrol = json!({ "code": code, "new_secret": "000000" });
-    assert_eq!(refused(&server, enrol).await, (401, "secret_required".into()));
+    assert_eq!(
+        refused(&server, enrol).await,
+        (401, "secret_required".into())
+    );
     let mut last = String::new();
     for guess in ["000000", "123456", "111111", "654321", "121212"] {
-        last = refused(&server, json!({ "code": code, "secret": guess })).await.1;
+        last = refused(&server, json!({ "code": code, "secret": guess }))
+            .await
+            .1;
     }
     assert_eq!(last, "secret_locked");
     // Spent: even the right PIN gets nothing from that link now.
@@ -175,7 +206,11 @@ async fn head_office_issuing_a_managers_device_cannot_log_in_as_the_manager(back
 async fn wrong_pins_burn_a_link_and_lock_the_user_for_a_while_even_in_parallel(backend: Backend) {
     let server = TestServer::start(backend).await;
     server.user("m1", "manager", &["t-north"]).await;
-    let (status, _) = login(&server, json!({ "code": link(&server, "m1").await, "new_secret": PIN })).await;
+    let (status, _) = login(
+        &server,
+        json!({ "code": link(&server, "m1").await, "new_secret": PIN }),
+    )
+    .await;
     assert_eq!(status, 200);
     let wrong = |code: &str| json!({ "code": code, "secret": "000000" });
 
@@ -214,10 +249,15 @@ async fn wrong_pins_burn_a_link_and_lock_the_user_for_a_while_even_in_parallel(b
     for _ in 0..12 {
         codes.push(link(&server, "m1").await);
     }
-    let answers = futures_util::future::join_all(codes.iter().map(|c| refused(&server, wrong(c)))).await;
+    let answers =
+        futures_util::future::join_all(codes.iter().map(|c| refused(&server, wrong(c)))).await;
     let tried = answers.iter().filter(|(_, c)| c == "secret_wrong").count();
     assert!(tried <= 4, "{answers:?}");
-    assert!(answers.iter().all(|(s, c)| *s == 401 && (c == "secret_wrong" || c == "secret_locked")));
+    assert!(
+        answers
+            .iter()
+            .all(|(s, c)| *s == 401 && (c == "secret_wrong" || c == "secret_locked"))
+    );
     let failures: i64 = sqlx::query_scalar("SELECT secret_failures FROM users WHERE id = 'm1'")
         .fetch_one(server.store.pool())
         .await
@@ -233,7 +273,11 @@ async fn a_reset_is_on_record_and_the_manager_sees_it(backend: Backend) {
     let m2 = server.user("m2", "manager", &["t-north"]).await;
     server.user("m1", "manager", &["t-north"]).await;
     let token = {
-        let (status, body) = login(&server, json!({ "code": link(&server, "m1").await, "new_secret": PIN })).await;
+        let (status, body) = login(
+            &server,
+            json!({ "code": link(&server, "m1").await, "new_secret": PIN }),
+        )
+        .await;
         assert_eq!(status, 200);
         body["token"].as_str().unwrap().to_owned()
     };
@@ -262,10 +306,15 @@ async fn a_reset_is_on_record_and_the_manager_sees_it(backend: Backend) {
     // The old PIN no longer logs in: the next link asks for a new one, and the record stays.
     let code = link(&server, "m1").await;
     let old = json!({ "code": code, "secret": PIN });
-    assert_eq!(refused(&server, old).await, (401, "new_secret_required".into()));
+    assert_eq!(
+        refused(&server, old).await,
+        (401, "new_secret_required".into())
+    );
     let (status, body) = login(&server, json!({ "code": code, "new_secret": "864200" })).await;
     assert_eq!(status, 200);
-    let me = server.get_json(body["token"].as_str().unwrap(), "/v1/me").await;
+    let me = server
+        .get_json(body["token"].as_str().unwrap(), "/v1/me")
+        .await;
     assert_eq!(me["secret_reset_by"], "ho");
     assert!(me["secret_set_at"].as_i64() >= me["secret_reset_at"].as_i64());
     server.stop().await;

@@ -35,7 +35,10 @@ pub struct SecretRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
     /// Try it; these are the counts including this attempt.
-    Counted { user_failures: i64, code_failures: i64 },
+    Counted {
+        user_failures: i64,
+        code_failures: i64,
+    },
     /// The user's secret is locked until then: not tried, not counted.
     UserLocked(i64),
     /// The code had its last attempt already: it is burned now.
