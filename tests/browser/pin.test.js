@@ -2,7 +2,7 @@
 // PIN, and every later one asks for it, so head office, which issues devices and their links, cannot log in as them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, TOKENS, PIN, launch, context, loginCode, shot } from './harness.js';
+import { BASE, TOKENS, PIN, launch, context, loginCode, eventually, shot } from './harness.js';
 
 let browser;
 
@@ -14,7 +14,7 @@ after(async () => { await browser?.close(); });
 
 const submit = (form) => form.locator('button[type=submit]').click();
 
-test('a manager chooses a PIN at the first login link; the next link asks for it and refuses a wrong one', async () => {
+test('a manager chooses a PIN at the first login link; the next link asks for it and refuses a wrong one; a reset is shown', async () => {
   // The first link: choose a PIN, typed twice alike.
   const first = await context(browser);
   const page = await first.newPage();
@@ -38,6 +38,11 @@ test('a manager chooses a PIN at the first login link; the next link asks for it
   const ask = other.locator('form[data-test=pin]');
   await ask.locator('h1', { hasText: 'Enter your login PIN' }).waitFor();
   assert.equal(await ask.locator('input[name=pin2]').count(), 0);
+  // Switching the language keeps the link: the question is asked again in Chinese.
+  await other.click('[data-action=lang]');
+  await other.locator('form[data-test=pin] h1', { hasText: '輸入登入密碼' }).waitFor();
+  await other.click('[data-action=lang]');
+  await ask.locator('h1', { hasText: 'Enter your login PIN' }).waitFor();
   await ask.locator('input[name=pin]').fill('135790');
   await submit(ask);
   await ask.locator('[data-test=login-error]', { hasText: 'Wrong login PIN' }).waitFor();
@@ -46,5 +51,14 @@ test('a manager chooses a PIN at the first login link; the next link asks for it
   await ask.locator('input[name=pin]').fill(PIN);
   await submit(ask);
   await other.locator('.who', { hasText: '郭新人' }).waitFor();
+
+  // Head office resets the PIN: never silently. The manager's app says who did, from its next start.
+  const r = await fetch(`${BASE}/api/users/kuo/secret-reset`, { method: 'POST', headers: { Authorization: `Bearer ${TOKENS.ho}` } });
+  assert.equal(r.status, 200, await r.text());
+  await other.reload();
+  await other.locator('.who', { hasText: '郭新人' }).waitFor();
+  await eventually(() => other.evaluate(() => JSON.parse(localStorage.getItem('fieldsync.session')).secret_reset_by), 'ho');
+  await other.reload();
+  await other.locator('[data-test=pin-reset]', { hasText: 'ho' }).waitFor();
   await second.close();
 });

@@ -50,14 +50,14 @@ async function doLogin(token, out) {
 /** Exchanges a login link's one-time code for this device's token, with the user's PIN (chosen at the first
  * login, or after head office reset it), then logs in with it. The code alone asks the server which. */
 async function redeem(code, pin, out, fresh) {
-  history.replaceState(null, '', '#/login'); // the code is no use to anyone in the address bar
   let token;
   try {
     ({ token } = JSON.parse(await api('/v1/login', { method: 'POST', body: JSON.stringify({ code, [fresh ? 'new_secret' : 'secret']: pin }) })));
   } catch (e) {
-    if (e.code === 'secret_required' || e.code === 'new_secret_required') {
-      if (!out || fresh !== (e.code === 'new_secret_required')) return render(pinView(code, e.code === 'new_secret_required'));
-    }
+    const ask = e.code === 'secret_required' || e.code === 'new_secret_required';
+    if (ask && (!out || fresh !== (e.code === 'new_secret_required'))) return render(pinView(code, e.code === 'new_secret_required'));
+    // A spent code is no use in the address bar; one still good stays (a language switch asks again).
+    if (!out || /^login_code|^secret_locked/.test(e.code)) history.replaceState(null, '', '#/login');
     const msg = `${t('login.failed')}: ${errorText(e)}`;
     return out ? (out.textContent = msg) : render(loginView(msg));
   }
