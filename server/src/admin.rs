@@ -1,11 +1,13 @@
 //! Administration shared by the CLI and the HTTP API: create and disable users, assign territories, issue device tokens
-//! (recording who issued them) and their one-time login codes.
+//! (recording who issued them) and their one-time login codes, redeemed only with the user's secret (`crate::secret`),
+//! which head office or an admin may reset on record.
 
 use fieldsync_core::ids::{DeviceId, TerritoryId, UserId};
 use fieldsync_core::sync::Role;
 
 use crate::auth::{TokenError, hash_token, new_login_code, new_token, seal_token, unseal_token};
-use crate::store::{CodeRefusal, NewDevice, Store, StoreError, now_millis};
+use crate::secret::{self, SecretError, SecretRefusal};
+use crate::store::{Attempt, CodeRefusal, NewDevice, SecretCheck, Store, StoreError, now_millis};
 
 /// Why an administrative action failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,10 @@ pub enum AdminError {
     Token(#[from] TokenError),
     #[error("the login code is {}", refusal_text(*.0))]
     Code(CodeRefusal),
+    #[error("{0}")]
+    Secret(SecretRefusal),
+    #[error(transparent)]
+    Hashing(#[from] SecretError),
 }
 
 fn refusal_text(r: CodeRefusal) -> &'static str {
@@ -27,6 +33,7 @@ fn refusal_text(r: CodeRefusal) -> &'static str {
         CodeRefusal::Unknown => "not valid",
         CodeRefusal::Used => "already used",
         CodeRefusal::Expired => "expired",
+        CodeRefusal::SecretChanged => "for a user whose PIN changed meanwhile",
     }
 }
 
@@ -201,18 +208,122 @@ pub async fn login_code(
     Ok(LoginCode { code, expires_at })
 }
 
-/// Uses a login code once: the (device, token) it was made for.
-pub async fn redeem_login_code(store: &Store, code: &str) -> Result<(String, String), AdminError> {
+/// What the redeemer of a login code gives of the user's secret. Never logged.
+#[derive(Clone, Copy, Default)]
+pub struct Proof<'a> {
+    /// The user's secret, when they have one.
+    pub secret: Option<&'a str>,
+    /// The secret to set, when they have none yet (first enrolment, or after a reset).
+    pub new_secret: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Proof<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proof")
+            .field("secret", &self.secret.map(|_| "…"))
+            .field("new_secret", &self.new_secret.map(|_| "…"))
+            .finish()
+    }
+}
+
+/// Uses a login code once, with its user's secret: the (device, token) it was made for.
+///
+/// A user with a secret must give it (`Required`, `Wrong`; wrong ones are counted and bounded:
+/// `Burned`, `Locked`); a user without one sets it now (`NewRequired`, `TooShort`, `TooLong`),
+/// so whoever first enrols owns it and a code redeemed by anyone else (head office that issued
+/// it) gives nothing.
+pub async fn redeem_login_code(
+    store: &Store,
+    code: &str,
+    proof: Proof<'_>,
+) -> Result<(String, String), AdminError> {
     if code.is_empty() || code.len() > 200 {
         return Err(AdminError::Code(CodeRefusal::Unknown));
     }
-    let (device, sealed) = store
-        .redeem_login_code(&hash_token(code))
+    let code_hash = hash_token(code);
+    let pending = store
+        .login_code_pending(&code_hash)
         .await?
         .map_err(AdminError::Code)?;
+    let user = pending.user;
+    let state = store
+        .secret_state(&user)
+        .await?
+        .ok_or_else(|| AdminError::UnknownUser(user.clone()))?;
+    if state.locked_until.is_some_and(|t| t > now_millis()) {
+        return Err(AdminError::Secret(SecretRefusal::Locked));
+    }
+    let check = match state.hash {
+        Some(stored) => {
+            let given = proof
+                .secret
+                .filter(|g| !g.is_empty())
+                .ok_or(AdminError::Secret(SecretRefusal::Required))?;
+            let counted = store
+                .secret_attempt(&code_hash, &user, secret::CODE_ATTEMPTS, secret::lock_ms)
+                .await?;
+            let (user_failures, code_failures) = match counted {
+                Attempt::Counted {
+                    user_failures,
+                    code_failures,
+                } => (user_failures, code_failures),
+                Attempt::UserLocked(_) => return Err(AdminError::Secret(SecretRefusal::Locked)),
+                Attempt::CodeBurned => return Err(AdminError::Secret(SecretRefusal::Burned)),
+                Attempt::CodeUsed => return Err(AdminError::Code(CodeRefusal::Used)),
+            };
+            let (h, g) = (stored.clone(), given.to_owned());
+            let right = tokio::task::spawn_blocking(move || secret::verify(&h, &g))
+                .await
+                .map_err(|e| SecretError::Hash(e.to_string()))?;
+            if !right {
+                if code_failures >= secret::CODE_ATTEMPTS {
+                    store.burn_login_code(&code_hash).await?;
+                    return Err(AdminError::Secret(SecretRefusal::Burned));
+                }
+                let refusal = if secret::lock_ms(user_failures).is_some() {
+                    SecretRefusal::Locked
+                } else {
+                    SecretRefusal::Wrong
+                };
+                return Err(AdminError::Secret(refusal));
+            }
+            SecretCheck::Verified(stored)
+        }
+        None => {
+            let new = proof
+                .new_secret
+                .ok_or(AdminError::Secret(SecretRefusal::NewRequired))?;
+            secret::check_new(new).map_err(AdminError::Secret)?;
+            let new = new.to_owned();
+            let hashed = tokio::task::spawn_blocking(move || secret::hash(&new))
+                .await
+                .map_err(|e| SecretError::Hash(e.to_string()))??;
+            SecretCheck::Enrol(hashed)
+        }
+    };
+    let (device, sealed) = store
+        .redeem_login_code(&code_hash, &user, &check)
+        .await?
+        .map_err(|r| match r {
+            // Another link set the secret first, or it was reset: ask again.
+            CodeRefusal::SecretChanged => AdminError::Secret(match check {
+                SecretCheck::Verified(_) => SecretRefusal::NewRequired,
+                SecretCheck::Enrol(_) => SecretRefusal::Required,
+            }),
+            r => AdminError::Code(r),
+        })?;
     let token = unseal_token(&sealed, code)
         .ok_or_else(|| StoreError::Corrupt(format!("the sealed token of a code of {device}")))?;
     Ok((device, token))
+}
+
+/// Resets `user`'s secret on record (`by`: the resetting user's id, or `cli`): their next login
+/// link sets a new one, and they see who reset it and when. Their devices keep working.
+pub async fn reset_secret(store: &Store, user: &str, by: &str) -> Result<i64, AdminError> {
+    store
+        .reset_secret(user, by)
+        .await?
+        .ok_or_else(|| AdminError::UnknownUser(user.to_owned()))
 }
 
 /// Disables a user (their tokens stop working at once) or enables them again.

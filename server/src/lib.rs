@@ -18,6 +18,7 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod readmodel;
+pub mod secret;
 pub mod seed;
 pub mod state;
 pub mod store;
@@ -73,6 +74,7 @@ pub fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
         utoipa_axum::routes!(api::admin::revoke_device),
         utoipa_axum::routes!(api::admin::create_user),
         utoipa_axum::routes!(api::admin::set_user_territories),
+        utoipa_axum::routes!(api::admin::reset_user_secret),
         utoipa_axum::routes!(api::approvals::get_limits, api::approvals::put_limits),
         utoipa_axum::routes!(api::ageing::get_ageing, api::ageing::put_ageing),
     ]

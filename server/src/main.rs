@@ -92,6 +92,12 @@ enum UserCmd {
         #[arg(long)]
         id: String,
     },
+    /// Forget a user's login PIN (recorded as reset by `cli`, and shown to them): their next
+    /// login link sets a new one. Their devices keep working.
+    ResetSecret {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -230,6 +236,10 @@ async fn main() -> Result<()> {
         Command::User(UserCmd::Enable { id }) => {
             admin::set_disabled(&store, &id, false).await?;
             println!("user {id} enabled");
+        }
+        Command::User(UserCmd::ResetSecret { id }) => {
+            admin::reset_secret(&store, &id, admin::ISSUED_BY_CLI).await?;
+            println!("login PIN of {id} reset: their next login link sets a new one");
         }
         Command::Device(DeviceCmd::Issue {
             user,

@@ -177,7 +177,7 @@ async fn device_issue_prints_a_one_time_login_link_and_user_disable_locks_the_us
     common::wait_healthy(&http, &base).await;
     let login = |code: String| {
         http.post(format!("{base}/v1/login"))
-            .json(&serde_json::json!({ "code": code }))
+            .json(&serde_json::json!({ "code": code, "new_secret": "246810", "secret": "246810" }))
             .send()
     };
     let r = login(code.clone()).await.unwrap();

@@ -25,7 +25,8 @@ async fn redeem(server: &TestServer, code: &str) -> reqwest::Response {
     server
         .http
         .post(format!("{}/v1/login", server.base))
-        .json(&json!({ "code": code }))
+        // The user's PIN: set by the first login (`new_secret`), given after (`secret`).
+        .json(&json!({ "code": code, "secret": "246810", "new_secret": "246810" }))
         .send()
         .await
         .unwrap()

@@ -842,7 +842,8 @@ async fn redeem(server: &TestServer, code: &str) -> String {
     let r = server
         .http
         .post(format!("{}/v1/login", server.base))
-        .json(&json!({ "code": code }))
+        // The user's PIN: set by the first login (`new_secret`), given after (`secret`).
+        .json(&json!({ "code": code, "secret": "246810", "new_secret": "246810" }))
         .send()
         .await
         .unwrap();

@@ -1,12 +1,12 @@
 // Accessibility (issue 11): axe-core runs on every screen — the manager's dealer list, dealer page (with its
 // edit form), visit form (with its sub-records) and dialog; head office's every tab, dealer page and manager
-// page; the login screen — in zh-Hant and in English, and fails on any serious or critical violation. Every
+// page; the login screen and a login link's PIN question — in zh-Hant and in English, and fails on any serious or critical violation. Every
 // control is at least 44 px square; focus moves to the new view's heading and the window title follows it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BASE, TOKENS, launch, context, login, synced, seedTerritory, seedAs, eventually, seeText, offline } from './harness.js';
+import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory, seedAs, eventually, seeText, offline } from './harness.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const DAY = 86_400_000;
@@ -60,6 +60,10 @@ for (const [lang, locale] of LANGS) {
     await door.goto(`${BASE}/#/login`);
     await door.locator('form.login').waitFor();
     await check(door, 'login');
+    // A login link's PIN question (choose one at the first login, give it after).
+    await door.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(TOKENS.zhao))}`);
+    await door.locator('form[data-test=pin], form[data-test=pin-new]').waitFor();
+    await check(door, 'login PIN');
     await guest.close();
 
     const ctx = await context(browser, { locale });

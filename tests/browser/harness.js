@@ -13,6 +13,7 @@ export const TOKENS = {
   ho: process.env.FIELDSYNC_TOKEN_HO, lin: process.env.FIELDSYNC_TOKEN_LIN, chen: process.env.FIELDSYNC_TOKEN_CHEN,
   bench: process.env.FIELDSYNC_TOKEN_BENCH, wu: process.env.FIELDSYNC_TOKEN_WU,
   zhao: process.env.FIELDSYNC_TOKEN_ZHAO, gao: process.env.FIELDSYNC_TOKEN_GAO, lee: process.env.FIELDSYNC_TOKEN_LEE,
+  kuo: process.env.FIELDSYNC_TOKEN_KUO,
 };
 
 initSync({ module: readFileSync(new URL('../../web/dist/pkg/fieldsync_wasm_bg.wasm', import.meta.url)) });
@@ -51,13 +52,32 @@ export async function loginCode(token) {
   return (await r.json()).code;
 }
 
-/** Opens a login link (with a one-time code, as head office would send) and waits for the app to be ready. */
+/** The login PIN every test user has: chosen at their first login through a link, given at every later one. */
+export const PIN = '246810';
+
+/** Answers a login link's PIN question as its person: chooses `pin` at the user's first login, gives it after. */
+export async function enterPin(page, pin = PIN) {
+  const form = page.locator('form[data-test=pin], form[data-test=pin-new]');
+  await form.waitFor();
+  const fresh = (await form.getAttribute('data-test')) === 'pin-new';
+  await form.locator('input[name=pin]').fill(pin);
+  if (fresh) await form.locator('input[name=pin2]').fill(pin);
+  await form.locator('button[type=submit]').click();
+}
+
+/** Opens a login link for the device holding `token` in `page`, and gives the user's PIN. */
+export async function openLink(page, token) {
+  await page.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(token))}`);
+  await enterPin(page);
+}
+
+/** Opens a login link (with a one-time code, as head office would send), gives the PIN, and waits for the app to be ready. */
 export async function login(ctx, token) {
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   let loads = 0;
   page.on('load', () => { loads += 1; });
-  await page.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(token))}`);
+  await openLink(page, token);
   // Logging in reloads the page (the app opens the user's own database): wait for that second load,
   // so a test's next navigation cannot race it.
   await eventually(() => loads >= 2, true);

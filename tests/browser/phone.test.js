@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import * as Automerge from '@automerge/automerge';
-import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory, seedAs, deviceOf, eventually, seeText, seeCount, offline } from './harness.js';
+import { BASE, TOKENS, launch, context, login, openLink, synced, seedTerritory, seedAs, deviceOf, eventually, seeText, seeCount, offline } from './harness.js';
 import { Replica } from '../../web/dist/pkg/fieldsync_wasm.js';
 
 let browser;
@@ -116,7 +116,7 @@ test('logging out with an unsynced visit warns; the visit stays and syncs after 
   await page.locator('form.login').waitFor();
 
   await ctx.setOffline(false);
-  await page.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(TOKENS.lin))}`);
+  await openLink(page, TOKENS.lin);
   await page.locator('[data-dealer=p-two]').waitFor();
   await synced(page);
   await serverHas('登出前記下的拜訪');
@@ -133,7 +133,7 @@ test('a login link for another user with an unsynced visit keeps it under the fi
   await ctx.route('**/v1/sync', (route) => route.abort('connectionrefused')); // the server is unreachable for syncs
   await recordVisit(page, 'p-three', '換人前記下的拜訪');
   await eventually(() => pendingCount(page), 1);
-  await page.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(TOKENS.chen))}`);
+  await openLink(page, TOKENS.chen);
   await page.locator('dialog[data-test=dialog]').getByText('尚未上傳').waitFor();
   await page.locator('[data-choice=keep]').click();
   await page.locator('.who', { hasText: '陳大文' }).waitFor();
@@ -143,7 +143,7 @@ test('a login link for another user with an unsynced visit keeps it under the fi
   assert.ok(!(await onServer()).includes('換人前記下的拜訪'), 'chen did not send lin\'s visit');
 
   // Back to lin (chen has nothing unsent, so no question): the visit is there and goes out.
-  await page.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(TOKENS.lin))}`);
+  await openLink(page, TOKENS.lin);
   await page.locator('.who', { hasText: '林小美' }).waitFor();
   await synced(page);
   await serverHas('換人前記下的拜訪');
@@ -455,7 +455,7 @@ test('another tab logs in as someone else: this tab stops at once, never sends w
   await eventually(() => pendingCount(b), 1);
 
   // Tab B opens a login link for chen, keeping lin's visit on the device.
-  await b.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(TOKENS.chen))}`);
+  await openLink(b, TOKENS.chen);
   await b.locator('dialog[data-test=dialog] [data-choice=keep]').click();
   await b.locator('.who', { hasText: '陳大文' }).waitFor();
   // Tab A follows at once: it is chen's app now, not lin's with chen's token.
@@ -467,7 +467,7 @@ test('another tab logs in as someone else: this tab stops at once, never sends w
   assert.ok(!(await onServer()).includes('甲分頁未送出的拜訪'));
 
   // lin again: the visit was kept for her, and goes out under her name.
-  await a.goto(`${BASE}/#/login?code=${encodeURIComponent(await loginCode(TOKENS.lin))}`);
+  await openLink(a, TOKENS.lin);
   await a.locator('.who', { hasText: '林小美' }).waitFor();
   await b.locator('.who', { hasText: '林小美' }).waitFor();
   await synced(a);

@@ -47,16 +47,36 @@ async function doLogin(token, out) {
   }
 }
 
-/** Exchanges a login link's one-time code for this device's token, then logs in with it. */
-async function redeem(code) {
+/** Exchanges a login link's one-time code for this device's token, with the user's PIN (chosen at the first
+ * login, or after head office reset it), then logs in with it. The code alone asks the server which. */
+async function redeem(code, pin, out, fresh) {
   let token;
   try {
-    ({ token } = JSON.parse(await api('/v1/login', { method: 'POST', body: JSON.stringify({ code }) })));
+    ({ token } = JSON.parse(await api('/v1/login', { method: 'POST', body: JSON.stringify({ code, [fresh ? 'new_secret' : 'secret']: pin }) })));
   } catch (e) {
-    history.replaceState(null, '', '#/login'); // a used code is no use in the address bar
-    return render(loginView(`${t('login.failed')}: ${errorText(e)}`));
+    const ask = e.code === 'secret_required' || e.code === 'new_secret_required';
+    if (ask && (!out || fresh !== (e.code === 'new_secret_required'))) return render(pinView(code, e.code === 'new_secret_required'));
+    // A spent code is no use in the address bar; one still good stays (a language switch asks again).
+    if (!out || /^login_code|^secret_locked/.test(e.code)) history.replaceState(null, '', '#/login');
+    const msg = `${t('login.failed')}: ${errorText(e)}`;
+    return out ? (out.textContent = msg) : render(loginView(msg));
   }
   return doLogin(token);
+}
+
+/** Asks for the user's login PIN, or (fresh) to choose one: only its holder can use their login links. */
+function pinView(code, fresh) {
+  const field = (name, label) => h('label.field', h('span', t(label)), h('input', { name, type: 'password', required: true, minLength: 6, maxLength: 128,
+    autocomplete: fresh ? 'new-password' : 'current-password' }));
+  const out = h('p.error', { role: 'alert', 'data-test': 'login-error' });
+  const form = h('form.login', { 'data-test': fresh ? 'pin-new' : 'pin', onsubmit: async (e) => {
+    e.preventDefault();
+    const { pin, pin2 } = form.elements;
+    if (fresh && pin.value !== pin2.value) return (out.textContent = t('login.pinMismatch'));
+    await redeem(code, pin.value, out, fresh);
+  } }, h('h1', t(fresh ? 'login.pinNew' : 'login.pinTitle')), h('p.muted', t(fresh ? 'login.pinNewHelp' : 'login.pinHelp')),
+  field('pin', 'login.pin'), fresh ? field('pin2', 'login.pinAgain') : null, h('button.primary', { type: 'submit' }, t('login.go')), out);
+  return form;
 }
 
 function syncIndicator() {
@@ -139,6 +159,8 @@ function drawHeader() {
     s ? h('nav', isOffice(s) ? h('a', { href: '#/office/territories' }, t('nav.office')) : h('a', { href: '#/dealers' }, t('nav.dealers'))) : null,
     h('span.spacer'),
     s ? h('span.who', s.name) : null,
+    // A PIN reset by head office is never silent: the user sees who did it, and when, for 30 days.
+    s?.secret_reset_at > Date.now() - 30 * 864e5 ? h('span.err', { 'data-test': 'pin-reset' }, `${t('login.pinReset')}${colon()}${s.secret_reset_by} ${fmtTime(s.secret_reset_at)}`) : null,
     h('button.small', { 'data-action': 'lang', onclick: () => { setLang(lang() === 'en' ? 'zh-Hant' : 'en'); drawHeader(); route(); } }, t('lang.switch')),
     s ? h('button.small', { 'data-action': 'logout', onclick: logout }, t('nav.logout')) : null),
   s && !isOffice(s) ? syncIndicator() : null);

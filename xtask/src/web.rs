@@ -342,7 +342,7 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
     fs::create_dir_all(&tmp)?;
     let db = format!("sqlite://{}/test.sqlite", tmp.display());
 
-    let users: [(&str, &str, &str, &[&str]); 8] = [
+    let users: [(&str, &str, &str, &[&str]); 9] = [
         ("ho", "總部 王經理", "head_office", &[]),
         ("lin", "林小美", "manager", &["t-north"]),
         ("chen", "陳大文", "manager", &["t-north"]),
@@ -350,6 +350,8 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
         ("wu", "吳佳穎", "manager", &["t-north", "t-far"]),
         ("zhao", "趙怡君", "manager", &["t-south"]),
         ("gao", "高淑芬", "manager", &["t-west"]),
+        // A manager whose first login (choosing a PIN) only `pin.test.js` makes.
+        ("kuo", "郭新人", "manager", &[]),
         // A regional manager: the tests assign the territories they oversee.
         ("lee", "李大區", "regional", &[]),
     ];

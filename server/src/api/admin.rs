@@ -1,4 +1,5 @@
-//! HTTP administration: head office and admins issue and revoke device tokens and assign territories; admins create users.
+//! HTTP administration: head office and admins issue and revoke device tokens, assign territories and reset a user's
+//! login secret (on record); admins create users.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -10,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::admin::{
-    AdminError, IssueOptions, add_user, issue_device_with, login_code, set_territories,
+    AdminError, IssueOptions, add_user, issue_device_with, login_code, reset_secret,
+    set_territories,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, json_body};
@@ -30,9 +32,13 @@ impl From<AdminError> for ApiError {
                     CodeRefusal::Unknown => "login_code_invalid",
                     CodeRefusal::Used => "login_code_used",
                     CodeRefusal::Expired => "login_code_expired",
+                    CodeRefusal::SecretChanged => "secret_required",
                 };
                 ApiError::LoginCode(code, e.to_string())
             }
+            AdminError::Secret(r) if r.is_bad_request() => ApiError::bad(r.code(), r.to_string()),
+            AdminError::Secret(r) => ApiError::LoginCode(r.code(), r.to_string()),
+            AdminError::Hashing(h) => ApiError::Internal(h.to_string()),
         }
     }
 }
@@ -304,4 +310,51 @@ pub async fn create_user(
             ..b
         }),
     ))
+}
+
+/// `POST /api/users/{id}/secret-reset`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretReset {
+    #[schema(value_type = UserId)]
+    user: String,
+    /// Who reset it (the caller).
+    #[schema(value_type = UserId)]
+    secret_reset_by: String,
+    /// Epoch ms.
+    secret_reset_at: i64,
+}
+
+/// `POST /api/users/{id}/secret-reset` → `{user, secret_reset_by, secret_reset_at}` (head office,
+/// admin; an admin's only by an admin): forgets the user's login PIN, so the next login link of
+/// theirs sets a new one (for someone who forgot it, or was locked out). It is never silent: who
+/// reset it and when is recorded and shown to the user (`GET /v1/me`: `secret_reset_by`,
+/// `secret_reset_at`), and the user's own next login, asked to choose a PIN instead of giving theirs,
+/// tells them. Their devices keep working; revoke one with `DELETE /api/devices/{id}`.
+#[utoipa::path(
+    post,
+    path = "/api/users/{id}/secret-reset",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "Reset, on record", body = SecretReset),
+        (status = 403, description = "Only head office or an admin resets a PIN, and only an admin an admin's (`forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such user (`not_found`)", body = ErrorBody),
+        Authed,
+        Always,
+    )
+)]
+pub async fn reset_user_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SecretReset>, ApiError> {
+    require_may_manage(&state, &caller, &id).await?;
+    let at = reset_secret(&state.store, &id, &caller.user.id).await?;
+    tracing::info!(by = %caller.user.id, user = %id, "login secret reset");
+    Ok(Json(SecretReset {
+        user: id,
+        secret_reset_by: caller.user.id.clone(),
+        secret_reset_at: at,
+    }))
 }

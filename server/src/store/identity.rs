@@ -1,7 +1,9 @@
-//! Users (enabled or disabled), their assigned territories, their devices' hashed tokens (who issued them, until when) and one-time login codes.
+//! Users (enabled or disabled), their assigned territories, their devices' hashed tokens (who issued them, until when) and one-time login codes
+//! (redeemed together with the user's secret: `secrets.rs`).
 
 use sqlx::Row;
 
+use super::secrets::{self, SecretCheck};
 use super::{Store, StoreError, now_millis};
 
 /// A user as stored.
@@ -44,6 +46,15 @@ pub enum CodeRefusal {
     Unknown,
     Used,
     Expired,
+    /// The user's secret changed while the code was being redeemed (set by another link, or reset).
+    SecretChanged,
+}
+
+/// A login code not yet used: its device and that device's user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCode {
+    pub device: String,
+    pub user: String,
 }
 
 /// A device token being issued.
@@ -274,14 +285,48 @@ impl Store {
         w.commit().await
     }
 
-    /// Uses a login code once: its device and sealed token, which are erased.
+    /// A login code that may still be used, with its device's user (or why it may not).
+    pub async fn login_code_pending(
+        &self,
+        code_hash: &str,
+    ) -> Result<Result<PendingCode, CodeRefusal>, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.device, d.user_id, c.sealed, c.expires_at, c.used_at \
+             FROM login_codes c JOIN devices d ON d.id = c.device WHERE c.code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(Err(CodeRefusal::Unknown));
+        };
+        let used: Option<i64> = row.try_get("used_at")?;
+        let sealed: Option<String> = row.try_get("sealed")?;
+        if used.is_some() || sealed.is_none() {
+            return Ok(Err(CodeRefusal::Used));
+        }
+        if row.try_get::<i64, _>("expires_at")? <= now_millis() {
+            return Ok(Err(CodeRefusal::Expired));
+        }
+        Ok(Ok(PendingCode {
+            device: row.try_get("device")?,
+            user: row.try_get("user_id")?,
+        }))
+    }
+
+    /// Uses a login code of `user` once, in one transaction with its secret's `check` (the
+    /// secret verified is still theirs, or the new one is set as they still have none): its
+    /// device and sealed token, which are erased.
     pub async fn redeem_login_code(
         &self,
         code_hash: &str,
+        user: &str,
+        check: &SecretCheck,
     ) -> Result<Result<(String, String), CodeRefusal>, StoreError> {
         let mut w = self.begin_write().await?;
         let row = sqlx::query(
-            "SELECT device, sealed, expires_at, used_at FROM login_codes WHERE code_hash = $1",
+            "SELECT c.device, d.user_id, c.sealed, c.expires_at, c.used_at \
+             FROM login_codes c JOIN devices d ON d.id = c.device WHERE c.code_hash = $1",
         )
         .bind(code_hash)
         .fetch_optional(&mut *w.tx)
@@ -298,6 +343,9 @@ impl Store {
         if row.try_get::<i64, _>("expires_at")? <= now {
             return Ok(Err(CodeRefusal::Expired));
         }
+        if row.try_get::<String, _>("user_id")? != user {
+            return Ok(Err(CodeRefusal::Unknown));
+        }
         // Only one of two racing redemptions changes the row.
         let n = sqlx::query(
             "UPDATE login_codes SET used_at = $1, sealed = NULL WHERE code_hash = $2 AND used_at IS NULL",
@@ -309,6 +357,9 @@ impl Store {
         .rows_affected();
         if n != 1 {
             return Ok(Err(CodeRefusal::Used));
+        }
+        if !secrets::settle(&mut w, user, check, now).await? {
+            return Ok(Err(CodeRefusal::SecretChanged));
         }
         let device: String = row.try_get("device")?;
         w.commit().await?;

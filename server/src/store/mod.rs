@@ -8,6 +8,7 @@ mod epoch;
 mod identity;
 mod photos;
 mod queries;
+mod secrets;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,9 +20,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use approvals::LimitRow;
 pub use docs::{CommitDoc, FeedRow, StoredDoc};
-pub use identity::{CodeRefusal, DeviceRow, NewDevice, TokenSession, UserRow};
+pub use identity::{CodeRefusal, DeviceRow, NewDevice, PendingCode, TokenSession, UserRow};
 pub use photos::{NewPhoto, PhotoPut};
 pub use queries::{Filter, Page};
+pub use secrets::{Attempt, SecretCheck, SecretRecord, SecretState};
 
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
