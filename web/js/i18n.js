@@ -50,13 +50,6 @@ const zh = {
   'claim.category': '費用類別', 'claim.purpose': '用途', 'claim.amount': '金額', 'claim.currency': '幣別',
   'ecat.placement': '上架費', 'ecat.salesman_wage': '業務人員薪資補貼', 'ecat.event': '活動', 'ecat.training': '教育訓練', 'ecat.other': '其他',
   'claim.requested': '已申請', 'claim.approved': '已核准', 'claim.rejected': '已駁回', 'claim.spent': '已支用', 'claim.reconciled': '已核銷',
-  'office.title': '總部看板', 'office.territories': '區域與經理', 'office.dealers': '經銷商總表', 'office.visits': '拜訪時間軸',
-  'office.commitments': '承諾', 'office.problems': '問題', 'office.claims': '費用申報進度', 'office.conflicts': '修改衝突',
-  'office.overdueOnly': '只看逾期', 'office.managers': '經理', 'office.region': '地區', 'office.total': '共',
-  'office.prev': '上一頁', 'office.next': '下一頁', 'office.offline': '總部看板需要網路連線。',
-  'office.field': '欄位', 'office.values': '各方填的值', 'office.byCategory': '依類別', 'office.byStatus': '依狀態',
-  'office.document': '文件', 'office.winner': '目前採用', 'office.other': '其他值', 'office.manager': '經理',
-  'office.dealer': '經銷商', 'office.when': '時間', 'office.count': '數量', 'office.amount': '金額',
   'error.invalid': '資料不符合規定', 'error.not_found': '找不到資料', 'error.network': '網路錯誤', 'error.unauthorized': '權杖無效，請重新登入',
   'error.storage': '無法儲存在這台裝置上，這筆修改未儲存', 'error.quota': '裝置儲存空間不足，這筆修改未儲存',
   'error.timeout': '連線逾時', 'error.busy': '另一個分頁沒有回應，請確認修改是否已儲存',
@@ -66,17 +59,6 @@ const zh = {
   'undelivered.changes': '筆修改', 'undelivered.export': '匯出', 'undelivered.visits': '拜訪', 'undelivered.commitments': '承諾',
   'undelivered.claims': '費用申報', 'undelivered.problems': '問題', 'undelivered.activities': '活動', 'undelivered.dealers': '經銷商', 'storage.full': '裝置儲存空間快滿了，請清理空間，以免資料遺失',
   // Head office's filters, pages, charts and CSV export.
-  'office.csv': '匯出 CSV', 'office.clear': '清除篩選', 'office.territory': '區域', 'office.from': '起', 'office.to': '迄',
-  'office.purposes': '拜訪目的', 'office.summary': '摘要', 'office.currency': '幣別', 'office.spent': '實際支用',
-  'office.requestedBy': '申請人', 'office.onThisPage': '本頁顯示', 'office.photoMissing': '照片無法載入', 'office.attendees': '在場人員',
-  'office.notes': '備註', 'office.photos': '照片', 'office.backToDealers': '← 經銷商總表', 'office.backToTerritories': '← 區域與經理',
-  'office.exclusive': '獨家', 'office.resolution': '處理結果', 'office.activities': '推廣與聯誼活動', 'office.activity': '活動',
-  'office.kind': '類型', 'office.dates': '日期', 'office.budget': '預算', 'office.month': '月份', 'office.spend': '費用支出',
-  'office.every': '拜訪週期', 'office.days': '天', 'office.coverage': '拜訪覆蓋率', 'office.activeDealers': '合作中經銷商',
-  'office.visitDue': '逾期未拜訪', 'office.dueDealers': '逾期未拜訪的經銷商', 'office.dueOnly': '只看逾期未拜訪',
-  'office.csvHasAll': 'CSV 含全部資料', 'office.frequencyNote': '各等級拜訪頻率（伺服器設定）：', 'office.visitsPerWeek': '每週拜訪次數',
-  'office.problemsByAge': '未解決問題（依天數）', 'office.openProblems': '未解決問題', 'office.spendByMonth': '每月各類費用',
-  'office.escalated': '已上報',
   'akind.promotion': '聯合促銷', 'akind.customer_event': '客戶聯誼會',
   'astatus.planned': '規劃中', 'astatus.held': '已舉辦', 'astatus.cancelled': '已取消',
   'common.cancel': '取消', 'common.loading': '載入中…',
@@ -160,13 +142,6 @@ const en = {
   'claim.category': 'Category', 'claim.purpose': 'Purpose', 'claim.amount': 'Amount', 'claim.currency': 'Currency',
   'ecat.placement': 'Shelf-placement fee', 'ecat.salesman_wage': 'Salesman wage subsidy', 'ecat.event': 'Event', 'ecat.training': 'Training', 'ecat.other': 'Other',
   'claim.requested': 'Requested', 'claim.approved': 'Approved', 'claim.rejected': 'Rejected', 'claim.spent': 'Spent', 'claim.reconciled': 'Reconciled',
-  'office.title': 'Head office', 'office.territories': 'Territories & managers', 'office.dealers': 'All dealers', 'office.visits': 'Visit timeline',
-  'office.commitments': 'Commitments', 'office.problems': 'Problems', 'office.claims': 'Expense pipeline', 'office.conflicts': 'Conflicts',
-  'office.overdueOnly': 'Overdue only', 'office.managers': 'Managers', 'office.region': 'Region', 'office.total': 'Total',
-  'office.prev': 'Previous', 'office.next': 'Next', 'office.offline': 'The dashboard needs a network connection.',
-  'office.field': 'Field', 'office.values': 'Values', 'office.byCategory': 'By category', 'office.byStatus': 'By status',
-  'office.document': 'Document', 'office.winner': 'Shown', 'office.other': 'Other value', 'office.manager': 'Manager',
-  'office.dealer': 'Dealer', 'office.when': 'When', 'office.count': 'Count', 'office.amount': 'Amount',
   'error.invalid': 'Breaks a rule', 'error.not_found': 'Not found', 'error.network': 'Network error', 'error.unauthorized': 'Token not valid',
   'error.storage': 'Could not save on this device; the change was not kept', 'error.quota': 'This device is out of storage; the change was not kept',
   'error.timeout': 'Timed out', 'error.busy': 'Another tab did not answer; check whether the change was saved',
@@ -176,17 +151,6 @@ const en = {
   'undelivered.changes': 'changes', 'undelivered.export': 'Export', 'undelivered.visits': 'visits', 'undelivered.commitments': 'commitments',
   'undelivered.claims': 'expense claims', 'undelivered.problems': 'problems', 'undelivered.activities': 'activities', 'undelivered.dealers': 'dealers', 'storage.full': 'This device is almost out of storage: free some space so nothing is lost',
   // Head office's filters, pages, charts and CSV export.
-  'office.csv': 'Export CSV', 'office.clear': 'Clear filters', 'office.territory': 'Territory', 'office.from': 'From', 'office.to': 'To',
-  'office.purposes': 'Purposes', 'office.summary': 'Summary', 'office.currency': 'Currency', 'office.spent': 'Spent',
-  'office.requestedBy': 'Requested by', 'office.onThisPage': 'On this page', 'office.photoMissing': 'Photo unavailable', 'office.attendees': 'Present',
-  'office.notes': 'Notes', 'office.photos': 'Photos', 'office.backToDealers': '← All dealers', 'office.backToTerritories': '← Territories & managers',
-  'office.exclusive': 'exclusive', 'office.resolution': 'Resolution', 'office.activities': 'Promotions and customer events', 'office.activity': 'Activity',
-  'office.kind': 'Kind', 'office.dates': 'Dates', 'office.budget': 'Budget', 'office.month': 'Month', 'office.spend': 'Spend',
-  'office.every': 'Visit every', 'office.days': 'days', 'office.coverage': 'Coverage', 'office.activeDealers': 'Active dealers',
-  'office.visitDue': 'Visit overdue', 'office.dueDealers': 'Dealers due a visit', 'office.dueOnly': 'Only dealers due a visit',
-  'office.csvHasAll': 'the CSV has them all', 'office.frequencyNote': 'Visit frequency per tier (server setting):', 'office.visitsPerWeek': 'Visits per week',
-  'office.problemsByAge': 'Open problems by age', 'office.openProblems': 'Open problems', 'office.spendByMonth': 'Spend per category and month',
-  'office.escalated': 'Escalated',
   'akind.promotion': 'Joint promotion', 'akind.customer_event': 'Customer event',
   'astatus.planned': 'Planned', 'astatus.held': 'Held', 'astatus.cancelled': 'Cancelled',
   'common.cancel': 'Cancel', 'common.loading': 'Loading…',
@@ -227,24 +191,12 @@ const dicts = { 'zh-Hant': zh, en };
 
 // Approvals inbox, approval limits, a claim's spent amount, receipts and reconciliation (views/approvals.js, views/claim.js).
 Object.assign(zh, {
-  'office.approvals': '待核准', 'approvals.title': '待核准的費用申請', 'approvals.approve': '批准', 'approvals.reject': '駁回',
-  'approvals.reason': '駁回原因', 'approvals.aboveLimit': '超過你的核准額度，由總部核准', 'approvals.own': '這是你自己的申請，由其他主管核准',
-  'approvals.empty': '目前沒有待核准的申請。', 'approvals.done.approved': '已批准，經理下次同步就會看到', 'approvals.done.rejected': '已駁回',
-  'approvals.limits': '核准額度', 'approvals.noLimits': '尚未設定額度：地區經理可核准任何金額。', 'approvals.everywhere': '所有區域',
-  'approvals.max': '每筆上限', 'approvals.limitSaved': '額度已儲存',
-  'role.manager': '渠道經理', 'role.regional': '地區經理', 'role.head_office': '總部', 'role.admin': '系統管理員',
   'rule.approval_limit': '超過核准額度',
   'claim.spentAmount': '實際支用金額', 'claim.receipt': '收據照片', 'claim.recordSpent': '記錄已支用',
   'claim.reconcile': '與經銷商核銷完成', 'claim.reason': '駁回原因',
   'claims.news': '我的費用申請有新進度', 'claims.recordSpending': '請記錄實際支用金額', 'claims.reconcile': '請與經銷商核銷',
 });
 Object.assign(en, {
-  'office.approvals': 'Approvals', 'approvals.title': 'Claims waiting for approval', 'approvals.approve': 'Approve', 'approvals.reject': 'Reject',
-  'approvals.reason': 'Reason for rejecting', 'approvals.aboveLimit': 'Above your approval limit: head office decides', 'approvals.own': 'Your own claim: another approver decides',
-  'approvals.empty': 'Nothing is waiting for approval.', 'approvals.done.approved': 'Approved: the manager sees it at their next sync', 'approvals.done.rejected': 'Rejected',
-  'approvals.limits': 'Approval limits', 'approvals.noLimits': 'No limits set: regional managers approve any amount.', 'approvals.everywhere': 'Every territory',
-  'approvals.max': 'Most per claim', 'approvals.limitSaved': 'Limit saved',
-  'role.manager': 'Channel manager', 'role.regional': 'Regional manager', 'role.head_office': 'Head office', 'role.admin': 'Administrator',
   'rule.approval_limit': 'above the approval limit',
   'claim.spentAmount': 'Amount actually spent', 'claim.receipt': 'Receipt photo', 'claim.recordSpent': 'Record as spent',
   'claim.reconcile': 'Reconciled with the dealer', 'claim.reason': 'Reason',
@@ -252,25 +204,19 @@ Object.assign(en, {
 });
 // Reconciliation ageing: spent claims not reconciled in time (ageing.js, views/claims-news.js, views/office-ageing.js).
 Object.assign(zh, {
-  'ageing.overdue': '逾期未核報', 'ageing.overdueCount': '逾期未核報的費用', 'ageing.overdueOnly': '只看逾期未核報',
-  'ageing.days': '核報期限（天）', 'ageing.rule': '已使用的費用須在 {n} 天內與經銷商核報，逾期即列入追蹤。', 'ageing.saved': '核報期限已儲存',
+  'ageing.overdue': '逾期未核報', 'ageing.overdueCount': '逾期未核報的費用',
 });
 Object.assign(en, {
-  'ageing.overdue': 'Overdue for reconciliation', 'ageing.overdueCount': 'Claims overdue for reconciliation', 'ageing.overdueOnly': 'Overdue only',
-  'ageing.days': 'Days to reconcile', 'ageing.rule': 'A spent claim is to be reconciled with the dealer within {n} days; after that it is overdue.', 'ageing.saved': 'Reconciliation period saved',
+  'ageing.overdue': 'Overdue for reconciliation', 'ageing.overdueCount': 'Claims overdue for reconciliation',
 });
 // Problems escalated to head office: the phone's escalate action and answer, head office's queue (views/dealer.js, views/escalations.js).
 Object.assign(zh, {
-  'office.escalations': '問題上呈', 'escalation.title': '上呈總部的問題', 'escalation.escalate': '上呈總部', 'escalation.waiting': '已上呈，等候總部回覆',
-  'escalation.responded': '總部已回覆', 'escalation.response': '總部回覆', 'escalation.assignTo': '指派給（使用者代號，可留空）', 'escalation.assignedTo': '指派給',
-  'escalation.send': '送出回覆', 'escalation.sent': '已回覆，經理下次同步就會看到', 'escalation.by': '上呈人', 'escalation.empty': '目前沒有上呈的問題。',
-  'escalation.age.week': '一週內', 'escalation.age.month': '一個月內', 'escalation.age.quarter': '一季內', 'escalation.age.older': '超過一季',
+  'escalation.escalate': '上呈總部', 'escalation.waiting': '已上呈，等候總部回覆',
+  'escalation.responded': '總部已回覆', 'escalation.response': '總部回覆', 'escalation.assignedTo': '指派給',
 });
 Object.assign(en, {
-  'office.escalations': 'Escalations', 'escalation.title': 'Problems escalated to head office', 'escalation.escalate': 'Escalate to head office', 'escalation.waiting': 'Escalated: waiting for head office',
-  'escalation.responded': 'Head office answered', 'escalation.response': 'Head office', 'escalation.assignTo': 'Assign to (user id, optional)', 'escalation.assignedTo': 'Assigned to',
-  'escalation.send': 'Send answer', 'escalation.sent': 'Answered: the manager sees it at their next sync', 'escalation.by': 'escalated by', 'escalation.empty': 'No problem is escalated.',
-  'escalation.age.week': 'Under a week', 'escalation.age.month': 'Under a month', 'escalation.age.quarter': 'Under a quarter', 'escalation.age.older': 'Older',
+  'escalation.escalate': 'Escalate to head office', 'escalation.waiting': 'Escalated: waiting for head office',
+  'escalation.responded': 'Head office answered', 'escalation.response': 'Head office', 'escalation.assignedTo': 'Assigned to',
 });
 let current = localStorage.getItem(KEY) ?? defaultLang();
 
@@ -295,3 +241,8 @@ export function t(key, fallback) {
 }
 
 document.documentElement.lang = current;
+
+/** Adds words to language `l` (head office's screens bring theirs: i18n-office.js). */
+export function extend(l, words) {
+  Object.assign(dicts[l], words);
+}

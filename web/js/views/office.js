@@ -1,5 +1,6 @@
 // Head office and regional managers: the merged picture from the server's read API. Every list is filtered
 // (territory, manager, dealer, dates) and paged on the server; counts and sums come from the server's totals.
+import '../i18n-office.js'; // head office's words, before any of its screens draws
 import { getJSON } from '../api.js';
 import { t } from '../i18n.js';
 import { h, fill, fmtTime, fmtDay, errorText, fieldName, daysAgo } from '../ui.js';
