@@ -1,6 +1,7 @@
 //! Running commands: echo them, fail loudly.
 
 use anyhow::{Context, Result, bail};
+use std::path::Path;
 use std::process::Command;
 
 /// Runs `program args…`, failing if it fails.
@@ -39,4 +40,17 @@ pub fn output(program: &str, args: &[&str]) -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default()
+}
+
+/// `npm ci` in `dir`: installs exactly what its package-lock.json pins.
+pub fn npm_ci(dir: &Path) -> Result<()> {
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .context("could not start npm")?;
+    if !status.success() {
+        bail!("npm ci failed in {}", dir.display());
+    }
+    Ok(())
 }

@@ -98,6 +98,7 @@ const LAZY: &[&str] = &[
     "./js/views/approvals.js",
     "./js/views/escalations.js",
     "./js/act.js",
+    "./js/i18n-office.js",
 ];
 
 fn is_lazy(path: &str) -> bool {
@@ -118,12 +119,12 @@ fn assemble(web: &Path, dist: &Path) -> Result<()> {
         dist.join("pkg/fieldsync_wasm_bg.wasm"),
     )
     .context("copying web/pkg/fieldsync_wasm_bg.wasm")?;
-    let glue = fs::read_to_string(web.join("pkg/fieldsync_wasm.js"))
-        .context("reading web/pkg/fieldsync_wasm.js")?;
-    fs::write(
+    fs::copy(
+        web.join("pkg/fieldsync_wasm.js"),
         dist.join("pkg/fieldsync_wasm.js"),
-        without_doc_comments(&glue),
-    )?;
+    )
+    .context("copying web/pkg/fieldsync_wasm.js")?;
+    minify(web, dist)?;
     let mut files = Vec::new();
     list(dist, dist, &mut files)?;
     files.sort();
@@ -206,23 +207,36 @@ fn precompress(dist: &Path, files: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The wasm-bindgen glue without the `/** … */` blocks it copies from Rust doc
-/// comments: nothing reads them in the browser, and they cost ~1 KB gzipped of
-/// the first visit's budget.
-fn without_doc_comments(js: &str) -> String {
-    let mut out = String::with_capacity(js.len());
-    let mut rest = js;
-    while let Some(start) = rest.find("/**") {
-        let Some(len) = rest[start..].find("*/") else {
-            break;
-        };
-        out.push_str(&rest[..start]);
-        // Drop the comment and the line break after it; the indentation before
-        // the comment stays and now precedes the code that followed it.
-        rest = rest[start + len + 2..].trim_start_matches([' ', '\t', '\n']);
+/// Minifies every ES module of `dist` in place with esbuild (pinned in
+/// web/package.json): comments, whitespace and local names go, exports and
+/// non-ASCII text (the zh-Hant words) stay as they are. About a quarter of the
+/// app's JavaScript, compressed; the service worker itself is left readable.
+fn minify(web: &Path, dist: &Path) -> Result<()> {
+    let esbuild = web.join("node_modules/.bin/esbuild");
+    if !esbuild.exists() {
+        sh::npm_ci(web)?;
     }
-    out.push_str(rest);
-    out
+    let mut files = Vec::new();
+    list(dist, dist, &mut files)?;
+    let modules: Vec<String> = files
+        .iter()
+        .filter(|f| f.ends_with(".js"))
+        .map(|f| dist.join(f).to_string_lossy().into_owned())
+        .collect();
+    let outdir = format!("--outdir={}", dist.display());
+    let outbase = format!("--outbase={}", dist.display());
+    let mut args = vec![
+        "--minify",
+        "--format=esm",
+        "--charset=utf8",
+        "--legal-comments=none",
+        "--allow-overwrite",
+        "--log-level=warning",
+        outdir.as_str(),
+        outbase.as_str(),
+    ];
+    args.extend(modules.iter().map(String::as_str));
+    sh::run(&esbuild.to_string_lossy(), &args)
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
@@ -395,15 +409,7 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
     wait_healthy(port, &mut server, Duration::from_secs(60))?;
 
     let dir = Path::new("tests/browser");
-    let npm_ok = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(dir)
-        .status()
-        .context("could not start npm")?
-        .success();
-    if !npm_ok {
-        bail!("npm ci failed in tests/browser");
-    }
+    sh::npm_ci(dir)?;
     let shots = fs::canonicalize(".")?.join("tests/screenshots");
     fs::create_dir_all(&shots)?;
     let status = Command::new("node")
@@ -426,17 +432,4 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
     eprintln!("screenshots: {}", shots.display());
     let _ = fs::remove_dir_all(&tmp);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn doc_comments_go_and_code_stays() {
-        let js =
-            "export class R {\n    /**\n     * Saves.\n     */\n    save() { return '*/'; }\n}\n";
-        assert_eq!(
-            super::without_doc_comments(js),
-            "export class R {\n    save() { return '*/'; }\n}\n"
-        );
-    }
 }
