@@ -94,15 +94,7 @@ fn device() -> Result<()> {
     web::build()?;
     release_bins(&["fieldsync-server"])?;
     let dir = Path::new("tests/device-bench");
-    let npm_ok = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(dir)
-        .status()
-        .context("could not start npm")?
-        .success();
-    if !npm_ok {
-        bail!("npm ci failed in tests/device-bench");
-    }
+    sh::npm_ci(dir)?;
     let server = std::fs::canonicalize(bin("fieldsync-server")?)?;
     let out = std::fs::canonicalize(web::target_dir())?.join("bench/device.md");
     eprintln!("+ node tests/device-bench/bench.js");
