@@ -45,6 +45,42 @@ pub struct Step {
     pub at: Timestamp,
 }
 
+/// Head office's (or a regional manager's) choice between two steps of one rank
+/// taken concurrently (kept on one device, broken on another). Stored in the
+/// record's grow-only `decided` map keyed by the conflicting stages
+/// ([`Lifecycle::conflict_key`]): the steps themselves are never deleted, and a
+/// later concurrent step makes a new key, so a new conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The stage chosen (one of the key's).
+    pub step: String,
+    pub by: UserId,
+    pub at: Timestamp,
+}
+
+/// A record's decisions, keyed by [`Lifecycle::conflict_key`].
+pub type Decisions = BTreeMap<String, Decision>;
+
+/// The key of a set of concurrent stages: their names sorted and joined by `+`
+/// (`broken+kept`); `None` for fewer than two.
+pub fn conflict_key(names: &[&str]) -> Option<String> {
+    if names.len() < 2 {
+        return None;
+    }
+    let mut sorted = names.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    Some(sorted.join("+"))
+}
+
+/// Whether `key` names two or more stages of `S`, sorted, each once.
+pub fn is_conflict_key<S: Stage>(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('+').collect();
+    parts.len() >= 2
+        && parts.windows(2).all(|w| w[0] < w[1])
+        && parts.iter().all(|p| p.parse::<S>().is_ok())
+}
+
 /// The steps a record went through, keyed by status. Stored in a document as a
 /// map `{status: {by, at}}`: a merge takes the union of the steps, and the current
 /// status is the furthest one, so a claim reconciled on one device and still
@@ -85,6 +121,19 @@ impl<S: Stage> Lifecycle<S> {
             }
         }
         out
+    }
+
+    /// The key of the current conflict (the stages of the current rank, see
+    /// [`conflict_key`]); `None` when not conflicted.
+    pub fn conflict_key(&self) -> Option<String> {
+        let top = self.current().rank();
+        let names: Vec<&str> = self
+            .0
+            .keys()
+            .filter(|s| s.rank() == top)
+            .map(|s| s.name())
+            .collect();
+        conflict_key(&names)
     }
 
     /// The step that reached `stage`, if it was reached.

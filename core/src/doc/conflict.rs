@@ -1,13 +1,16 @@
-//! `Conflict`: a field two devices set concurrently, with every value and who wrote it.
+//! `Conflict`: a field two devices set concurrently, or two steps of one rank taken concurrently, with every value, who wrote it, and a stable id.
 
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 use serde::Serialize;
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 
 use super::bridge;
 use super::document::Document;
 use crate::calendar::Timestamp;
 use crate::ids::UserId;
+use crate::lifecycle::Stage as _;
+use crate::model::{Activity, Commitment, ExpenseClaim, Tracked};
 use crate::schema::{self, At, View};
 use crate::stamp::Stamp;
 
@@ -19,11 +22,29 @@ pub struct ConflictValue {
     pub at: Option<Timestamp>,
 }
 
+/// What kind of conflict it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// A field with concurrent values (`path` is the field's).
+    Field,
+    /// Two or more steps of one rank taken concurrently (kept and broken,
+    /// approved and rejected); `path` is the record's `status`, each value a stage.
+    Steps,
+    /// A record whose merged state breaks one of its rules (see [`Conflict::rule`]).
+    Rule,
+}
+
 /// A field with concurrent values. Automerge shows `winner` everywhere (last
 /// writer by Lamport order, ties broken by actor id); `others` stay readable
 /// until someone writes the field again.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Conflict {
+    /// The same on every replica and the server: a hash of the path and of the
+    /// conflicting writes (their Automerge operation ids; for steps, the stages).
+    /// A write made after the conflict was resolved makes a new id.
+    pub id: String,
+    pub kind: ConflictKind,
     /// Keys from the document root, e.g. `["profile", "name"]`.
     pub path: Vec<String>,
     pub winner: ConflictValue,
@@ -41,6 +62,7 @@ impl Document {
     /// state breaks one of its rules (see [`Conflict::rule`]).
     pub fn conflicts(&mut self) -> Vec<Conflict> {
         let mut all = self.field_conflicts();
+        self.step_conflicts(&mut all);
         let view = At {
             doc: self.automerge(),
             heads: None,
@@ -48,6 +70,8 @@ impl Document {
         for b in schema::broken(self.kind(), &view) {
             let value = view.json(&b.path).unwrap_or(Json::Null);
             all.push(Conflict {
+                id: conflict_id(&b.path, &[b.reason.clone()]),
+                kind: ConflictKind::Rule,
                 path: b.path,
                 winner: ConflictValue {
                     value,
@@ -68,6 +92,9 @@ impl Document {
         found
             .into_iter()
             .filter_map(|(path, mut values)| {
+                let mut ops: Vec<String> = values.iter().map(|(_, id)| id.to_string()).collect();
+                ops.sort_unstable();
+                let id = conflict_id(&path, &ops);
                 let mut resolve = |(value, id): (Json, ObjId)| {
                     let stamp = am.hash_for_opid(&id).and_then(|h| {
                         am.get_change_meta_by_hash(&h)
@@ -83,6 +110,8 @@ impl Document {
                 let winner = resolve(values.pop()?);
                 let others = values.into_iter().map(&mut resolve).collect();
                 Some(Conflict {
+                    id,
+                    kind: ConflictKind::Field,
                     path,
                     winner,
                     others,
@@ -91,6 +120,68 @@ impl Document {
             })
             .collect()
     }
+}
+
+impl Document {
+    /// Records whose steps of one rank were taken concurrently and that head
+    /// office has not decided between (see `lifecycle::Decision`).
+    fn step_conflicts(&self, out: &mut Vec<Conflict>) {
+        self.steps_of::<Commitment>(out);
+        self.steps_of::<ExpenseClaim>(out);
+        self.steps_of::<Activity>(out);
+    }
+
+    fn steps_of<R: Tracked>(&self, out: &mut Vec<Conflict>) {
+        let Ok(records) = self.records::<R>() else {
+            return;
+        };
+        for (id, r) in records {
+            let life = r.lifecycle();
+            let Some(key) = life.conflict_key() else {
+                continue;
+            };
+            if r.decided().is_some_and(|d| d.contains_key(&key)) {
+                continue;
+            }
+            let current = life.current();
+            let value = |s: R::Stage| ConflictValue {
+                value: Json::String(s.name().to_owned()),
+                by: life.step(s).map(|x| x.by.clone()),
+                at: life.step(s).map(|x| x.at),
+            };
+            let others = life
+                .0
+                .keys()
+                .filter(|s| **s != current && s.rank() == current.rank())
+                .map(|s| value(*s))
+                .collect();
+            let path = vec![R::COLLECTION.to_owned(), id.to_string(), "status".to_owned()];
+            out.push(Conflict {
+                id: conflict_id(&path, &[key]),
+                kind: ConflictKind::Steps,
+                path,
+                winner: value(current),
+                others,
+                rule: None,
+            });
+        }
+    }
+}
+
+/// A conflict's id: the first 16 hex digits of SHA-256 over its path and what conflicts there.
+fn conflict_id(path: &[String], what: &[String]) -> String {
+    let mut h = Sha256::new();
+    for p in path {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    h.update([0x1e]);
+    for w in what {
+        h.update(w.as_bytes());
+        h.update([0x1f]);
+    }
+    let digest = h.finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 type Found = Vec<(Vec<String>, Vec<(Json, ObjId)>)>;

@@ -245,7 +245,7 @@ impl Document {
         }
     }
 
-    fn record_obj(&self, collection: &'static str, id: &str) -> Result<ObjId, DocError> {
+    pub(super) fn record_obj(&self, collection: &'static str, id: &str) -> Result<ObjId, DocError> {
         let coll = self.collection(collection)?;
         match self.am.get(&coll, id)? {
             Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
@@ -277,7 +277,7 @@ impl Document {
 
     /// Writes `patch` into the map `obj` at `path` as one change, after the
     /// schema accepted the edits it makes (the same check the server runs).
-    fn write_at(
+    pub(super) fn write_at(
         &mut self,
         obj: &ObjId,
         mut path: Vec<String>,

@@ -5,11 +5,12 @@ pub mod conflict;
 pub mod document;
 pub mod error;
 mod escalation;
+mod resolve;
 pub mod genesis;
 pub mod id;
 pub mod state;
 
-pub use conflict::{Conflict, ConflictValue};
+pub use conflict::{Conflict, ConflictKind, ConflictValue};
 pub use document::Document;
 pub use error::DocError;
 pub use genesis::SCHEMA_VERSION;

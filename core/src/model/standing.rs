@@ -38,12 +38,24 @@ impl Standing {
             .keys()
             .map(|s| (s.name(), s.rank(), s.is_open()))
             .collect();
-        Standing::from_steps(&steps, record.is_overdue(today))
+        let decided = record
+            .lifecycle()
+            .conflict_key()
+            .and_then(|k| record.decided().and_then(|d| d.get(&k)))
+            .map(|d| d.step.as_str());
+        Standing::from_steps(&steps, decided, record.is_overdue(today))
     }
 
     /// From the steps taken, in declaration order: the furthest wins, and among
-    /// equally far ones the last declared, as [`Lifecycle::current`] decides.
-    fn from_steps(steps: &[(&'static str, u8, bool)], overdue: bool) -> Standing {
+    /// equally far ones the last declared, as [`Lifecycle::current`] decides,
+    /// unless head office decided between them (`decided`: the stage chosen for
+    /// exactly the concurrent stages there are, see `lifecycle::Decision`); a
+    /// decided record is no longer conflicted.
+    fn from_steps(
+        steps: &[(&'static str, u8, bool)],
+        decided: Option<&str>,
+        overdue: bool,
+    ) -> Standing {
         let mut top: Option<(&'static str, u8, bool)> = None;
         for s in steps {
             if top.is_none_or(|t| s.1 >= t.1) {
@@ -51,6 +63,17 @@ impl Standing {
             }
         }
         let (status, rank, open) = top.unwrap_or(("", 0, true));
+        if let Some(chosen) = steps
+            .iter()
+            .find(|s| s.1 == rank && Some(s.0) == decided)
+        {
+            return Standing {
+                status: chosen.0,
+                also: Vec::new(),
+                open: chosen.2,
+                overdue: overdue && chosen.2,
+            };
+        }
         Standing {
             status,
             also: steps
@@ -144,5 +167,33 @@ mod tests {
             serde_json::to_value(&s).unwrap(),
             serde_json::json!({"status": "broken", "also": ["kept"], "open": false, "overdue": false})
         );
+    }
+
+    #[test]
+    fn head_offices_decision_settles_kept_and_broken_until_a_new_concurrent_step() {
+        let mut c = due_on("2026-11-27");
+        let step = |who: &str| Step {
+            by: who.parse().unwrap(),
+            at: utc("2026-11-20", 1, 0),
+        };
+        c.status.0.insert(CommitmentStatus::Kept, step("lin"));
+        c.status.0.insert(CommitmentStatus::Broken, step("chen"));
+        let today = "2026-11-28".parse().unwrap();
+        assert_eq!(c.status.conflict_key().as_deref(), Some("broken+kept"));
+        c.decided.insert(
+            "broken+kept".into(),
+            crate::lifecycle::Decision {
+                step: "kept".into(),
+                by: "hq".parse().unwrap(),
+                at: utc("2026-11-21", 1, 0),
+            },
+        );
+        let s = Standing::of(&c, today);
+        assert_eq!((s.status, s.conflicted()), ("kept", false));
+        // A third step of the same rank taken concurrently is a new conflict.
+        c.status.0.insert(CommitmentStatus::Cancelled, step("wu"));
+        let s = Standing::of(&c, today);
+        assert!(s.conflicted());
+        assert_eq!(c.status.conflict_key().as_deref(), Some("broken+cancelled+kept"));
     }
 }

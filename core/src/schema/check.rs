@@ -387,6 +387,16 @@ fn check_one(
                 ));
             }
         }
+        Write::Approver => {
+            if !unit_is_new {
+                return Err(Violation::new(
+                    Rule::Immutable,
+                    path,
+                    "a decision is written once",
+                ));
+            }
+            approver(path, author)?;
+        }
         Write::Supervisor => supervisor(path, author)?,
         Write::HeadOffice => head_office(path, author)?,
     }
@@ -411,6 +421,17 @@ fn supervisor(path: &[String], author: &Author<'_>) -> Result<(), Violation> {
             Rule::Role,
             path,
             format!("the {role} role may not rename a territory"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn approver(path: &[String], author: &Author<'_>) -> Result<(), Violation> {
+    match author.role {
+        Some(role) if !role.approves_claims() => Err(Violation::new(
+            Rule::Role,
+            path,
+            format!("the {role} role may not decide between concurrent steps (head office or a regional manager does)"),
         )),
         _ => Ok(()),
     }
@@ -444,7 +465,7 @@ fn check_delete(path: &[String], r: &Resolved, author: &Author<'_>) -> Result<()
             Write::Editable => Ok(()),
             Write::Supervisor => supervisor(path, author),
             Write::HeadOffice => head_office(path, author),
-            Write::Fixed | Write::WithStep(_) => {
+            Write::Fixed | Write::WithStep(_) | Write::Approver => {
                 Err(Violation::new(Rule::Immutable, path, "fixed once written"))
             }
         },
