@@ -1,6 +1,6 @@
 //! Materialisation: the rows head office's read model holds for one merged document.
 
-use fieldsync_core::doc::{DocError, Document};
+use fieldsync_core::doc::{ConflictKind, DocError, Document};
 use fieldsync_core::model::claim_ageing::spent_on;
 use fieldsync_core::model::{ClaimStage, EscalationStage, ProblemStatus};
 
@@ -91,6 +91,10 @@ pub struct ProblemRow {
 /// A conflicted field (values as JSON text).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConflictRow {
+    /// Core's `Conflict::id`: the same on every replica.
+    pub id: String,
+    /// `field`, `steps` (concurrent steps of one rank) or `rule`.
+    pub kind: &'static str,
     pub dealer: Option<String>,
     /// Keys from the root, as a JSON array.
     pub path: String,
@@ -151,6 +155,12 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
         .conflicts()
         .into_iter()
         .map(|c| ConflictRow {
+            id: c.id.clone(),
+            kind: match c.kind {
+                ConflictKind::Field => "field",
+                ConflictKind::Steps => "steps",
+                ConflictKind::Rule => "rule",
+            },
             dealer: dealer_id.clone(),
             path: json_text(&c.path),
             winner: json_text(&c.winner),
