@@ -136,6 +136,35 @@ impl<S: Stage> Lifecycle<S> {
         conflict_key(&names)
     }
 
+    /// Where the record stands once head office's `decided` choices are read: the
+    /// stage chosen for the current conflict (one of its stages), else [`Lifecycle::current`].
+    /// What a record may move to next follows from this ([`Lifecycle::check_advance_settled`]).
+    pub fn settled(&self, decided: Option<&Decisions>) -> S {
+        let current = self.current();
+        self.conflict_key()
+            .and_then(|k| decided?.get(&k))
+            .and_then(|d| d.step.parse::<S>().ok())
+            .filter(|s| self.0.contains_key(s) && s.rank() == current.rank())
+            .unwrap_or(current)
+    }
+
+    /// [`Lifecycle::check_advance`] from where the record stands after `decided` ([`Lifecycle::settled`]).
+    pub fn check_advance_settled(
+        &self,
+        decided: Option<&Decisions>,
+        to: S,
+    ) -> Result<(), LifecycleError> {
+        let from = self.settled(decided);
+        if to.may_follow(from) {
+            Ok(())
+        } else {
+            Err(LifecycleError::NotAllowed {
+                from: from.name(),
+                to: to.name(),
+            })
+        }
+    }
+
     /// The step that reached `stage`, if it was reached.
     pub fn step(&self, stage: S) -> Option<&Step> {
         self.0.get(&stage)

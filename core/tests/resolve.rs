@@ -205,3 +205,80 @@ fn head_office_decides_between_kept_and_broken_and_only_head_office_may() {
         assert_eq!(rec.status.0.len(), 3, "no step is deleted");
     }
 }
+
+#[test]
+fn a_claim_approved_and_rejected_at_once_and_decided_approved_may_be_spent() {
+    use fieldsync_core::ids::ClaimId;
+    use fieldsync_core::model::{ClaimStage, ExpenseCategory, ExpenseClaim};
+    use fieldsync_core::money::Money;
+    use fieldsync_core::sync::Principal;
+    use fieldsync_core::sync::Role;
+    let regional = |u: &str| Principal {
+        user: user(u),
+        role: Role::Regional,
+        territories: [territory()].into_iter().collect(),
+    };
+    let mut hub = hub_with_territory();
+    let (mut m, mut r1, mut r2, mut ho) = (
+        Replica::new().unwrap(),
+        Replica::new().unwrap(),
+        Replica::new().unwrap(),
+        Replica::new().unwrap(),
+    );
+    sync(&mut hub, &manager("m1"), &mut m);
+    m.create_dealer(&territory(), dealer(), &profile("林記"), &stamp("m1", 1))
+        .unwrap();
+    let id: ClaimId = "cl-1".parse().unwrap();
+    let amount = Money::new(50_000, "TWD".parse().unwrap()).unwrap();
+    let claim = ExpenseClaim::new(ExpenseCategory::Placement, "鋪市", amount, user("m1"), stamp("m1", 2).at);
+    m.dealer_mut(&dealer())
+        .unwrap()
+        .insert(&id, &claim, &stamp("m1", 2))
+        .unwrap();
+    sync(&mut hub, &manager("m1"), &mut m);
+    sync(&mut hub, &regional("r1"), &mut r1);
+    sync(&mut hub, &regional("r2"), &mut r2);
+    // Two regional managers decide at once: one approves, the other rejects.
+    r1.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(&id, ClaimStage::Approved, Value::Null, &stamp("r1", 3))
+        .unwrap();
+    r2.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(&id, ClaimStage::Rejected, json!({"reason": "超出預算"}), &stamp("r2", 3))
+        .unwrap();
+    sync(&mut hub, &regional("r1"), &mut r1);
+    sync(&mut hub, &regional("r2"), &mut r2);
+    sync(&mut hub, &manager("m1"), &mut m);
+    // Rejected wins the tie: nothing can be spent.
+    let spend = |m: &mut Replica, at| {
+        m.dealer_mut(&dealer()).unwrap().advance::<ExpenseClaim>(
+            &id,
+            ClaimStage::Spent,
+            json!({"spent": {"minor": 40_000, "currency": "TWD"}}),
+            &stamp("m1", at),
+        )
+    };
+    assert!(spend(&mut m, 4).is_err());
+    sync(&mut hub, &head_office(), &mut ho);
+    let c = conflicts(&mut ho)
+        .into_iter()
+        .find(|c| c.kind == ConflictKind::Steps)
+        .unwrap();
+    ho.doc_mut(&DocId::Dealer(dealer()))
+        .unwrap()
+        .resolve(&c.id, &json!("approved"), &stamp("ho", 5))
+        .unwrap();
+    sync(&mut hub, &head_office(), &mut ho);
+    sync(&mut hub, &manager("m1"), &mut m);
+    // Decided approved: the manager records what was spent, and the server takes it.
+    spend(&mut m, 6).unwrap();
+    sync(&mut hub, &manager("m1"), &mut m);
+    let rec = m
+        .dealer(&dealer())
+        .unwrap()
+        .record::<ExpenseClaim>(&id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(Standing::of(&rec, "2026-11-20".parse().unwrap()).status, "spent");
+}

@@ -207,7 +207,8 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                     due: c.due.to_string(),
                     amount_minor: c.amount.map(|a| a.minor),
                     currency: c.amount.map(|a| a.currency.to_string()),
-                    status: c.status.current().as_str().to_owned(),
+                    // As head office decided between concurrent steps, if it did (core's `Standing`).
+                    status: c.status.settled(Some(&c.decided)).as_str().to_owned(),
                 })
                 .collect();
             let claims = s
@@ -222,7 +223,7 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                         amount_minor: c.amount.minor,
                         currency: c.amount.currency.to_string(),
                         spent_minor: c.spent.map(|m| m.minor),
-                        status: c.status.current().as_str().to_owned(),
+                        status: c.status.settled(Some(&c.decided)).as_str().to_owned(),
                         requested_by: requested.map(|s| s.by.to_string()).unwrap_or_default(),
                         requested_at: requested.map(|s| s.at.millis()).unwrap_or_default(),
                         spent_on: c

@@ -474,7 +474,9 @@ impl Document {
             collection: R::COLLECTION,
             id: id.to_string(),
         })?;
-        current.lifecycle().check_advance(stage)?;
+        current
+            .lifecycle()
+            .check_advance_settled(current.decided(), stage)?;
         let mut patch = match extra {
             Json::Object(m) => m,
             Json::Null => serde_json::Map::new(),

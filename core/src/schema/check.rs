@@ -475,6 +475,51 @@ fn check_delete(path: &[String], r: &Resolved, author: &Author<'_>) -> Result<()
 /// The steps added to one record's lifecycle follow each other, each from the
 /// furthest stage reached before it, and the approver-only steps are taken by
 /// an approver who did not request the claim.
+/// Where a record stands among the stages `reached`: the furthest, and among
+/// equally far ones the one an approver decided on (the record's `decided`,
+/// `lifecycle::Decision`), else the last declared (`Lifecycle::settled`).
+fn settled<'a>(
+    status: &[String],
+    steps: &Steps,
+    reached: &'a [String],
+    before: &dyn View,
+) -> Option<&'a String> {
+    let order = |s: &str| {
+        (
+            (steps.rank)(s).unwrap_or(0),
+            steps.stages.iter().position(|x| *x == s).unwrap_or(0),
+        )
+    };
+    let top = reached
+        .iter()
+        .filter(|s| (steps.rank)(s).is_some())
+        .max_by_key(|s| order(s))?;
+    let rank = (steps.rank)(top);
+    let tied: Vec<&str> = reached
+        .iter()
+        .filter(|s| (steps.rank)(s) == rank)
+        .map(String::as_str)
+        .collect();
+    let Some(key) = crate::lifecycle::conflict_key(&tied) else {
+        return Some(top);
+    };
+    let path: Vec<String> = status[..status.len() - 1]
+        .iter()
+        .cloned()
+        .chain(["decided".to_owned(), key, "step".to_owned()])
+        .collect();
+    let chosen = match before.seen(&path) {
+        Seen::Scalar(s) => s.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let decided = chosen.and_then(|c| {
+        reached
+            .iter()
+            .find(|s| **s == c && tied.contains(&s.as_str()))
+    });
+    Some(decided.unwrap_or(top))
+}
+
 fn check_steps(
     status: &[String],
     steps: &Steps,
@@ -503,11 +548,7 @@ fn check_steps(
                 ));
             }
         } else {
-            let current = reached
-                .iter()
-                .filter(|s| (steps.rank)(s).is_some())
-                .max_by_key(|s| order(s));
-            let Some(current) = current else {
+            let Some(current) = settled(status, steps, &reached, before) else {
                 return Err(Violation::new(
                     Rule::Transition,
                     &at,
