@@ -85,7 +85,8 @@ test('the concurrent kept and broken are a conflict at head office, who keeps "k
   // Head office's dealer page and the phone both read it kept, no longer conflicted; both steps stay recorded.
   await office.goto(`${BASE}/#/office/dealer/d-truth`);
   const hoRow = office.locator('tr[data-commitments=c-both]');
-  await seeText(hoRow.locator('[data-status]'), '已兌現');
+  await hoRow.waitFor();
+  await eventually(async () => { const x = await hoRow.innerText(); return x.includes('已兌現') && !x.includes('未兌現'); }, true);
   await phone.reload();
   await phone.locator('[data-section=commitments]').waitFor();
   await seeCount(phone.locator('[data-section=conflicts]'), 0);
