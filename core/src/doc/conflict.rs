@@ -9,9 +9,8 @@ use super::bridge;
 use super::document::Document;
 use crate::calendar::Timestamp;
 use crate::ids::UserId;
-use crate::lifecycle::Stage as _;
-use crate::model::{Activity, Commitment, ExpenseClaim, Tracked};
-use crate::schema::{self, At, View};
+use crate::schema::tree::{Node, Steps};
+use crate::schema::{self, At, Seen, View};
 use crate::stamp::Stamp;
 
 /// One value written to a conflicted field.
@@ -124,48 +123,82 @@ impl Document {
 
 impl Document {
     /// Records whose steps of one rank were taken concurrently and that head
-    /// office has not decided between (see `lifecycle::Decision`).
+    /// office has not decided between (see `lifecycle::Decision`). Read from the
+    /// schema's table (every record kind with a `status` lifecycle and a
+    /// `decided` map), not through the typed records: one loop for every kind.
     fn step_conflicts(&self, out: &mut Vec<Conflict>) {
-        self.steps_of::<Commitment>(out);
-        self.steps_of::<ExpenseClaim>(out);
-        self.steps_of::<Activity>(out);
-    }
-
-    fn steps_of<R: Tracked>(&self, out: &mut Vec<Conflict>) {
-        let Ok(records) = self.records::<R>() else {
-            return;
+        let view = At {
+            doc: self.automerge(),
+            heads: None,
         };
-        for (id, r) in records {
-            let life = r.lifecycle();
-            let Some(key) = life.conflict_key() else {
+        for field in self.kind().fields() {
+            let Node::Records { record, .. } = &field.node else {
                 continue;
             };
-            if r.decided().is_some_and(|d| d.contains_key(&key)) {
-                continue;
-            }
-            let current = life.current();
-            let value = |s: R::Stage| ConflictValue {
-                value: Json::String(s.name().to_owned()),
-                by: life.step(s).map(|x| x.by.clone()),
-                at: life.step(s).map(|x| x.at),
-            };
-            let others = life
-                .0
-                .keys()
-                .filter(|s| **s != current && s.rank() == current.rank())
-                .map(|s| value(*s))
-                .collect();
-            let path = vec![R::COLLECTION.to_owned(), id.to_string(), "status".to_owned()];
-            out.push(Conflict {
-                id: conflict_id(&path, &[key]),
-                kind: ConflictKind::Steps,
-                path,
-                winner: value(current),
-                others,
-                rule: None,
+            let steps = record.iter().find_map(|f| match &f.node {
+                Node::Steps(s) if f.name == "status" => Some(*s),
+                _ => None,
             });
+            let Some(steps) = steps.filter(|_| record.iter().any(|f| f.name == "decided")) else {
+                continue;
+            };
+            let coll = vec![field.name.to_owned()];
+            for id in view.keys(&coll) {
+                let path = vec![field.name.to_owned(), id, "status".to_owned()];
+                if let Some(c) = step_conflict(&view, steps, path) {
+                    out.push(c);
+                }
+            }
         }
     }
+}
+
+/// The conflict of the lifecycle at `path` (`[collection, id, "status"]`), if its
+/// furthest steps are two or more of one rank and no decision names them.
+fn step_conflict(view: &At<'_, AutoCommit>, steps: &Steps, path: Vec<String>) -> Option<Conflict> {
+    let order = |s: &str| {
+        (
+            (steps.rank)(s).unwrap_or(0),
+            steps.stages.iter().position(|x| *x == s).unwrap_or(0),
+        )
+    };
+    let stages = view.keys(&path);
+    let top = stages
+        .iter()
+        .filter(|s| (steps.rank)(s).is_some())
+        .max_by_key(|s| order(s))?;
+    let rank = (steps.rank)(top);
+    let tied: Vec<&str> = stages
+        .iter()
+        .filter(|s| (steps.rank)(s) == rank)
+        .map(String::as_str)
+        .collect();
+    let key = crate::lifecycle::conflict_key(&tied)?;
+    let decided = [&path[0], &path[1], "decided", &key].map(|k| k.to_string());
+    if view.seen(&decided) != Seen::Absent {
+        return None;
+    }
+    let value = |stage: &str| {
+        let mut at = path.clone();
+        at.push(stage.to_owned());
+        let step = view.json(&at);
+        let step = step.as_ref();
+        ConflictValue {
+            value: Json::String(stage.to_owned()),
+            by: step
+                .and_then(|s| s.get("by")?.as_str()?.parse().ok()),
+            at: step.and_then(|s| s.get("at")?.as_i64()).map(Timestamp),
+        }
+    };
+    let others = tied.iter().filter(|s| **s != top).map(|s| value(s)).collect();
+    Some(Conflict {
+        id: conflict_id(&path, &[key]),
+        kind: ConflictKind::Steps,
+        winner: value(top),
+        others,
+        path,
+        rule: None,
+    })
 }
 
 /// A conflict's id: the first 16 hex digits of SHA-256 over its path and what conflicts there.

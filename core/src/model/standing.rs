@@ -12,7 +12,7 @@ use super::Tracked;
 use crate::calendar::Day;
 #[cfg(doc)]
 use crate::lifecycle::Lifecycle;
-use crate::lifecycle::Stage as _;
+use crate::lifecycle::{Decisions, Stage as _, conflict_key};
 
 /// A tracked record's status as of a day (in its territory's zone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,12 +38,7 @@ impl Standing {
             .keys()
             .map(|s| (s.name(), s.rank(), s.is_open()))
             .collect();
-        let decided = record
-            .lifecycle()
-            .conflict_key()
-            .and_then(|k| record.decided().and_then(|d| d.get(&k)))
-            .map(|d| d.step.as_str());
-        Standing::from_steps(&steps, decided, record.is_overdue(today))
+        Standing::from_steps(&steps, record.decided(), record.is_overdue(today))
     }
 
     /// From the steps taken, in declaration order: the furthest wins, and among
@@ -53,7 +48,7 @@ impl Standing {
     /// decided record is no longer conflicted.
     fn from_steps(
         steps: &[(&'static str, u8, bool)],
-        decided: Option<&str>,
+        decided: Option<&Decisions>,
         overdue: bool,
     ) -> Standing {
         let mut top: Option<(&'static str, u8, bool)> = None;
@@ -63,6 +58,10 @@ impl Standing {
             }
         }
         let (status, rank, open) = top.unwrap_or(("", 0, true));
+        let tied: Vec<&str> = steps.iter().filter(|s| s.1 == rank).map(|s| s.0).collect();
+        let decided = conflict_key(&tied)
+            .and_then(|k| decided?.get(&k))
+            .map(|d| d.step.as_str());
         if let Some(chosen) = steps
             .iter()
             .find(|s| s.1 == rank && Some(s.0) == decided)
