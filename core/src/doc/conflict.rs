@@ -91,8 +91,13 @@ impl Document {
         found
             .into_iter()
             .filter_map(|(path, mut values)| {
-                let mut ops: Vec<String> = values.iter().map(|(_, id)| id.to_string()).collect();
-                ops.sort_unstable();
+                // Sorted by insertion (a few values): another sort would grow the phone's wasm.
+                let mut ops: Vec<String> = Vec::with_capacity(values.len());
+                for (_, id) in &values {
+                    let op = id.to_string();
+                    let at = ops.binary_search(&op).unwrap_or_else(|i| i);
+                    ops.insert(at, op);
+                }
                 let id = conflict_id(&path, &ops);
                 let mut resolve = |(value, id): (Json, ObjId)| {
                     let stamp = am.hash_for_opid(&id).and_then(|h| {
