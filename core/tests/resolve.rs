@@ -89,7 +89,10 @@ fn keeping_either_value_resolves_the_conflict_on_every_replica() {
             .unwrap()
             .resolve(&c.id, &chosen, &stamp("ho", 10))
             .unwrap();
-        assert!(conflicts(&mut ho).is_empty(), "resolved on head office's replica");
+        assert!(
+            conflicts(&mut ho).is_empty(),
+            "resolved on head office's replica"
+        );
         everyone_synced(&mut hub, &mut a, &mut b, &mut ho);
         for r in [&mut a, &mut b, &mut ho] {
             assert!(conflicts(r).is_empty(), "keep_winner={keep_winner}");
@@ -104,8 +107,14 @@ fn a_value_that_is_not_one_of_the_conflicts_is_refused_and_writes_nothing() {
     let c = conflicts(&mut ho).remove(0);
     let doc = ho.doc_mut(&DocId::Dealer(dealer())).unwrap();
     let heads = doc.heads();
-    assert!(doc.resolve(&c.id, &json!("別的"), &stamp("ho", 10)).is_err());
-    assert!(doc.resolve("0000", &c.winner.value, &stamp("ho", 10)).is_err());
+    assert!(
+        doc.resolve(&c.id, &json!("別的"), &stamp("ho", 10))
+            .is_err()
+    );
+    assert!(
+        doc.resolve("0000", &c.winner.value, &stamp("ho", 10))
+            .is_err()
+    );
     assert_eq!(doc.heads(), heads);
 }
 
@@ -121,9 +130,11 @@ fn a_concurrent_edit_after_the_resolution_is_a_new_conflict() {
     // m1 renames again without having seen the resolution.
     a.dealer_mut(&dealer())
         .unwrap()
-        .update_profile(&json!({"name": "林記新號"}), &stamp("m1", 11), |p: &DealerProfile| {
-            p.validate()
-        })
+        .update_profile(
+            &json!({"name": "林記新號"}),
+            &stamp("m1", 11),
+            |p: &DealerProfile| p.validate(),
+        )
         .unwrap();
     everyone_synced(&mut hub, &mut a, &mut b, &mut ho);
     sync(&mut hub, &manager("m1"), &mut a);
@@ -183,9 +194,7 @@ fn head_office_decides_between_kept_and_broken_and_only_head_office_may() {
         .unwrap()
         .resolve(&conflict.id, &json!("kept"), &stamp("m1", 4))
         .unwrap();
-    let resp = hub
-        .sync(&manager("m1"), &a.sync_request())
-        .unwrap();
+    let resp = hub.sync(&manager("m1"), &a.sync_request()).unwrap();
     assert_eq!(resp.rejected.len(), 1);
     assert_eq!(resp.rejected[0].rule.as_deref(), Some("role"));
 
@@ -230,7 +239,13 @@ fn a_claim_approved_and_rejected_at_once_and_decided_approved_may_be_spent() {
         .unwrap();
     let id: ClaimId = "cl-1".parse().unwrap();
     let amount = Money::new(50_000, "TWD".parse().unwrap()).unwrap();
-    let claim = ExpenseClaim::new(ExpenseCategory::Placement, "鋪市", amount, user("m1"), stamp("m1", 2).at);
+    let claim = ExpenseClaim::new(
+        ExpenseCategory::Placement,
+        "鋪市",
+        amount,
+        user("m1"),
+        stamp("m1", 2).at,
+    );
     m.dealer_mut(&dealer())
         .unwrap()
         .insert(&id, &claim, &stamp("m1", 2))
@@ -245,7 +260,12 @@ fn a_claim_approved_and_rejected_at_once_and_decided_approved_may_be_spent() {
         .unwrap();
     r2.dealer_mut(&dealer())
         .unwrap()
-        .advance::<ExpenseClaim>(&id, ClaimStage::Rejected, json!({"reason": "超出預算"}), &stamp("r2", 3))
+        .advance::<ExpenseClaim>(
+            &id,
+            ClaimStage::Rejected,
+            json!({"reason": "超出預算"}),
+            &stamp("r2", 3),
+        )
         .unwrap();
     sync(&mut hub, &regional("r1"), &mut r1);
     sync(&mut hub, &regional("r2"), &mut r2);
@@ -280,5 +300,8 @@ fn a_claim_approved_and_rejected_at_once_and_decided_approved_may_be_spent() {
         .record::<ExpenseClaim>(&id)
         .unwrap()
         .unwrap();
-    assert_eq!(Standing::of(&rec, "2026-11-20".parse().unwrap()).status, "spent");
+    assert_eq!(
+        Standing::of(&rec, "2026-11-20".parse().unwrap()).status,
+        "spent"
+    );
 }

@@ -342,7 +342,13 @@ impl JsReplica {
 
     /// Keeps `value` (JSON: one of the conflict's values, the winner included) for conflict `conflict`
     /// (its `id`), as one change (core's `Document::resolve`).
-    pub fn resolve(&mut self, doc: &str, conflict: &str, value: &str, by: &str) -> Result<(), Error> {
+    pub fn resolve(
+        &mut self,
+        doc: &str,
+        conflict: &str,
+        value: &str,
+        by: &str,
+    ) -> Result<(), Error> {
         let by = stamp(by)?;
         document::resolve(self.doc_mut(doc)?, conflict, value, &by)
     }

@@ -69,7 +69,7 @@ impl Document {
         for b in schema::broken(self.kind(), &view) {
             let value = view.json(&b.path).unwrap_or(Json::Null);
             all.push(Conflict {
-                id: conflict_id(&b.path, &[b.reason.clone()]),
+                id: conflict_id(&b.path, std::slice::from_ref(&b.reason)),
                 kind: ConflictKind::Rule,
                 path: b.path,
                 winner: ConflictValue {
@@ -190,12 +190,15 @@ fn step_conflict(view: &At<'_, AutoCommit>, steps: &Steps, path: Vec<String>) ->
         let step = step.as_ref();
         ConflictValue {
             value: Json::String(stage.to_owned()),
-            by: step
-                .and_then(|s| s.get("by")?.as_str()?.parse().ok()),
+            by: step.and_then(|s| s.get("by")?.as_str()?.parse().ok()),
             at: step.and_then(|s| s.get("at")?.as_i64()).map(Timestamp),
         }
     };
-    let others = tied.iter().filter(|s| **s != top).map(|s| value(s)).collect();
+    let others = tied
+        .iter()
+        .filter(|s| **s != top)
+        .map(|s| value(s))
+        .collect();
     Some(Conflict {
         id: conflict_id(&path, &[key]),
         kind: ConflictKind::Steps,

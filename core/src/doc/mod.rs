@@ -5,9 +5,9 @@ pub mod conflict;
 pub mod document;
 pub mod error;
 mod escalation;
-mod resolve;
 pub mod genesis;
 pub mod id;
+mod resolve;
 pub mod state;
 
 pub use conflict::{Conflict, ConflictKind, ConflictValue};

@@ -62,10 +62,7 @@ impl Standing {
         let decided = conflict_key(&tied)
             .and_then(|k| decided?.get(&k))
             .map(|d| d.step.as_str());
-        if let Some(chosen) = steps
-            .iter()
-            .find(|s| s.1 == rank && Some(s.0) == decided)
-        {
+        if let Some(chosen) = steps.iter().find(|s| s.1 == rank && Some(s.0) == decided) {
             return Standing {
                 status: chosen.0,
                 also: Vec::new(),
@@ -193,6 +190,9 @@ mod tests {
         c.status.0.insert(CommitmentStatus::Cancelled, step("wu"));
         let s = Standing::of(&c, today);
         assert!(s.conflicted());
-        assert_eq!(c.status.conflict_key().as_deref(), Some("broken+cancelled+kept"));
+        assert_eq!(
+            c.status.conflict_key().as_deref(),
+            Some("broken+cancelled+kept")
+        );
     }
 }

@@ -431,7 +431,9 @@ fn approver(path: &[String], author: &Author<'_>) -> Result<(), Violation> {
         Some(role) if !role.approves_claims() => Err(Violation::new(
             Rule::Role,
             path,
-            format!("the {role} role may not decide between concurrent steps (head office or a regional manager does)"),
+            format!(
+                "the {role} role may not decide between concurrent steps (head office or a regional manager does)"
+            ),
         )),
         _ => Ok(()),
     }

@@ -281,7 +281,9 @@ fn editable_fields_agree_with_the_table() {
             .iter()
             .filter(|f| f.write == tree::Write::Editable)
             // Containers written by their own operations: notes, and head office's decisions (`Document::resolve`).
-            .filter(|f| !matches!(f.node, tree::Node::Steps(_)) && f.name != "notes" && f.name != "decided")
+            .filter(|f| {
+                !matches!(f.node, tree::Node::Steps(_)) && f.name != "notes" && f.name != "decided"
+            })
             .map(|f| f.name)
             .collect()
     }
