@@ -58,8 +58,10 @@ pub struct Decision {
     pub at: Timestamp,
 }
 
-/// A record's decisions, keyed by [`Lifecycle::conflict_key`].
-pub type Decisions = BTreeMap<String, Decision>;
+/// A record's decisions, keyed by [`conflict_key`]: each a [`Decision`], kept as
+/// JSON in the typed records (only its `step` is read; the schema checks the rest),
+/// which spares the phone's wasm a deserializer of its own.
+pub type Decisions = BTreeMap<String, serde_json::Value>;
 
 /// The key of a set of concurrent stages: their names sorted and joined by `+`
 /// (`broken+kept`); `None` for fewer than two.
@@ -74,15 +76,27 @@ pub fn conflict_key(names: &[&str]) -> Option<String> {
             sorted.insert(i, n);
         }
     }
-    Some(sorted.join("+"))
+    let mut key = String::new();
+    for n in sorted {
+        if !key.is_empty() {
+            key.push('+');
+        }
+        key.push_str(n);
+    }
+    Some(key)
 }
 
-/// Whether `key` names two or more stages of `S`, sorted, each once.
-pub fn is_conflict_key<S: Stage>(key: &str) -> bool {
-    let parts: Vec<&str> = key.split('+').collect();
-    parts.len() >= 2
-        && parts.windows(2).all(|w| w[0] < w[1])
-        && parts.iter().all(|p| p.parse::<S>().is_ok())
+/// Whether `key` names two or more stages (those `rank` knows), sorted, each once.
+pub fn is_conflict_key(key: &str, rank: fn(&str) -> Option<u8>) -> bool {
+    let mut parts = 0;
+    let mut last = "";
+    for p in key.split('+') {
+        if rank(p).is_none() || p <= last {
+            return false;
+        }
+        (parts, last) = (parts + 1, p);
+    }
+    parts >= 2
 }
 
 /// The steps a record went through, keyed by status. Stored in a document as a
@@ -125,48 +139,6 @@ impl<S: Stage> Lifecycle<S> {
             }
         }
         out
-    }
-
-    /// The key of the current conflict (the stages of the current rank, see
-    /// [`conflict_key`]); `None` when not conflicted.
-    pub fn conflict_key(&self) -> Option<String> {
-        let top = self.current().rank();
-        let names: Vec<&str> = self
-            .0
-            .keys()
-            .filter(|s| s.rank() == top)
-            .map(|s| s.name())
-            .collect();
-        conflict_key(&names)
-    }
-
-    /// Where the record stands once head office's `decided` choices are read: the
-    /// stage chosen for the current conflict (one of its stages), else [`Lifecycle::current`].
-    /// What a record may move to next follows from this ([`Lifecycle::check_advance_settled`]).
-    pub fn settled(&self, decided: Option<&Decisions>) -> S {
-        let current = self.current();
-        self.conflict_key()
-            .and_then(|k| decided?.get(&k))
-            .and_then(|d| d.step.parse::<S>().ok())
-            .filter(|s| self.0.contains_key(s) && s.rank() == current.rank())
-            .unwrap_or(current)
-    }
-
-    /// [`Lifecycle::check_advance`] from where the record stands after `decided` ([`Lifecycle::settled`]).
-    pub fn check_advance_settled(
-        &self,
-        decided: Option<&Decisions>,
-        to: S,
-    ) -> Result<(), LifecycleError> {
-        let from = self.settled(decided);
-        if to.may_follow(from) {
-            Ok(())
-        } else {
-            Err(LifecycleError::NotAllowed {
-                from: from.name(),
-                to: to.name(),
-            })
-        }
     }
 
     /// The step that reached `stage`, if it was reached.

@@ -2,7 +2,7 @@
 
 use fieldsync_core::doc::{ConflictKind, DocError, Document};
 use fieldsync_core::model::claim_ageing::spent_on;
-use fieldsync_core::model::{ClaimStage, EscalationStage, ProblemStatus};
+use fieldsync_core::model::{ClaimStage, EscalationStage, ProblemStatus, Standing};
 
 /// A dealer's summary row.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,7 +208,7 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                     amount_minor: c.amount.map(|a| a.minor),
                     currency: c.amount.map(|a| a.currency.to_string()),
                     // As head office decided between concurrent steps, if it did (core's `Standing`).
-                    status: c.status.settled(Some(&c.decided)).as_str().to_owned(),
+                    status: Standing::status_of(c).to_owned(),
                 })
                 .collect();
             let claims = s
@@ -223,7 +223,7 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                         amount_minor: c.amount.minor,
                         currency: c.amount.currency.to_string(),
                         spent_minor: c.spent.map(|m| m.minor),
-                        status: c.status.settled(Some(&c.decided)).as_str().to_owned(),
+                        status: Standing::status_of(c).to_owned(),
                         requested_by: requested.map(|s| s.by.to_string()).unwrap_or_default(),
                         requested_at: requested.map(|s| s.at.millis()).unwrap_or_default(),
                         spent_on: c

@@ -59,6 +59,7 @@ pub struct Conflict {
 impl Document {
     /// Every conflicted field in the document, then every record whose merged
     /// state breaks one of its rules (see [`Conflict::rule`]).
+    #[inline(never)] // called by `resolve` too: one copy in the phone's wasm
     pub fn conflicts(&mut self) -> Vec<Conflict> {
         let mut all = self.field_conflicts();
         self.step_conflicts(&mut all);

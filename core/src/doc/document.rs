@@ -474,9 +474,22 @@ impl Document {
             collection: R::COLLECTION,
             id: id.to_string(),
         })?;
-        current
-            .lifecycle()
-            .check_advance_settled(current.decided(), stage)?;
+        // From where the record stands: a decision between concurrent steps counts (`Standing`).
+        let life = current.lifecycle();
+        let standing = crate::model::Standing::status_of(&current);
+        let from = life
+            .0
+            .keys()
+            .copied()
+            .find(|s| s.name() == standing)
+            .unwrap_or_else(|| life.current());
+        if !stage.may_follow(from) {
+            return Err(crate::lifecycle::LifecycleError::NotAllowed {
+                from: from.name(),
+                to: stage.name(),
+            }
+            .into());
+        }
         let mut patch = match extra {
             Json::Object(m) => m,
             Json::Null => serde_json::Map::new(),

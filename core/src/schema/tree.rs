@@ -267,6 +267,16 @@ const fn decided(key: fn(&str) -> bool, record: &'static [Field]) -> Field {
     )
 }
 
+fn commitment_key(s: &str) -> bool {
+    is_conflict_key(s, rank::<CommitmentStatus>)
+}
+fn claim_key(s: &str) -> bool {
+    is_conflict_key(s, rank::<ClaimStage>)
+}
+fn activity_key(s: &str) -> bool {
+    is_conflict_key(s, rank::<ActivityStatus>)
+}
+
 const COMMITMENT_DECISION: &[Field] = &decision_fields(parses::<CommitmentStatus>);
 const CLAIM_DECISION: &[Field] = &decision_fields(parses::<ClaimStage>);
 const ACTIVITY_DECISION: &[Field] = &decision_fields(parses::<ActivityStatus>);
@@ -371,7 +381,7 @@ const COMMITMENT: &[Field] = &[
     f("amount", Node::Object(MONEY), Write::Editable),
     f("visit", VISIT_REF, Write::Fixed),
     f("status", Node::Steps(&COMMITMENT_STEPS), Write::Editable),
-    decided(is_conflict_key::<CommitmentStatus>, COMMITMENT_DECISION),
+    decided(commitment_key, COMMITMENT_DECISION),
     NOTES,
 ];
 
@@ -402,7 +412,7 @@ const CLAIM: &[Field] = &[
     f("reason", LONG_TEXT, Write::WithStep("rejected")),
     f("visit", VISIT_REF, Write::Fixed),
     f("status", Node::Steps(&CLAIM_STEPS), Write::Editable),
-    decided(is_conflict_key::<ClaimStage>, CLAIM_DECISION),
+    decided(claim_key, CLAIM_DECISION),
 ];
 
 const PROBLEM_STEPS: Steps = Steps {
@@ -483,7 +493,7 @@ const ACTIVITY: &[Field] = &[
     f("ends", DAY, Write::Editable),
     f("budget", Node::Object(MONEY), Write::Editable),
     f("status", Node::Steps(&ACTIVITY_STEPS), Write::Editable),
-    decided(is_conflict_key::<ActivityStatus>, ACTIVITY_DECISION),
+    decided(activity_key, ACTIVITY_DECISION),
 ];
 
 const CONTACT: &[Field] = &[
