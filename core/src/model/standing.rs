@@ -197,6 +197,10 @@ mod tests {
         c.status.0.insert(CommitmentStatus::Cancelled, step("wu"));
         let s = Standing::of(&c, today);
         assert!(s.conflicted());
-        assert_eq!(Standing::status_of(&c), "broken");
+        assert_eq!(
+            Standing::status_of(&c),
+            "cancelled",
+            "the old decision no longer applies"
+        );
     }
 }
