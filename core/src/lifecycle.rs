@@ -48,7 +48,7 @@ pub struct Step {
 /// Head office's (or a regional manager's) choice between two steps of one rank
 /// taken concurrently (kept on one device, broken on another). Stored in the
 /// record's grow-only `decided` map keyed by the conflicting stages
-/// ([`Lifecycle::conflict_key`]): the steps themselves are never deleted, and a
+/// ([`conflict_key`]): the steps themselves are never deleted, and a
 /// later concurrent step makes a new key, so a new conflict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {

@@ -479,7 +479,7 @@ fn check_delete(path: &[String], r: &Resolved, author: &Author<'_>) -> Result<()
 /// an approver who did not request the claim.
 /// Where a record stands among the stages `reached`: the furthest, and among
 /// equally far ones the one an approver decided on (the record's `decided`,
-/// `lifecycle::Decision`), else the last declared (`Lifecycle::settled`).
+/// `lifecycle::Decision`), else the last declared (as `model::Standing` reads it).
 fn settled<'a>(
     status: &[String],
     steps: &Steps,
