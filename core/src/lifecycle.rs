@@ -45,6 +45,60 @@ pub struct Step {
     pub at: Timestamp,
 }
 
+/// Head office's (or a regional manager's) choice between two steps of one rank
+/// taken concurrently (kept on one device, broken on another). Stored in the
+/// record's grow-only `decided` map keyed by the conflicting stages
+/// ([`conflict_key`]): the steps themselves are never deleted, and a
+/// later concurrent step makes a new key, so a new conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The stage chosen (one of the key's).
+    pub step: String,
+    pub by: UserId,
+    pub at: Timestamp,
+}
+
+/// A record's decisions, keyed by [`conflict_key`]: each a [`Decision`], kept as
+/// JSON in the typed records (only its `step` is read; the schema checks the rest),
+/// which spares the phone's wasm a deserializer of its own.
+pub type Decisions = BTreeMap<String, serde_json::Value>;
+
+/// The key of a set of concurrent stages: their names sorted and joined by `+`
+/// (`broken+kept`); `None` for fewer than two.
+pub fn conflict_key(names: &[&str]) -> Option<String> {
+    if names.len() < 2 {
+        return None;
+    }
+    let mut sorted: Vec<&str> = Vec::with_capacity(names.len());
+    for n in names {
+        // A handful of names: an insertion keeps the phone's wasm free of another sort.
+        if let Err(i) = sorted.binary_search(n) {
+            sorted.insert(i, n);
+        }
+    }
+    let mut key = String::new();
+    for n in sorted {
+        if !key.is_empty() {
+            key.push('+');
+        }
+        key.push_str(n);
+    }
+    Some(key)
+}
+
+/// Whether `key` names two or more stages (those `rank` knows), sorted, each once.
+pub fn is_conflict_key(key: &str, rank: fn(&str) -> Option<u8>) -> bool {
+    let mut parts = 0;
+    let mut last = "";
+    for p in key.split('+') {
+        if rank(p).is_none() || p <= last {
+            return false;
+        }
+        (parts, last) = (parts + 1, p);
+    }
+    parts >= 2
+}
+
 /// The steps a record went through, keyed by status. Stored in a document as a
 /// map `{status: {by, at}}`: a merge takes the union of the steps, and the current
 /// status is the furthest one, so a claim reconciled on one device and still

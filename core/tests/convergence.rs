@@ -399,6 +399,7 @@ impl World {
                     ends: "2027-01-20".parse().unwrap(),
                     budget: None,
                     status: fieldsync_core::lifecycle::Lifecycle::start(st.user.clone(), st.at),
+                    decided: Default::default(),
                 };
                 if let Ok(doc) = self.replicas[r].dealer_mut(&dealer_id(d)) {
                     let _ = doc.insert(&rid::<ActivityId>("a", r, n), &a, &st);

@@ -208,6 +208,7 @@ fn an_activity_cannot_end_before_it_starts() {
         ends: day("2026-12-09"),
         budget: None,
         status: fieldsync_core::lifecycle::Lifecycle::start(user("m1"), Timestamp(T0)),
+        decided: Default::default(),
     };
     let e = err_of(refused(&mut doc, |d| {
         d.insert(&"a1".parse::<ActivityId>().unwrap(), &a, &stamp("m1", 1))

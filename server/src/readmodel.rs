@@ -1,8 +1,8 @@
 //! Materialisation: the rows head office's read model holds for one merged document.
 
-use fieldsync_core::doc::{DocError, Document};
+use fieldsync_core::doc::{ConflictKind, DocError, Document};
 use fieldsync_core::model::claim_ageing::spent_on;
-use fieldsync_core::model::{ClaimStage, EscalationStage, ProblemStatus};
+use fieldsync_core::model::{ClaimStage, EscalationStage, ProblemStatus, Standing};
 
 /// A dealer's summary row.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +91,10 @@ pub struct ProblemRow {
 /// A conflicted field (values as JSON text).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConflictRow {
+    /// Core's `Conflict::id`: the same on every replica.
+    pub id: String,
+    /// `field`, `steps` (concurrent steps of one rank) or `rule`.
+    pub kind: &'static str,
     pub dealer: Option<String>,
     /// Keys from the root, as a JSON array.
     pub path: String,
@@ -151,6 +155,12 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
         .conflicts()
         .into_iter()
         .map(|c| ConflictRow {
+            id: c.id.clone(),
+            kind: match c.kind {
+                ConflictKind::Field => "field",
+                ConflictKind::Steps => "steps",
+                ConflictKind::Rule => "rule",
+            },
             dealer: dealer_id.clone(),
             path: json_text(&c.path),
             winner: json_text(&c.winner),
@@ -197,7 +207,8 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                     due: c.due.to_string(),
                     amount_minor: c.amount.map(|a| a.minor),
                     currency: c.amount.map(|a| a.currency.to_string()),
-                    status: c.status.current().as_str().to_owned(),
+                    // As head office decided between concurrent steps, if it did (core's `Standing`).
+                    status: Standing::status_of(c).to_owned(),
                 })
                 .collect();
             let claims = s
@@ -212,7 +223,7 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                         amount_minor: c.amount.minor,
                         currency: c.amount.currency.to_string(),
                         spent_minor: c.spent.map(|m| m.minor),
-                        status: c.status.current().as_str().to_owned(),
+                        status: Standing::status_of(c).to_owned(),
                         requested_by: requested.map(|s| s.by.to_string()).unwrap_or_default(),
                         requested_at: requested.map(|s| s.at.millis()).unwrap_or_default(),
                         spent_on: c

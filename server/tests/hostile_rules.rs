@@ -54,6 +54,8 @@ on_both_backends!(
     forged_note_by,
     forged_dealer_index_added_by,
     a_stamp_naming_another_device,
+    a_manager_deciding_between_concurrent_steps,
+    a_decision_changed_afterwards,
 );
 
 const T0: i64 = 1_767_225_600_000;
@@ -911,5 +913,61 @@ async fn a_stamp_naming_another_device(backend: Backend) {
         sc.refused(token, &mut raw, RejectCode::Forbidden, "forged_device")
             .await;
     }
+    sc.stop().await;
+}
+
+/// A decision between concurrent steps (`decided`), written raw by `by` in the commitment.
+fn decision(raw: &mut AutoCommit, commitment: &str, step: &str, by: &str) -> ObjId {
+    let rec = at(raw, &["commitments", commitment]);
+    let all = match raw.get(&rec, "decided").unwrap() {
+        Some((Value::Object(ObjType::Map), id)) => id,
+        _ => raw.put_object(&rec, "decided", ObjType::Map).unwrap(),
+    };
+    let d = raw.put_object(&all, "broken+kept", ObjType::Map).unwrap();
+    raw.put(&d, "step", step).unwrap();
+    raw.put(&d, "by", by).unwrap();
+    raw.put(&d, "at", T0 + 45_000).unwrap();
+    d
+}
+
+async fn a_manager_deciding_between_concurrent_steps(backend: Backend) {
+    let mut sc = scene(backend).await;
+    let mut raw = raw_copy(&sc.m1, &sc.doc_id());
+    decision(&mut raw, sc.commitment.as_str(), "kept", "m1");
+    commit(&mut raw, &sc.m1);
+    let token = sc.m1.token.clone();
+    sc.refused(token, &mut raw, RejectCode::Forbidden, "role")
+        .await;
+    sc.stop().await;
+}
+
+async fn a_decision_changed_afterwards(backend: Backend) {
+    let mut sc = scene(backend).await;
+    // Head office's decision is accepted (the schema does not need the conflict to be there yet)…
+    let mut raw = raw_copy(&sc.ho, &sc.doc_id());
+    let d = decision(&mut raw, sc.commitment.as_str(), "kept", "ho");
+    commit(&mut raw, &sc.ho);
+    let changes: Vec<ChangeBytes> = raw
+        .get_last_local_change()
+        .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+        .into_iter()
+        .collect();
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        replica: String::new(),
+        cursor: Default::default(),
+        push: vec![DocChanges {
+            doc: sc.doc_id(),
+            changes,
+        }],
+    };
+    let resp: SyncResponse = sc.ho.post(&req).await.json().await.unwrap();
+    assert!(resp.rejected.is_empty(), "{:?}", resp.rejected);
+    // …and written once: changing it later is refused.
+    raw.put(&d, "step", "broken").unwrap();
+    commit(&mut raw, &sc.ho);
+    let token = sc.ho.token.clone();
+    sc.refused(token, &mut raw, RejectCode::Invalid, "immutable")
+        .await;
     sc.stop().await;
 }

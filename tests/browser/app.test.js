@@ -1,6 +1,6 @@
 // The issue's end-to-end story in headless Chromium against the real server:
 // a manager records a visit offline, it survives a reload, syncs when the network
-// returns, head office sees it; two managers' concurrent edits show as a conflict.
+// returns, head office sees it; two managers' concurrent edits show as a conflict, which head office resolves.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -193,7 +193,7 @@ test('a visit with a commitment recorded offline survives a reload, syncs, and h
   await ctx.close();
 });
 
-test('two managers edit the same dealer field offline; head office sees the conflict with both values', async () => {
+test('two managers edit the same dealer field offline; head office sees the conflict with both values and keeps one; both phones show it', async () => {
   const a = await context(browser);
   const b = await context(browser);
   const lin = await login(a, TOKENS.lin);
@@ -225,6 +225,23 @@ test('two managers edit the same dealer field offline; head office sees the conf
   await row.getByText('中正路 10 號').waitFor();
   await row.getByText('復興路 22 號').waitFor();
   await shot(office, '11-office-conflicts');
+
+  // Head office keeps the value not shown now, after a confirmation: one signed change that every phone receives.
+  const other = row.locator('[data-action=keep][data-which=other]');
+  const chosen = (await other.getAttribute('aria-label')).replace(/^[^:]*: /, '');
+  assert.match(chosen, /號$/, chosen);
+  await other.click();
+  const dialog = office.getByRole('dialog');
+  await dialog.locator('p', { hasText: chosen }).waitFor();
+  await dialog.getByRole('button', { name: '採用這個值', exact: true }).click();
+  await seeCount(office.locator('tr.conflict', { hasText: '華興分銷' }), 0);
+  await shot(office, '11b-office-conflict-resolved');
+  // Both phones, open and online, pull it unasked: the chosen address, and no conflict left.
+  for (const p of [lin, chen]) {
+    await p.locator('[data-field=address]', { hasText: chosen }).waitFor();
+    await seeCount(p.locator('[data-section=conflicts]'), 0);
+  }
+  await shot(chen, '11c-manager-after-resolution');
   await Promise.all([a.close(), b.close(), ho.close()]);
 });
 

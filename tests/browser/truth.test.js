@@ -1,5 +1,6 @@
 // One truth everywhere: a commitment marked kept on one phone and broken on another at the same time reads the
-// same on the phone and at head office (the core decides, both sides show the conflict); a step that cannot be
+// same on the phone and at head office (the core decides, both sides show the conflict) until head office keeps one
+// of them; a step that cannot be
 // undone asks first; "overdue" starts at midnight in the territory's zone (Asia/Taipei), whatever the phone's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +61,37 @@ test('a concurrent kept and broken read the same on the phone and at head office
   assert.ok((await row.innerText()).includes(onPhone), `head office shows "${onPhone}" too: ${await row.innerText()}`);
   await office.context().close();
   await ctx.close();
+});
+
+test('the concurrent kept and broken are a conflict at head office, who keeps "kept": the phone then shows it settled', async () => {
+  const ctx = await context(browser);
+  const phone = await login(ctx, TOKENS.lin);
+  await phone.goto(`${BASE}/#/dealer/d-truth`);
+  // On the phone: listed as a conflict of the commitment's status, with both steps.
+  const onPhone = phone.locator('[data-section=conflicts]', { hasText: '承諾狀態' });
+  await onPhone.getByText(/已兌現/).waitFor();
+  await onPhone.getByText(/未兌現/).waitFor();
+
+  const ho = await context(browser, { viewport: { width: 1280, height: 900 } });
+  const office = await login(ho, TOKENS.ho);
+  await office.click('[data-tab=conflicts]');
+  const row = office.locator('tr.conflict[data-kind=steps][data-doc="dealer:d-truth"]');
+  await row.getByText('承諾狀態').waitFor();
+  await row.getByRole('button', { name: '採用這個值: 已兌現' }).click();
+  const dialog = office.getByRole('dialog');
+  await dialog.locator('p', { hasText: '已兌現' }).waitFor();
+  await dialog.getByRole('button', { name: '採用這個值', exact: true }).click();
+  await seeCount(row, 0);
+  // Head office's dealer page and the phone both read it kept, no longer conflicted; both steps stay recorded.
+  await office.goto(`${BASE}/#/office/dealer/d-truth`);
+  const hoRow = office.locator('tr[data-commitments=c-both]');
+  await hoRow.waitFor();
+  await eventually(async () => { const x = await hoRow.innerText(); return x.includes('已兌現') && !x.includes('未兌現'); }, true);
+  await phone.reload();
+  await phone.locator('[data-section=commitments]').waitFor();
+  await seeCount(phone.locator('[data-section=conflicts]'), 0);
+  await seeCount(phone.locator('[data-commitment=c-both]'), 0); // settled: no longer among the open ones
+  await Promise.all([ho.close(), ctx.close()]);
 });
 
 test('marking a commitment kept asks first, and Cancel changes nothing', async () => {

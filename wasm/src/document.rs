@@ -50,6 +50,12 @@ pub fn conflicts(doc: &mut Document) -> Result<String, Error> {
     to_json(&doc.conflicts())
 }
 
+/// Keeps `value` (JSON) for the conflict `id` (core's `Document::resolve`).
+pub fn resolve(doc: &mut Document, id: &str, value: &str, stamp: &Stamp) -> Result<(), Error> {
+    let value: Json = from_json("value", value)?;
+    Ok(doc.resolve(id, &value, stamp)?)
+}
+
 fn insert_as<R>(
     doc: &mut Document,
     id: Option<String>,

@@ -62,6 +62,8 @@ impl Error {
                 DocError::UnknownTerritory(_) => "unknown_territory",
                 DocError::Validation(_) => "invalid",
                 DocError::Schema(v) => v.rule.as_str(),
+                DocError::NoConflict(_) => "no_conflict",
+                DocError::NotAChoice { .. } => "not_a_choice",
                 DocError::Automerge(_) => "automerge",
             },
             Error::Sync(SyncError::Protocol { .. }) => "protocol",

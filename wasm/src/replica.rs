@@ -340,7 +340,20 @@ impl JsReplica {
         document::add_note(self.doc_mut(doc)?, collection, id, text, &by)
     }
 
-    /// A document's conflicted fields as JSON: `[{path, winner: {value, by, at}, others: […]}]`.
+    /// Keeps `value` (JSON: one of the conflict's values, the winner included) for conflict `conflict`
+    /// (its `id`), as one change (core's `Document::resolve`).
+    pub fn resolve(
+        &mut self,
+        doc: &str,
+        conflict: &str,
+        value: &str,
+        by: &str,
+    ) -> Result<(), Error> {
+        let by = stamp(by)?;
+        document::resolve(self.doc_mut(doc)?, conflict, value, &by)
+    }
+
+    /// A document's conflicts as JSON: `[{id, kind, path, winner: {value, by, at}, others: […]}]`.
     pub fn conflicts(&mut self, id: &str) -> Result<String, Error> {
         let id = doc_id(id)?;
         // Reading conflicts needs `&mut` (Automerge caches change metadata); `doc_mut` also

@@ -33,6 +33,10 @@ export async function act(docId, edit) {
   }
 }
 
+/** Keeps `value` (one of its values, the current one included) for conflict `id` of document `doc`. */
+export const resolveConflict = (doc, id, value) =>
+  act(doc, (r, by) => r.resolve(doc, id, JSON.stringify(value), by));
+
 /** Takes `stage` on claim `id` of dealer document `doc`; `extra` goes with it (a rejection's reason). */
 export const decideClaim = (doc, id, stage, extra) =>
   act(doc, (r, by) => r.advance(doc, 'claims', id, stage, extra ? JSON.stringify(extra) : '', by));

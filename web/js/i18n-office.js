@@ -3,6 +3,8 @@
 import { extend } from './i18n.js';
 
 extend('zh-Hant', {
+  'error.no_conflict': '這個衝突已經處理過了，請重新整理', 'error.not_a_choice': '這個值不能採用', 'conflict.keep': '採用這個值',
+  'conflict.confirm': '「{field}」採用「{value}」嗎？所有裝置同步後都會顯示這個值。', 'conflict.done': '已採用，經理的手機同步後會看到',
   'office.title': '總部看板', 'office.territories': '區域與經理', 'office.dealers': '經銷商總表', 'office.visits': '拜訪時間軸', 'office.commitments': '承諾',
   'office.problems': '問題', 'office.claims': '費用申報進度', 'office.conflicts': '修改衝突', 'office.overdueOnly': '只看逾期', 'office.managers': '經理',
   'office.region': '地區', 'office.total': '共', 'office.prev': '上一頁', 'office.next': '下一頁', 'office.offline': '總部看板需要網路連線。', 'office.field': '欄位',
@@ -28,6 +30,8 @@ extend('zh-Hant', {
 });
 
 extend('en', {
+  'error.no_conflict': 'This conflict was already resolved: reload', 'error.not_a_choice': 'This value cannot be kept', 'conflict.keep': 'Keep this value',
+  'conflict.confirm': 'Keep “{value}” for “{field}”? Every device shows it after its next sync.', 'conflict.done': 'Kept: managers’ phones show it after their next sync',
   'office.title': 'Head office', 'office.territories': 'Territories & managers', 'office.dealers': 'All dealers', 'office.visits': 'Visit timeline',
   'office.commitments': 'Commitments', 'office.problems': 'Problems', 'office.claims': 'Expense pipeline', 'office.conflicts': 'Conflicts',
   'office.overdueOnly': 'Overdue only', 'office.managers': 'Managers', 'office.region': 'Region', 'office.total': 'Total', 'office.prev': 'Previous',

@@ -84,7 +84,12 @@ export function statusBadge(r, prefix, cls) {
 
 const FIELDS = { name: 'dealer.name', address: 'dealer.address', kind: 'dealers.kind', status: 'dealers.status', tier: 'dealer.tier' };
 /** A conflicting field's name: a profile field's label, else its path. */
-export const fieldName = (path) => (path[0] === 'profile' && FIELDS[path[1]] && path.length === 2 ? t(FIELDS[path[1]]) : path.join('.'));
+export const fieldName = (path) => (path[0] === 'profile' && FIELDS[path[1]] && path.length === 2 ? t(FIELDS[path[1]])
+  : path.length === 3 && path[2] === 'status' ? t('conflict.status.' + path[0], path.join('.')) : path.join('.'));
+const STEP = { commitments: 'cstatus.', claims: 'claim.', activities: 'astatus.' };
+/** One value of a conflict as shown: a step's name when two steps of one rank conflict, else the value. */
+export const conflictValue = (c, v) => (c.kind === 'steps' ? t((STEP[c.path[0]] ?? '') + v.value, v.value)
+  : typeof v.value === 'string' ? v.value : JSON.stringify(v.value));
 
 export function daysAgo(ms, now = Date.now()) {
   return Math.floor((now - ms) / DAY);

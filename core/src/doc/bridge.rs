@@ -30,7 +30,7 @@ pub(crate) fn value_to_json<R: ReadDoc>(doc: &R, value: Value<'_>, id: &ObjId) -
     }
 }
 
-fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
+pub(crate) fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
     Some(match v {
         Json::Bool(b) => ScalarValue::Boolean(*b),
         Json::String(s) => ScalarValue::Str(s.as_str().into()),

@@ -245,7 +245,7 @@ impl Document {
         }
     }
 
-    fn record_obj(&self, collection: &'static str, id: &str) -> Result<ObjId, DocError> {
+    pub(super) fn record_obj(&self, collection: &'static str, id: &str) -> Result<ObjId, DocError> {
         let coll = self.collection(collection)?;
         match self.am.get(&coll, id)? {
             Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
@@ -277,7 +277,7 @@ impl Document {
 
     /// Writes `patch` into the map `obj` at `path` as one change, after the
     /// schema accepted the edits it makes (the same check the server runs).
-    fn write_at(
+    pub(super) fn write_at(
         &mut self,
         obj: &ObjId,
         mut path: Vec<String>,
@@ -474,7 +474,22 @@ impl Document {
             collection: R::COLLECTION,
             id: id.to_string(),
         })?;
-        current.lifecycle().check_advance(stage)?;
+        // From where the record stands: a decision between concurrent steps counts (`Standing`).
+        let life = current.lifecycle();
+        let standing = crate::model::Standing::status_of(&current);
+        let from = life
+            .0
+            .keys()
+            .copied()
+            .find(|s| s.name() == standing)
+            .unwrap_or_else(|| life.current());
+        if !stage.may_follow(from) {
+            return Err(crate::lifecycle::LifecycleError::NotAllowed {
+                from: from.name(),
+                to: stage.name(),
+            }
+            .into());
+        }
         let mut patch = match extra {
             Json::Object(m) => m,
             Json::Null => serde_json::Map::new(),

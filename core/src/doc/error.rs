@@ -61,6 +61,12 @@ pub enum DocError {
     /// The edit breaks a rule of the document schema (`crate::schema`).
     #[error(transparent)]
     Schema(#[from] Violation),
+    /// No conflict with this id (any more): someone resolved it, or wrote the field again.
+    #[error("no conflict {0} in this document")]
+    NoConflict(String),
+    /// The value given is not one of the conflict's values, or cannot be chosen here.
+    #[error("conflict {id}: {reason}")]
+    NotAChoice { id: String, reason: String },
     #[error("Automerge refused the operation: {0}")]
     Automerge(String),
 }

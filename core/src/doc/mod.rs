@@ -7,9 +7,10 @@ pub mod error;
 mod escalation;
 pub mod genesis;
 pub mod id;
+mod resolve;
 pub mod state;
 
-pub use conflict::{Conflict, ConflictValue};
+pub use conflict::{Conflict, ConflictKind, ConflictValue};
 pub use document::Document;
 pub use error::DocError;
 pub use genesis::SCHEMA_VERSION;

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::validation::{self, LONG, SHORT, ValidationError};
 use crate::calendar::Day;
-use crate::lifecycle::{Lifecycle, Stage};
+use std::collections::BTreeMap;
+
+use crate::lifecycle::{Decisions, Lifecycle, Stage};
 use crate::money::Money;
 use crate::vocab::vocab;
 
@@ -52,6 +54,9 @@ pub struct Activity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Money>,
     pub status: Lifecycle<ActivityStatus>,
+    /// Head office's choices between concurrent steps of one rank (`lifecycle::Decision`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decided: Decisions,
 }
 
 impl Activity {

@@ -8,7 +8,7 @@ use super::photo::{ContentHash, Photo};
 use super::validation::{self, LONG, ValidationError};
 use crate::calendar::Timestamp;
 use crate::ids::{UserId, VisitId};
-use crate::lifecycle::{Lifecycle, Stage};
+use crate::lifecycle::{Decisions, Lifecycle, Stage};
 use crate::money::Money;
 use crate::vocab::vocab;
 
@@ -79,6 +79,9 @@ pub struct ExpenseClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<VisitId>,
     pub status: Lifecycle<ClaimStage>,
+    /// Head office's choices between concurrent steps of one rank (`lifecycle::Decision`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decided: Decisions,
 }
 
 impl ExpenseClaim {
@@ -99,6 +102,7 @@ impl ExpenseClaim {
             reason: None,
             visit: None,
             status: Lifecycle::start(by, at),
+            decided: Decisions::new(),
         }
     }
 

@@ -8,7 +8,7 @@ use super::note::Note;
 use super::validation::{self, LONG, SHORT, ValidationError};
 use crate::calendar::{Day, Timestamp};
 use crate::ids::{NoteId, UserId, VisitId};
-use crate::lifecycle::{Lifecycle, Stage};
+use crate::lifecycle::{Decisions, Lifecycle, Stage};
 use crate::money::Money;
 use crate::vocab::vocab;
 
@@ -57,6 +57,9 @@ pub struct Commitment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<VisitId>,
     pub status: Lifecycle<CommitmentStatus>,
+    /// Head office's choices between concurrent steps of one rank (`lifecycle::Decision`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decided: Decisions,
     #[serde(default)]
     pub notes: BTreeMap<NoteId, Note>,
 }
@@ -80,6 +83,7 @@ impl Commitment {
             amount: None,
             visit: None,
             status: Lifecycle::start(by, at),
+            decided: Decisions::new(),
             notes: BTreeMap::new(),
         }
     }

@@ -11,7 +11,7 @@ use super::{
 };
 use super::{Problem, ProblemStatus, ValidationError, Visit};
 use crate::ids::{ActivityId, ClaimId, CommitmentId, DealerId, ProblemId, VisitId};
-use crate::lifecycle::{Lifecycle, Stage};
+use crate::lifecycle::{Decisions, Lifecycle, Stage};
 
 /// A record kind kept in a dealer document's map named `COLLECTION`, keyed by `Id`.
 pub trait Record: Serialize + DeserializeOwned + Clone {
@@ -32,6 +32,10 @@ pub trait Tracked: Record {
     type Stage: Stage;
     /// Its steps so far.
     fn lifecycle(&self) -> &Lifecycle<Self::Stage>;
+    /// Head office's choices between concurrent steps of one rank.
+    fn decided(&self) -> Option<&Decisions> {
+        None
+    }
     /// Open and past its due day as of `today` (only commitments have one).
     fn is_overdue(&self, _today: crate::calendar::Day) -> bool {
         false
@@ -48,6 +52,9 @@ macro_rules! tracked {
             fn lifecycle(&self) -> &Lifecycle<$stage> {
                 &self.status
             }
+            fn decided(&self) -> Option<&Decisions> {
+                Some(&self.decided)
+            }
         }
     };
 }
@@ -57,12 +64,20 @@ impl Tracked for Commitment {
     fn lifecycle(&self) -> &Lifecycle<CommitmentStatus> {
         &self.status
     }
+    fn decided(&self) -> Option<&Decisions> {
+        Some(&self.decided)
+    }
     fn is_overdue(&self, today: crate::calendar::Day) -> bool {
         Commitment::is_overdue(self, today)
     }
 }
 tracked!(ExpenseClaim, ClaimStage);
-tracked!(Problem, ProblemStatus);
+impl Tracked for Problem {
+    type Stage = ProblemStatus;
+    fn lifecycle(&self) -> &Lifecycle<ProblemStatus> {
+        &self.status
+    }
+}
 tracked!(Activity, ActivityStatus);
 impl Notable for Visit {}
 impl Notable for Commitment {}

@@ -12,7 +12,7 @@ use super::Tracked;
 use crate::calendar::Day;
 #[cfg(doc)]
 use crate::lifecycle::Lifecycle;
-use crate::lifecycle::Stage as _;
+use crate::lifecycle::{Decisions, Stage as _, conflict_key};
 
 /// A tracked record's status as of a day (in its territory's zone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,19 +31,38 @@ pub struct Standing {
 impl Standing {
     /// Where `record` stands on `today`.
     pub fn of<R: Tracked>(record: &R, today: Day) -> Standing {
-        // Only this list is generic: the rest is compiled once (a smaller wasm).
-        let steps: Vec<(&'static str, u8, bool)> = record
+        Standing::from_steps(
+            &Self::steps(record),
+            record.decided(),
+            record.is_overdue(today),
+        )
+    }
+
+    /// The status alone (see [`Standing::of`]): what a record moves on from.
+    pub fn status_of<R: Tracked>(record: &R) -> &'static str {
+        Standing::from_steps(&Self::steps(record), record.decided(), false).status
+    }
+
+    /// Only this list is generic: the rest is compiled once (a smaller wasm).
+    fn steps<R: Tracked>(record: &R) -> Vec<(&'static str, u8, bool)> {
+        record
             .lifecycle()
             .0
             .keys()
             .map(|s| (s.name(), s.rank(), s.is_open()))
-            .collect();
-        Standing::from_steps(&steps, record.is_overdue(today))
+            .collect()
     }
 
     /// From the steps taken, in declaration order: the furthest wins, and among
-    /// equally far ones the last declared, as [`Lifecycle::current`] decides.
-    fn from_steps(steps: &[(&'static str, u8, bool)], overdue: bool) -> Standing {
+    /// equally far ones the last declared, as [`Lifecycle::current`] decides,
+    /// unless head office decided between them (`decided`: the stage chosen for
+    /// exactly the concurrent stages there are, see `lifecycle::Decision`); a
+    /// decided record is no longer conflicted.
+    fn from_steps(
+        steps: &[(&'static str, u8, bool)],
+        decided: Option<&Decisions>,
+        overdue: bool,
+    ) -> Standing {
         let mut top: Option<(&'static str, u8, bool)> = None;
         for s in steps {
             if top.is_none_or(|t| s.1 >= t.1) {
@@ -51,6 +70,18 @@ impl Standing {
             }
         }
         let (status, rank, open) = top.unwrap_or(("", 0, true));
+        let tied: Vec<&str> = steps.iter().filter(|s| s.1 == rank).map(|s| s.0).collect();
+        let decided = conflict_key(&tied)
+            .and_then(|k| decided?.get(&k))
+            .and_then(|d| d.get("step")?.as_str());
+        if let Some(chosen) = steps.iter().find(|s| s.1 == rank && Some(s.0) == decided) {
+            return Standing {
+                status: chosen.0,
+                also: Vec::new(),
+                open: chosen.2,
+                overdue: overdue && chosen.2,
+            };
+        }
         Standing {
             status,
             also: steps
@@ -143,6 +174,33 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&s).unwrap(),
             serde_json::json!({"status": "broken", "also": ["kept"], "open": false, "overdue": false})
+        );
+    }
+
+    #[test]
+    fn head_offices_decision_settles_kept_and_broken_until_a_new_concurrent_step() {
+        let mut c = due_on("2026-11-27");
+        let step = |who: &str| Step {
+            by: who.parse().unwrap(),
+            at: utc("2026-11-20", 1, 0),
+        };
+        c.status.0.insert(CommitmentStatus::Kept, step("lin"));
+        c.status.0.insert(CommitmentStatus::Broken, step("chen"));
+        let today = "2026-11-28".parse().unwrap();
+        c.decided.insert(
+            "broken+kept".into(),
+            serde_json::json!({"step": "kept", "by": "hq", "at": utc("2026-11-21", 1, 0).0}),
+        );
+        let s = Standing::of(&c, today);
+        assert_eq!((s.status, s.conflicted()), ("kept", false));
+        // A third step of the same rank taken concurrently is a new conflict.
+        c.status.0.insert(CommitmentStatus::Cancelled, step("wu"));
+        let s = Standing::of(&c, today);
+        assert!(s.conflicted());
+        assert_eq!(
+            Standing::status_of(&c),
+            "cancelled",
+            "the old decision no longer applies"
         );
     }
 }

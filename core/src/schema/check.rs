@@ -387,6 +387,16 @@ fn check_one(
                 ));
             }
         }
+        Write::Approver => {
+            if !unit_is_new {
+                return Err(Violation::new(
+                    Rule::Immutable,
+                    path,
+                    "a decision is written once",
+                ));
+            }
+            approver(path, author)?;
+        }
         Write::Supervisor => supervisor(path, author)?,
         Write::HeadOffice => head_office(path, author)?,
     }
@@ -411,6 +421,19 @@ fn supervisor(path: &[String], author: &Author<'_>) -> Result<(), Violation> {
             Rule::Role,
             path,
             format!("the {role} role may not rename a territory"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn approver(path: &[String], author: &Author<'_>) -> Result<(), Violation> {
+    match author.role {
+        Some(role) if !role.approves_claims() => Err(Violation::new(
+            Rule::Role,
+            path,
+            format!(
+                "the {role} role may not decide between concurrent steps (head office or a regional manager does)"
+            ),
         )),
         _ => Ok(()),
     }
@@ -444,7 +467,7 @@ fn check_delete(path: &[String], r: &Resolved, author: &Author<'_>) -> Result<()
             Write::Editable => Ok(()),
             Write::Supervisor => supervisor(path, author),
             Write::HeadOffice => head_office(path, author),
-            Write::Fixed | Write::WithStep(_) => {
+            Write::Fixed | Write::WithStep(_) | Write::Approver => {
                 Err(Violation::new(Rule::Immutable, path, "fixed once written"))
             }
         },
@@ -454,6 +477,51 @@ fn check_delete(path: &[String], r: &Resolved, author: &Author<'_>) -> Result<()
 /// The steps added to one record's lifecycle follow each other, each from the
 /// furthest stage reached before it, and the approver-only steps are taken by
 /// an approver who did not request the claim.
+/// Where a record stands among the stages `reached`: the furthest, and among
+/// equally far ones the one an approver decided on (the record's `decided`,
+/// `lifecycle::Decision`), else the last declared (as `model::Standing` reads it).
+fn settled<'a>(
+    status: &[String],
+    steps: &Steps,
+    reached: &'a [String],
+    before: &dyn View,
+) -> Option<&'a String> {
+    let order = |s: &str| {
+        (
+            (steps.rank)(s).unwrap_or(0),
+            steps.stages.iter().position(|x| *x == s).unwrap_or(0),
+        )
+    };
+    let top = reached
+        .iter()
+        .filter(|s| (steps.rank)(s).is_some())
+        .max_by_key(|s| order(s))?;
+    let rank = (steps.rank)(top);
+    let tied: Vec<&str> = reached
+        .iter()
+        .filter(|s| (steps.rank)(s) == rank)
+        .map(String::as_str)
+        .collect();
+    let Some(key) = crate::lifecycle::conflict_key(&tied) else {
+        return Some(top);
+    };
+    let path: Vec<String> = status[..status.len() - 1]
+        .iter()
+        .cloned()
+        .chain(["decided".to_owned(), key, "step".to_owned()])
+        .collect();
+    let chosen = match before.seen(&path) {
+        Seen::Scalar(s) => s.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let decided = chosen.and_then(|c| {
+        reached
+            .iter()
+            .find(|s| **s == c && tied.contains(&s.as_str()))
+    });
+    Some(decided.unwrap_or(top))
+}
+
 fn check_steps(
     status: &[String],
     steps: &Steps,
@@ -482,11 +550,7 @@ fn check_steps(
                 ));
             }
         } else {
-            let current = reached
-                .iter()
-                .filter(|s| (steps.rank)(s).is_some())
-                .max_by_key(|s| order(s));
-            let Some(current) = current else {
+            let Some(current) = settled(status, steps, &reached, before) else {
                 return Err(Violation::new(
                     Rule::Transition,
                     &at,

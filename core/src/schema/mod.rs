@@ -39,8 +39,10 @@
 //!    regional manager, head office or admin (a territory's `name`, `region`);
 //!    `HeadOffice` ones only by head office or an admin (a territory's
 //!    `managers`, a list people see that grants no access: who may read a
-//!    territory is what an administrator assigned, `sync::policy`). Otherwise
-//!    `immutable` or `role`.
+//!    territory is what an administrator assigned, `sync::policy`); `Approver`
+//!    ones only in the change that creates their unit and only by a regional
+//!    manager or head office (a record's `decided` entries: the choice between
+//!    concurrent steps of one rank, `doc::resolve`). Otherwise `immutable` or `role`.
 //! 4. **Authors**: `manager` (visit), `made_by` (commitment), every step's `by`
 //!    (so a claim's `requested_by`), every note's `by` and a dealer index entry's
 //!    `added_by` equal the user who made the change (`forged_author`).

@@ -280,7 +280,10 @@ fn editable_fields_agree_with_the_table() {
         record
             .iter()
             .filter(|f| f.write == tree::Write::Editable)
-            .filter(|f| !matches!(f.node, tree::Node::Steps(_)) && f.name != "notes")
+            // Containers written by their own operations: notes, and head office's decisions (`Document::resolve`).
+            .filter(|f| {
+                !matches!(f.node, tree::Node::Steps(_)) && f.name != "notes" && f.name != "decided"
+            })
             .map(|f| f.name)
             .collect()
     }

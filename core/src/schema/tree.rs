@@ -5,7 +5,7 @@ use std::str::FromStr;
 use crate::calendar::Day;
 use crate::ids::{ActivityId, ClaimId, CommitmentId, ContactId, CustomerId, DealerId, NoteId};
 use crate::ids::{ProblemId, UserId, VisitId};
-use crate::lifecycle::Stage;
+use crate::lifecycle::{Stage, is_conflict_key};
 use crate::model::validation::{LONG, SHORT};
 use crate::model::{ActivityKind, ActivityStatus, ClaimStage, CommitmentStatus, ContentHash};
 use crate::model::{DealerKind, DealerStatus, ExpenseCategory, ProblemCategory, ProblemStatus};
@@ -81,6 +81,9 @@ pub enum Write {
     WithStep(&'static str),
     /// Any time, but only by a supervising role (regional, head office, admin).
     Supervisor,
+    /// Only in the change that creates its unit (a decision between concurrent
+    /// steps), and only by a regional manager or head office (`role`).
+    Approver,
     /// Any time, but only by head office or an admin (a territory's manager list:
     /// shown to people, it grants nothing; access is what an administrator assigns).
     HeadOffice,
@@ -226,6 +229,58 @@ const FIX: &[Field] = &[
 /// A lifecycle step `{by, at}`.
 pub(crate) const STEP_FIELDS: &[Field] = &[author("by"), f("at", Node::Time, Write::Fixed)];
 
+/// A decision between concurrent steps of one rank (`lifecycle::Decision`):
+/// written once, by an approver, naming one of its key's stages.
+const fn decision_fields(stage: fn(&str) -> bool) -> [Field; 3] {
+    [
+        Field {
+            name: "step",
+            node: Node::Word {
+                what: "lifecycle stage",
+                ok: stage,
+            },
+            write: Write::Approver,
+            author: false,
+        },
+        Field {
+            name: "by",
+            node: USER,
+            write: Write::Approver,
+            author: true,
+        },
+        f("at", Node::Time, Write::Approver),
+    ]
+}
+
+/// A record's `decided` map: decisions keyed by the concurrent stages they settle.
+const fn decided(key: fn(&str) -> bool, record: &'static [Field]) -> Field {
+    f(
+        "decided",
+        Node::Records {
+            key: Key {
+                what: "set of concurrent stages (a+b)",
+                ok: key,
+            },
+            record,
+        },
+        Write::Editable,
+    )
+}
+
+fn commitment_key(s: &str) -> bool {
+    is_conflict_key(s, rank::<CommitmentStatus>)
+}
+fn claim_key(s: &str) -> bool {
+    is_conflict_key(s, rank::<ClaimStage>)
+}
+fn activity_key(s: &str) -> bool {
+    is_conflict_key(s, rank::<ActivityStatus>)
+}
+
+const COMMITMENT_DECISION: &[Field] = &decision_fields(parses::<CommitmentStatus>);
+const CLAIM_DECISION: &[Field] = &decision_fields(parses::<ClaimStage>);
+const ACTIVITY_DECISION: &[Field] = &decision_fields(parses::<ActivityStatus>);
+
 /// `Note`: written once, never changed.
 const NOTE: &[Field] = &[
     f("text", LONG_TEXT, Write::Fixed),
@@ -326,6 +381,7 @@ const COMMITMENT: &[Field] = &[
     f("amount", Node::Object(MONEY), Write::Editable),
     f("visit", VISIT_REF, Write::Fixed),
     f("status", Node::Steps(&COMMITMENT_STEPS), Write::Editable),
+    decided(commitment_key, COMMITMENT_DECISION),
     NOTES,
 ];
 
@@ -356,6 +412,7 @@ const CLAIM: &[Field] = &[
     f("reason", LONG_TEXT, Write::WithStep("rejected")),
     f("visit", VISIT_REF, Write::Fixed),
     f("status", Node::Steps(&CLAIM_STEPS), Write::Editable),
+    decided(claim_key, CLAIM_DECISION),
 ];
 
 const PROBLEM_STEPS: Steps = Steps {
@@ -436,6 +493,7 @@ const ACTIVITY: &[Field] = &[
     f("ends", DAY, Write::Editable),
     f("budget", Node::Object(MONEY), Write::Editable),
     f("status", Node::Steps(&ACTIVITY_STEPS), Write::Editable),
+    decided(activity_key, ACTIVITY_DECISION),
 ];
 
 const CONTACT: &[Field] = &[

@@ -232,6 +232,11 @@ pub struct ProblemRow {
 /// A field edited concurrently, in `GET /api/conflicts`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConflictRow {
+    /// The conflict's id, the same on every replica (core's `Conflict::id`): what head office resolves.
+    id: String,
+    /// `field` (concurrent values of a field), `steps` (two steps of one rank, e.g. kept and broken:
+    /// each value a stage) or `rule` (a merged record that breaks a rule).
+    kind: String,
     #[schema(value_type = DocId)]
     doc: String,
     #[schema(value_type = Option<DealerId>)]
@@ -1150,7 +1155,8 @@ pub async fn conflicts(
         .store
         .select_page(
             "c.doc AS doc, c.dealer AS dealer, d.name AS dealer_name, c.territory AS territory, \
-             c.path AS path, c.winner AS winner, c.others AS others",
+             c.path AS path, c.winner AS winner, c.others AS others, \
+             c.conflict_id AS conflict_id, c.kind AS kind",
             "rm_conflicts c LEFT JOIN rm_dealers d ON d.id = c.dealer",
             "c.territory, c.doc, c.path",
             &f,
@@ -1161,6 +1167,8 @@ pub async fn conflicts(
         let dealer: Option<String> = r.try_get("dealer")?;
         let dealer_name: Option<String> = r.try_get("dealer_name")?;
         Ok(ConflictRow {
+            id: get_s(r, "conflict_id")?,
+            kind: get_s(r, "kind")?,
             doc: get_s(r, "doc")?,
             dealer,
             dealer_name,

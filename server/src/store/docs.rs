@@ -248,7 +248,8 @@ async fn write_read_model(
         .await?;
     for c in &read.conflicts {
         sqlx::query(
-            "INSERT INTO rm_conflicts (doc, dealer, territory, path, winner, others) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO rm_conflicts (doc, dealer, territory, path, winner, others, conflict_id, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(doc)
         .bind(c.dealer.as_deref())
@@ -256,6 +257,8 @@ async fn write_read_model(
         .bind(&c.path)
         .bind(&c.winner)
         .bind(&c.others)
+        .bind(&c.id)
+        .bind(c.kind)
         .execute(&mut *tx)
         .await?;
     }

@@ -3,7 +3,7 @@ import { t } from '../i18n.js';
 import * as local from '../local.js';
 import * as photos from '../photos.js';
 import { stamp } from '../session.js';
-import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, field, select, errorText, fieldName } from '../ui.js';
+import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, field, select, errorText, fieldName, conflictValue } from '../ui.js';
 import { KINDS, STATUSES } from './dealers.js';
 import { claimItem } from './claim.js';
 
@@ -155,5 +155,5 @@ export function dealerView({ id }, rerender) {
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone)) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
         h('strong', fieldName(c.path)), ': ',
-        [c.winner, ...c.others].map((v) => h('div.cval', `${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)} — ${v.by ?? '?'}`)))))) : null));
+        [c.winner, ...c.others].map((v) => h('div.cval', `${conflictValue(c, v)} — ${v.by ?? '?'}`)))))) : null));
 }

@@ -3,7 +3,8 @@
 import '../i18n-office.js'; // head office's words, before any of its screens draws
 import { getJSON } from '../api.js';
 import { t } from '../i18n.js';
-import { h, fill, fmtTime, fmtDay, errorText, fieldName, daysAgo } from '../ui.js';
+import { h, fill, fmtTime, fmtDay, errorText, fieldName, daysAgo, conflictValue, confirmStep, toast } from '../ui.js';
+import { session } from '../session.js';
 import { who, loadNames, territories, money, dealerLink, managerLink, table, day, keys, fetchAll, csvButton } from './office-common.js';
 import { visitsChart, ageChart, spendChart } from './office-chart.js';
 import { ageingCard } from './office-ageing.js';
@@ -14,7 +15,6 @@ const opts = { page: 1, overdue: false, claimsOverdue: false, due: false, status
 /** The filters every list shares; kept while moving between tabs. */
 const F = { territory: '', manager: '', dealer: '', dealerName: '', from: '', to: '' };
 
-const valueText = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 const dealerCell = (x) => h('td', dealerLink(x.dealer, x.dealer_name ?? x.dealer));
 const ms = (d, end) => (d ? new Date(`${d}T${end ? '23:59:59.999' : '00:00:00'}`).getTime() : '');
 
@@ -181,12 +181,29 @@ const loaders = {
   async conflicts(reload) {
     const q = qs({}, {});
     const p = await getJSON(`/api/conflicts?${q}&page=${opts.page}&per_page=50`);
-    const cols = [[t('office.dealer'), (c) => c.dealer_name ?? c.doc], [t('office.field'), (c) => fieldName(c.path ?? [])], [t('office.winner'), (c) => valueText(c.winner?.value)],
-      [t('office.other'), (c) => (c.others ?? []).map((o) => `${valueText(o.value)} (${who(o.by)})`).join('; ')]];
+    const cols = [[t('office.dealer'), (c) => c.dealer_name ?? c.doc], [t('office.field'), (c) => fieldName(c.path ?? [])], [t('office.winner'), (c) => conflictValue(c, c.winner ?? {})],
+      [t('office.other'), (c) => (c.others ?? []).map((o) => `${conflictValue(c, o)} (${who(o.by)})`).join('; ')]];
+    // Head office and regional managers keep one value (the one shown included): an ordinary signed change (act.js).
+    const role = session()?.role;
+    const mayResolve = role === 'head_office' || role === 'regional';
+    const value = (c, v, which) => h('div.cvalue', h('b', conflictValue(c, v)), h('div.muted', `${who(v.by)} · ${fmtTime(v.at)}`),
+      mayResolve && c.id && c.kind !== 'rule' ? h('button', { type: 'button', 'data-action': 'keep', 'data-which': which, 'aria-label': `${t('conflict.keep')}: ${conflictValue(c, v)}`, onclick: async (e) => {
+        const text = t('conflict.confirm').replace('{value}', conflictValue(c, v)).replace('{field}', fieldName(c.path ?? []));
+        if (!(await confirmStep(text, t('conflict.keep')))) return;
+        e.target.disabled = true;
+        try {
+          await (await import('../act.js')).resolveConflict(c.doc, c.id, v.value);
+          toast(t('conflict.done'));
+          reload();
+        } catch (err) {
+          toast(err.rule ? `${t('rule.' + err.rule, err.rule)}: ${err.message}` : errorText(err), 'error');
+          e.target.disabled = false;
+        }
+      } }, t('conflict.keep')) : null);
     return [filterBar(reload, { dates: false }), h('div.actions', csvButton('conflicts', cols, () => fetchAll(`/api/conflicts?${q}`))),
-      table(cols.map((c) => c[0]), p.items.map((c) => h('tr.conflict', { 'data-doc': c.doc }, c.dealer ? dealerCell(c) : h('td', c.doc), h('td', fieldName(c.path ?? [])),
-        h('td', h('b', valueText(c.winner?.value)), h('div.muted', `${who(c.winner?.by)} · ${fmtTime(c.winner?.at)}`)),
-        h('td', (c.others ?? []).map((o) => h('div', h('b', valueText(o.value)), h('div.muted', `${who(o.by)} · ${fmtTime(o.at)}`))))))), pager(p, reload)];
+      table(cols.map((c) => c[0]), p.items.map((c) => h('tr.conflict', { 'data-doc': c.doc, 'data-conflict': c.id, 'data-kind': c.kind }, c.dealer ? dealerCell(c) : h('td', c.doc), h('td', fieldName(c.path ?? [])),
+        h('td.winner', value(c, c.winner ?? {}, 'winner')),
+        h('td', (c.others ?? []).map((o) => value(c, o, 'other')))))), pager(p, reload)];
   },
 };
 
