@@ -36,6 +36,10 @@ pub struct Author<'a> {
     /// server's, from [`super::ApprovalLimits::ceiling`]); `None`: no limit,
     /// or not known here (the device).
     pub limit: Option<&'a [Money]>,
+    /// A manager's commitment authority in the document's territory (the
+    /// server's, from [`super::ApprovalLimits::authority`]); `None`: no limit,
+    /// or not known here (the device).
+    pub authority: Option<&'a [Money]>,
 }
 
 /// What the last key of a path is.
@@ -595,12 +599,12 @@ fn check_steps(
                 ));
             }
         }
+        let amount: Vec<String> = status[..status.len() - 1]
+            .iter()
+            .cloned()
+            .chain(["amount".to_owned()])
+            .collect();
         if steps.within_limit.contains(&stage.as_str()) && author.limit.is_some() {
-            let amount: Vec<String> = status[..status.len() - 1]
-                .iter()
-                .cloned()
-                .chain(["amount".to_owned()])
-                .collect();
             let beyond = match before.json(&amount) {
                 Some(json) => serde_json::from_value::<Money>(json)
                     .map_or(true, |m| !super::approval::within(author.limit, &m)),
@@ -615,9 +619,48 @@ fn check_steps(
                 ));
             }
         }
+        if steps.after_approval.contains(&stage.as_str())
+            && author.authority.is_some()
+            && !reached.iter().any(|s| s == "approved")
+        {
+            let beyond = new_amount(&amount, edits)
+                .or_else(|| {
+                    before
+                        .json(&amount)
+                        .and_then(|j| serde_json::from_value(j).ok())
+                })
+                .is_some_and(|m: Money| !super::approval::within(author.authority, &m));
+            if beyond {
+                return Err(Violation::new(
+                    Rule::PendingApproval,
+                    &at,
+                    "the commitment is above its maker's authority: it is pending until a supervisor approves it",
+                ));
+            }
+        }
         reached.push(stage.clone());
     }
     Ok(())
+}
+
+/// The amount written at `amount` by the edits themselves (a record made in the same change).
+fn new_amount(amount: &[String], edits: &[Edit]) -> Option<Money> {
+    let part = |name: &str| {
+        edits.iter().find_map(|e| match &e.op {
+            Op::Put(v)
+                if e.path.len() == amount.len() + 1
+                    && e.path[..amount.len()] == *amount
+                    && e.path[amount.len()] == name =>
+            {
+                Some(v.clone())
+            }
+            _ => None,
+        })
+    };
+    match (part("minor")?, part("currency")?) {
+        (Val::Int(minor), Val::Str(currency)) => Money::new(minor, currency.parse().ok()?).ok(),
+        _ => None,
+    }
 }
 
 /// Whether a record of these fields holds something only its creator writes (a
