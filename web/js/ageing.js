@@ -26,34 +26,6 @@ export async function refreshAgeing() {
   }
 }
 
-const AUTH = 'fieldsync.authority';
-
-/** Reads head office's limits when online and keeps managers' commitment authority for offline use; true when it changed. */
-export async function refreshAuthority() {
-  try {
-    const { limits } = await getJSON('/api/approval-limits');
-    const v = JSON.stringify(limits.filter((l) => l.kind === 'commitment'));
-    if (v === localStorage.getItem(AUTH)) return false;
-    localStorage.setItem(AUTH, v);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether commitment `c` (with its standing) of a dealer in `territory` waits for a supervisor: still open, with an
- * amount above the manager's authority there (core's `model::commitment::pending`; the server decides).
- */
-export function pendingApproval(c, territory) {
-  if (c.standing?.status !== 'open' || !c.amount) return false;
-  let all;
-  try { all = JSON.parse(localStorage.getItem(AUTH)) ?? []; } catch { all = []; }
-  const own = all.filter((l) => l.territory === territory);
-  const use = own.length ? own : all.filter((l) => !l.territory);
-  return use.length > 0 && !use.some((l) => l.currency === c.amount.currency && c.amount.minor <= l.max_minor);
-}
-
 /** Head office: sets the days (the server refuses anyone else). */
 export async function setAgeing(days) {
   const out = JSON.parse(await api('/api/claim-ageing', { method: 'PUT', body: JSON.stringify({ days }) }));

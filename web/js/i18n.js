@@ -194,19 +194,14 @@ const dicts = { 'zh-Hant': zh, en };
 // Approvals inbox, approval limits, a claim's spent amount, receipts and reconciliation (views/approvals.js, views/claim.js).
 Object.assign(zh, {
   'rule.approval_limit': '超過核准額度',
-  // Commitments within authority (views/dealer.js, views/approvals.js).
-  'commitment.pending': '待主管核准', 'cstatus.approved': '已核准', 'cstatus.rejected': '已駁回', 'cstatus.pending_approval': '待主管核准',
-  'rule.pending_approval': '超過承諾權限，主管核准前不能標記', 'approvals.commitments': '待核准的承諾', 'approvals.authority': '經理承諾權限',
-  'approvals.commitment.approved': '批准承諾「{what}」？', 'approvals.commitment.rejected': '駁回承諾「{what}」？', 'office.madeBy': '承諾人',
+  'rule.pending_approval': '超過承諾權限，待主管核准',
   'claim.spentAmount': '實際支用金額', 'claim.receipt': '收據照片', 'claim.recordSpent': '記錄已支用',
   'claim.reconcile': '與經銷商核銷完成', 'claim.reason': '駁回原因',
   'claims.news': '我的費用申請有新進度', 'claims.recordSpending': '請記錄實際支用金額', 'claims.reconcile': '請與經銷商核銷',
 });
 Object.assign(en, {
   'rule.approval_limit': 'above the approval limit',
-  'commitment.pending': 'pending approval', 'cstatus.approved': 'Approved', 'cstatus.rejected': 'Rejected', 'cstatus.pending_approval': 'Pending approval',
-  'rule.pending_approval': 'above the manager\'s authority: a supervisor approves it first', 'approvals.commitments': 'Commitments waiting for approval', 'approvals.authority': 'Manager commitment authority',
-  'approvals.commitment.approved': 'Approve the commitment “{what}”?', 'approvals.commitment.rejected': 'Reject the commitment “{what}”?', 'office.madeBy': 'Made by',
+  'rule.pending_approval': 'above your authority: pending approval',
   'claim.spentAmount': 'Amount actually spent', 'claim.receipt': 'Receipt photo', 'claim.recordSpent': 'Record as spent',
   'claim.reconcile': 'Reconciled with the dealer', 'claim.reason': 'Reason',
   'claims.news': 'News on my expense claims', 'claims.recordSpending': 'Record what was spent', 'claims.reconcile': 'Reconcile with the dealer',
@@ -238,6 +233,9 @@ function defaultLang() {
 }
 
 export const lang = () => current;
+
+/** Adds a lazily loaded module's strings, in both languages. */
+export const extend = (z, e) => { Object.assign(zh, z); Object.assign(en, e); };
 
 export function setLang(l) {
   current = dicts[l] ? l : 'en';

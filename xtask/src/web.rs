@@ -99,6 +99,8 @@ const LAZY: &[&str] = &[
     "./js/views/escalations.js",
     "./js/act.js",
     "./js/i18n-office.js",
+    // The phone's "pending approval" of a commitment: loaded when a dealer page opens online.
+    "./js/views/pending.js",
 ];
 
 fn is_lazy(path: &str) -> bool {

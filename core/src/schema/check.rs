@@ -623,13 +623,12 @@ fn check_steps(
             && author.authority.is_some()
             && !reached.iter().any(|s| s == "approved")
         {
-            let beyond = new_amount(&amount, edits)
-                .or_else(|| {
-                    before
-                        .json(&amount)
-                        .and_then(|j| serde_json::from_value(j).ok())
-                })
-                .is_some_and(|m: Money| !super::approval::within(author.authority, &m));
+            let beyond = match before.json(&amount) {
+                Some(json) => serde_json::from_value::<Money>(json)
+                    .is_ok_and(|m| !super::approval::within(author.authority, &m)),
+                // Made in the same change (the app never does): kept only once approved.
+                None => before.seen(&status[..status.len() - 1]) == Seen::Absent,
+            };
             if beyond {
                 return Err(Violation::new(
                     Rule::PendingApproval,
@@ -641,26 +640,6 @@ fn check_steps(
         reached.push(stage.clone());
     }
     Ok(())
-}
-
-/// The amount written at `amount` by the edits themselves (a record made in the same change).
-fn new_amount(amount: &[String], edits: &[Edit]) -> Option<Money> {
-    let part = |name: &str| {
-        edits.iter().find_map(|e| match &e.op {
-            Op::Put(v)
-                if e.path.len() == amount.len() + 1
-                    && e.path[..amount.len()] == *amount
-                    && e.path[amount.len()] == name =>
-            {
-                Some(v.clone())
-            }
-            _ => None,
-        })
-    };
-    match (part("minor")?, part("currency")?) {
-        (Val::Int(minor), Val::Str(currency)) => Money::new(minor, currency.parse().ok()?).ok(),
-        _ => None,
-    }
 }
 
 /// Whether a record of these fields holds something only its creator writes (a

@@ -3,7 +3,7 @@
 // It comes with the sync like every other change: the approver's step is in the dealer's document.
 import { t } from '../i18n.js';
 import { h, fmtTime, fmtMoney, statusBadge, DAY } from '../ui.js';
-import { isOverdue, refreshAgeing, refreshAuthority } from '../ageing.js';
+import { isOverdue, refreshAgeing } from '../ageing.js';
 
 const RECENT = 30 * DAY;
 let asked = false;
@@ -13,7 +13,6 @@ export function claimsCard(dealers, user, now = Date.now()) {
   if (!asked) {
     asked = true;
     refreshAgeing();
-    refreshAuthority();
   }
   const items = [];
   for (const d of dealers) {

@@ -6,9 +6,9 @@ import { stamp } from '../session.js';
 import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, field, select, errorText, fieldName, conflictValue } from '../ui.js';
 import { KINDS, STATUSES } from './dealers.js';
 import { claimItem } from './claim.js';
-import { pendingApproval, refreshAuthority } from '../ageing.js';
 
-let authAsked = false;
+// Loaded once online (views/pending.js); until then no commitment shows as pending.
+let pend = null;
 
 const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');
 
@@ -89,7 +89,7 @@ function visitItem(v, zone) {
 const final = (question, label) => confirmStep(question, label);
 
 function commitmentItem(c, doc, territory, rerender) {
-  const pending = pendingApproval(c, territory);
+  const pending = pend?.pending?.(c, territory);
   const { open } = c.standing;
   const overdue = c.standing.overdue && !pending;
   const adv = async (stage) => {
@@ -141,10 +141,7 @@ const list = (items) => h('ul.plain', items.length ? items : h('li.muted', t('de
 const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
 
 export function dealerView({ id }, rerender) {
-  if (!authAsked) {
-    authAsked = true;
-    refreshAuthority().then((changed) => changed && rerender());
-  }
+  pend ??= import('./pending.js').then(async (m) => { pend = m; await m.refresh(); rerender(); }, () => {});
   const doc = `dealer:${id}`;
   let d;
   try { d = local.state(doc); } catch { return h('section', h('p', t('dealer.notFound')), h('a', { href: '#/dealers' }, t('dealer.back'))); }

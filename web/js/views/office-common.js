@@ -1,6 +1,10 @@
 // Shared by head office's views: manager names, tables, links, CSV export (UTF-8 with a BOM, so Excel reads Chinese).
 import { getJSON } from '../api.js';
-import { t } from '../i18n.js';
+import { t, extend } from '../i18n.js';
+
+// A commitment's statuses beyond open, kept, broken and cancelled (a commitment above its maker's authority).
+extend({ 'cstatus.approved': '已核准', 'cstatus.rejected': '已駁回', 'cstatus.pending_approval': '待主管核准' },
+  { 'cstatus.approved': 'Approved', 'cstatus.rejected': 'Rejected', 'cstatus.pending_approval': 'Pending approval' });
 import { h, fmtMoney } from '../ui.js';
 
 export const names = new Map(); // user id → name, from the territories' managers
