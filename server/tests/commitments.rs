@@ -370,6 +370,10 @@ async fn above_authority_is_not_counted_until_approved(backend: Backend) {
     assert_eq!(open_at_dealer(&sc).await, 1);
     let manager = sc.server.get_json(&sc.ho.token, "/api/managers/m1").await;
     assert_eq!(manager["commitments"]["overdue"], 1, "{manager}");
+    assert_eq!(
+        manager["commitments"]["rates"],
+        json!({"made": 1, "kept": 0.0, "broken": 0.0, "overdue": 1.0})
+    );
     // Approved, it counts as made: open, and overdue.
     assert!(
         step(&mut sc.r1, &dn(), &above, CommitmentStatus::Approved)
@@ -392,5 +396,11 @@ async fn above_authority_is_not_counted_until_approved(backend: Backend) {
     let (_, totals) = listed(&sc, "").await;
     assert_eq!(n_of(&totals, "broken"), 1, "{totals}");
     assert_eq!(totals["overdue"], 1, "{totals}");
+    // Head office's rates per manager: of two made, one broken, one overdue.
+    let manager = sc.server.get_json(&sc.ho.token, "/api/managers/m1").await;
+    assert_eq!(
+        manager["commitments"]["rates"],
+        json!({"made": 2, "kept": 0.0, "broken": 0.5, "overdue": 0.5})
+    );
     sc.server.stop().await;
 }
