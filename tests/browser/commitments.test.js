@@ -1,6 +1,7 @@
 // Commitments within authority in headless Chromium against the real server: a manager's commitment above their
 // authority shows "pending approval" on the phone and cannot be marked kept; a regional manager approves it from the
-// approvals inbox (asked first); after the sync the phone shows it approved, made, and the manager can keep it.
+// approvals inbox (asked first); after the sync the phone shows it approved, made, and the manager can keep it. The
+// manager's own open commitments across dealers are one tap from the home screen, overdue first.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, TOKENS, launch, context, login, shot, seedTerritory, seedAs, assignTerritory, synced, eventually, seeText } from './harness.js';
@@ -17,7 +18,8 @@ const commitment = (what, minor, at) => JSON.stringify({ what, to_whom: '林老�
 before(async () => {
   assert.ok(TOKENS.lee, 'tokens come from `cargo xtask test`');
   await seedTerritory({ territory: 't-cmt', name: '承諾測試區', region: '北部', managers: ['chen'],
-    dealers: [{ id: 'd-cm-1', name: '永豐商行', tier: 1, address: '桃園市中壢區' }], at: now - 30 * DAY });
+    dealers: [{ id: 'd-cm-1', name: '永豐商行', tier: 1, address: '桃園市中壢區' }, { id: 'd-cm-2', name: '大發行', tier: 2, address: '桃園市平鎮區' }],
+    at: now - 30 * DAY });
   await assignTerritory('lee', 't-cmt');
   // Head office: managers promise up to NT$1,000 alone here; regional managers approve up to NT$5,000.
   const res = await fetch(`${BASE}/api/approval-limits`, {
@@ -32,6 +34,8 @@ before(async () => {
   await seedAs(TOKENS.chen, 'chen', (r, by) => {
     r.insert(DOC, 'commitments', 'p-cm-1', commitment('結算八月業務員工資', 300_000, at), by(at));
     r.insert(DOC, 'commitments', 'p-cm-2', commitment('補寄海報', 50_000, at + 1000), by(at + 1000));
+    // At another dealer, made twenty days ago and due six days ago: overdue.
+    r.insert('dealer:d-cm-2', 'commitments', 'p-cm-3', commitment('對帳上架費', 20_000, now - 20 * DAY), by(now - 20 * DAY));
   });
   browser = await launch();
 });
@@ -75,5 +79,22 @@ test('a commitment above the manager\'s authority is pending until a regional ma
     return p.items.map((c) => [c.id, c.status]);
   }, [['p-cm-1', 'open'], ['p-cm-2', 'open']]);
   assert.equal(made.length, 2);
+  await ctx.close();
+});
+
+test('the manager\'s open commitments across dealers are one tap from the home screen, overdue first', async () => {
+  const ctx = await context(browser);
+  const page = await login(ctx, TOKENS.chen);
+  await synced(page);
+  await page.locator('[data-action=my-commitments]').click();
+  const list = page.locator('[data-section=my-commitments]');
+  await seeText(list.locator('h1'), '我的承諾');
+  const ours = () => list.locator('li[data-commitment]').evaluateAll((els) => els
+    .map((e) => [e.dataset.commitment, e.dataset.overdue]).filter(([id]) => id.startsWith('p-cm-')));
+  await eventually(ours, [['p-cm-3', 'true'], ['p-cm-1', 'false'], ['p-cm-2', 'false']]);
+  await seeText(list.locator('[data-commitment=p-cm-3] .badge.overdue'), '逾期');
+  await shot(page, '33-my-commitments');
+  await list.locator('[data-commitment=p-cm-3] a').click();
+  await page.locator('[data-section=commitments] [data-commitment=p-cm-3]').waitFor();
   await ctx.close();
 });

@@ -20,10 +20,8 @@ impl LimitKind {
     fn is_claim(&self) -> bool {
         *self == LimitKind::Claim
     }
-}
 
-impl Default for LimitKind {
-    fn default() -> Self {
+    fn claim() -> Self {
         LimitKind::Claim
     }
 }
@@ -33,7 +31,10 @@ impl Default for LimitKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalLimit {
     /// Absent: a claim approval limit.
-    #[serde(default, skip_serializing_if = "LimitKind::is_claim")]
+    #[serde(
+        default = "LimitKind::claim",
+        skip_serializing_if = "LimitKind::is_claim"
+    )]
     pub kind: LimitKind,
     pub role: Role,
     /// The territory it applies to; absent: every territory without its own limit for this role.

@@ -141,7 +141,12 @@ const list = (items) => h('ul.plain', items.length ? items : h('li.muted', t('de
 const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
 
 export function dealerView({ id }, rerender) {
-  pend ??= import('./pending.js').then(async (m) => { pend = m; await m.refresh(); rerender(); }, () => {});
+  // Drawn again only if a commitment shows as pending (so a form being filled is not redrawn for nothing).
+  pend ??= import('./pending.js').then(async (m) => {
+    pend = m;
+    await m.refresh();
+    if (local.dealers().some((x) => Object.values(x.commitments).some((c) => m.pending(c, x.territory)))) rerender();
+  }, () => {});
   const doc = `dealer:${id}`;
   let d;
   try { d = local.state(doc); } catch { return h('section', h('p', t('dealer.notFound')), h('a', { href: '#/dealers' }, t('dealer.back'))); }

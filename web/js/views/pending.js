@@ -14,7 +14,7 @@ const KEY = 'fieldsync.authority';
 export async function refresh() {
   try {
     const v = JSON.stringify((await getJSON('/api/approval-limits')).limits.filter((l) => l.kind === 'commitment'));
-    return v !== localStorage.getItem(KEY) && !localStorage.setItem(KEY, v);
+    return v !== (localStorage.getItem(KEY) ?? '[]') && !localStorage.setItem(KEY, v);
   } catch {
     return false;
   }
