@@ -234,9 +234,6 @@ function defaultLang() {
 
 export const lang = () => current;
 
-/** Adds a lazily loaded module's strings, in both languages. */
-export const extend = (z, e) => { Object.assign(zh, z); Object.assign(en, e); };
-
 export function setLang(l) {
   current = dicts[l] ? l : 'en';
   localStorage.setItem(KEY, current);

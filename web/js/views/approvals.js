@@ -4,16 +4,7 @@
 // (role, own claim, limit: core's schema); this page only says in advance which claims are beyond the
 // caller's limit.
 import { api, getJSON } from '../api.js';
-import { t, extend } from '../i18n.js';
-
-extend({
-  'approvals.commitments': '待核准的承諾', 'approvals.authority': '經理承諾權限', 'office.madeBy': '承諾人', 'cstatus.pending_approval': '待主管核准',
-  'approvals.commitment.approved': '批准承諾「{what}」？', 'approvals.commitment.rejected': '駁回承諾「{what}」？',
-}, {
-  'approvals.commitments': 'Commitments waiting for approval', 'approvals.authority': 'Manager commitment authority', 'office.madeBy': 'Made by',
-  'cstatus.pending_approval': 'Pending approval',
-  'approvals.commitment.approved': 'Approve the commitment “{what}”?', 'approvals.commitment.rejected': 'Reject the commitment “{what}”?',
-});
+import { t } from '../i18n.js';
 import { session } from '../session.js';
 import { h, fmtTime, fmtDay, toast, errorText, confirmStep } from '../ui.js';
 import { who, money, dealerLink, territories } from './office-common.js';

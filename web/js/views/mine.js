@@ -6,7 +6,8 @@ import * as local from '../local.js';
 import { session } from '../session.js';
 import { h, fmtDay, fmtMoney } from '../ui.js';
 
-extend({ 'mine.empty': '目前沒有待兌現的承諾。' }, { 'mine.empty': 'No open commitment.' });
+extend('zh-Hant', { 'mine.empty': '目前沒有待兌現的承諾。' });
+extend('en', { 'mine.empty': 'No open commitment.' });
 
 export async function mineView() {
   let pend = null;

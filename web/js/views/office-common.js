@@ -1,13 +1,6 @@
 // Shared by head office's views: manager names, tables, links, CSV export (UTF-8 with a BOM, so Excel reads Chinese).
 import { getJSON } from '../api.js';
-import { t, extend } from '../i18n.js';
-
-// A commitment's statuses beyond open, kept, broken and cancelled (a commitment above its maker's authority).
-// Kept, broken and overdue rates of the commitments a manager made (views/office-manager.js).
-extend({ 'cstatus.approved': '已核准', 'cstatus.rejected': '已駁回', 'cstatus.pending_approval': '待主管核准',
-  'office.rate.kept': '兌現率', 'office.rate.broken': '未兌現率', 'office.rate.overdue': '逾期率' },
-{ 'cstatus.approved': 'Approved', 'cstatus.rejected': 'Rejected', 'cstatus.pending_approval': 'Pending approval',
-  'office.rate.kept': 'Kept rate', 'office.rate.broken': 'Broken rate', 'office.rate.overdue': 'Overdue rate' });
+import { t } from '../i18n.js';
 import { h, fmtMoney } from '../ui.js';
 
 export const names = new Map(); // user id → name, from the territories' managers

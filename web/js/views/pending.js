@@ -5,8 +5,8 @@
 import { getJSON } from '../api.js';
 import { extend } from '../i18n.js';
 
-extend({ 'commitment.pending': '待主管核准', 'cstatus.approved': '已核准', 'cstatus.rejected': '已駁回' },
-  { 'commitment.pending': 'pending approval', 'cstatus.approved': 'Approved', 'cstatus.rejected': 'Rejected' });
+extend('zh-Hant', { 'commitment.pending': '待主管核准', 'cstatus.approved': '已核准', 'cstatus.rejected': '已駁回' });
+extend('en', { 'commitment.pending': 'pending approval', 'cstatus.approved': 'Approved', 'cstatus.rejected': 'Rejected' });
 
 const KEY = 'fieldsync.authority';
 
