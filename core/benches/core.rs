@@ -91,6 +91,7 @@ fn push(c: &mut Criterion) {
         user: &user,
         role: Some(Role::Manager),
         limit: None,
+        authority: None,
     };
     c.bench_function(
         "schema check of one pushed visit, own view only (dealer with 500 visits)",

@@ -2,7 +2,10 @@
 
 use fieldsync_core::doc::{ConflictKind, DocError, Document};
 use fieldsync_core::model::claim_ageing::spent_on;
-use fieldsync_core::model::{ClaimStage, EscalationStage, ProblemStatus, Standing};
+use fieldsync_core::model::{
+    ClaimStage, Commitment, CommitmentStatus, EscalationStage, ProblemStatus, Standing,
+};
+use fieldsync_core::schema::ApprovalLimits;
 
 /// A dealer's summary row.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,8 +148,24 @@ fn json_text(v: &impl serde::Serialize) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-/// Reads a merged document into read-model rows.
-pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
+/// A commitment's status in the read model: `pending_approval` while above its
+/// maker's `authority` and not yet approved (not counted as made: not open, not
+/// overdue), `open` once approved (made, still to keep), else its current step.
+fn commitment_status(
+    c: &Commitment,
+    authority: Option<&[fieldsync_core::money::Money]>,
+) -> &'static str {
+    match Standing::status_of(c) {
+        s if s == CommitmentStatus::Approved.as_str() => CommitmentStatus::Open.as_str(),
+        _ if c.is_pending(authority) => "pending_approval",
+        s => s,
+    }
+}
+
+/// Reads a merged document into read-model rows; a commitment's status is
+/// decided against the commitment authority in `approvals` as it is now.
+pub fn materialise(doc: &mut Document, approvals: &ApprovalLimits) -> Result<ReadRows, DocError> {
+    let authority = approvals.authority(doc.territory());
     let dealer_id = match doc.id() {
         fieldsync_core::doc::DocId::Dealer(d) => Some(d.to_string()),
         fieldsync_core::doc::DocId::Territory(_) => None,
@@ -207,8 +226,9 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                     due: c.due.to_string(),
                     amount_minor: c.amount.map(|a| a.minor),
                     currency: c.amount.map(|a| a.currency.to_string()),
-                    // As head office decided between concurrent steps, if it did (core's `Standing`).
-                    status: Standing::status_of(c).to_owned(),
+                    // As head office decided between concurrent steps, if it did (core's
+                    // `Standing`); pending approval while above the maker's authority.
+                    status: commitment_status(c, authority.as_deref()).to_owned(),
                 })
                 .collect();
             let claims = s
@@ -268,12 +288,7 @@ pub fn materialise(doc: &mut Document) -> Result<ReadRows, DocError> {
                 tier: i64::from(s.profile.tier),
                 status: s.profile.status.as_str().to_owned(),
                 last_visit_at: visits.iter().map(|v| v.at).max(),
-                open_commitments: count(
-                    s.commitments
-                        .values()
-                        .filter(|c| c.status.is_open())
-                        .count(),
-                ),
+                open_commitments: count(commitments.iter().filter(|c| c.status == "open").count()),
                 open_problems: count(s.problems.values().filter(|p| p.status.is_open()).count()),
             };
             let photos = s

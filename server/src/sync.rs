@@ -310,8 +310,8 @@ fn decide(
         });
     }
     let mut doc = done.doc;
-    let read =
-        materialise(&mut doc).map_err(|e| refuse(&push.doc, RejectCode::Invalid, e.to_string()))?;
+    let read = materialise(&mut doc, approvals)
+        .map_err(|e| refuse(&push.doc, RejectCode::Invalid, e.to_string()))?;
     let fresh = done
         .fresh
         .iter()

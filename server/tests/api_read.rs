@@ -635,7 +635,8 @@ mod office {
         assert_eq!(c["total"], 4);
         assert_eq!(
             c["totals"],
-            json!({"by_status": [{"status": "broken", "n": 1}, {"status": "kept", "n": 1}, {"status": "open", "n": 2}], "overdue": 1})
+            json!({"by_status": [{"status": "broken", "n": 1}, {"status": "kept", "n": 1}, {"status": "open", "n": 2}], "overdue": 1,
+                "rates": {"made": 4, "kept": 0.25, "broken": 0.25, "overdue": 0.25}})
         );
         let open = s
             .get_json(ho, "/api/commitments?manager=m1&status=open&per_page=1")
@@ -738,7 +739,8 @@ mod office {
         }
         assert_eq!(
             m["commitments"],
-            json!({"by_status": [{"status": "broken", "n": 1}, {"status": "kept", "n": 1}, {"status": "open", "n": 2}], "overdue": 1})
+            json!({"by_status": [{"status": "broken", "n": 1}, {"status": "kept", "n": 1}, {"status": "open", "n": 2}], "overdue": 1,
+                "rates": {"made": 4, "kept": 0.25, "broken": 0.25, "overdue": 0.25}})
         );
         let ages: Vec<i64> = m["problems"]["open_by_age"]
             .as_array()

@@ -40,3 +40,7 @@ export const resolveConflict = (doc, id, value) =>
 /** Takes `stage` on claim `id` of dealer document `doc`; `extra` goes with it (a rejection's reason). */
 export const decideClaim = (doc, id, stage, extra) =>
   act(doc, (r, by) => r.advance(doc, 'claims', id, stage, extra ? JSON.stringify(extra) : '', by));
+
+/** Takes `stage` (approved, rejected) on commitment `id` of dealer document `doc`. */
+export const decideCommitment = (doc, id, stage) =>
+  act(doc, (r, by) => r.advance(doc, 'commitments', id, stage, '', by));

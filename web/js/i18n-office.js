@@ -64,3 +64,16 @@ extend('en', {
   'escalation.empty': 'No problem is escalated.', 'escalation.age.week': 'Under a week', 'escalation.age.month': 'Under a month',
   'escalation.age.quarter': 'Under a quarter', 'escalation.age.older': 'Older',
 });
+// Commitments within authority: the inbox, the manager's commitment authority, statuses and rates (views/approvals.js, views/office-manager.js).
+extend('zh-Hant', {
+  'approvals.commitments': '待核准的承諾', 'approvals.authority': '經理承諾權限', 'office.madeBy': '承諾人',
+  'approvals.commitment.approved': '批准承諾「{what}」？', 'approvals.commitment.rejected': '駁回承諾「{what}」？',
+  'cstatus.approved': '已核准', 'cstatus.rejected': '已駁回', 'cstatus.pending_approval': '待主管核准',
+  'office.rate.kept': '兌現率', 'office.rate.broken': '未兌現率', 'office.rate.overdue': '逾期率',
+});
+extend('en', {
+  'approvals.commitments': 'Commitments waiting for approval', 'approvals.authority': 'Manager commitment authority', 'office.madeBy': 'Made by',
+  'approvals.commitment.approved': 'Approve the commitment “{what}”?', 'approvals.commitment.rejected': 'Reject the commitment “{what}”?',
+  'cstatus.approved': 'Approved', 'cstatus.rejected': 'Rejected', 'cstatus.pending_approval': 'Pending approval',
+  'office.rate.kept': 'Kept rate', 'office.rate.broken': 'Broken rate', 'office.rate.overdue': 'Overdue rate',
+});

@@ -194,12 +194,14 @@ const dicts = { 'zh-Hant': zh, en };
 // Approvals inbox, approval limits, a claim's spent amount, receipts and reconciliation (views/approvals.js, views/claim.js).
 Object.assign(zh, {
   'rule.approval_limit': '超過核准額度',
+  'rule.pending_approval': '超過承諾權限，待主管核准', 'mine.title': '我的承諾',
   'claim.spentAmount': '實際支用金額', 'claim.receipt': '收據照片', 'claim.recordSpent': '記錄已支用',
   'claim.reconcile': '與經銷商核銷完成', 'claim.reason': '駁回原因',
   'claims.news': '我的費用申請有新進度', 'claims.recordSpending': '請記錄實際支用金額', 'claims.reconcile': '請與經銷商核銷',
 });
 Object.assign(en, {
   'rule.approval_limit': 'above the approval limit',
+  'rule.pending_approval': 'above your authority: pending approval', 'mine.title': 'My commitments',
   'claim.spentAmount': 'Amount actually spent', 'claim.receipt': 'Receipt photo', 'claim.recordSpent': 'Record as spent',
   'claim.reconcile': 'Reconciled with the dealer', 'claim.reason': 'Reason',
   'claims.news': 'News on my expense claims', 'claims.recordSpending': 'Record what was spent', 'claims.reconcile': 'Reconcile with the dealer',

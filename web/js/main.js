@@ -239,6 +239,11 @@ async function route() {
     const { dealerView } = m;
     return render(dealerView({ id: parts[1] }, rerender));
   }
+  if (parts[0] === 'commitments') {
+    const m = await screen(() => import('./views/mine.js'), stale);
+    const v = m && (await m.mineView());
+    return v && !stale() && render(v);
+  }
   const m = await screen(() => import('./views/dealers.js'), stale);
   if (!m || stale()) return;
   const { dealersView } = m;

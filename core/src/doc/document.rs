@@ -293,6 +293,7 @@ impl Document {
             user: &stamp.user,
             role: None,
             limit: None,
+            authority: None,
         };
         schema::check_local(&self.am, kind, &edits, &author)?;
         if let Err(e) = bridge::write_patch(&mut self.am, obj, &patch) {

@@ -107,6 +107,7 @@ impl Document {
             user: &stamp.user,
             role: None,
             limit: None,
+            authority: None,
         };
         schema::check_local(am, self.kind(), &edits, &author)?;
         let am = self.automerge_mut();

@@ -12,9 +12,15 @@ use crate::lifecycle::{Decisions, Lifecycle, Stage};
 use crate::money::Money;
 use crate::vocab::vocab;
 
-vocab!(/// Where a commitment stands.
+vocab!(/// Where a commitment stands. A commitment whose amount is above its maker's
+/// authority (head office's `commitment` limits) is pending approval while `open`:
+/// it counts as made once a supervisor took the `approved` step ([`pending`]).
 CommitmentStatus {
     Open = "open",
+    /// A supervisor approved a commitment above its maker's authority: made, still to keep.
+    Approved = "approved",
+    /// A supervisor refused it: never made.
+    Rejected = "rejected",
     Kept = "kept",
     Broken = "broken",
     Cancelled = "cancelled",
@@ -25,14 +31,20 @@ impl Stage for CommitmentStatus {
     fn rank(self) -> u8 {
         match self {
             CommitmentStatus::Open => 0,
-            _ => 1,
+            CommitmentStatus::Approved | CommitmentStatus::Rejected => 1,
+            _ => 2,
         }
     }
     fn may_follow(self, from: Self) -> bool {
-        from == CommitmentStatus::Open && self != CommitmentStatus::Open
+        use CommitmentStatus::*;
+        match from {
+            Open => self != Open,
+            Approved => matches!(self, Kept | Broken | Cancelled),
+            _ => false,
+        }
     }
     fn is_open(self) -> bool {
-        self == CommitmentStatus::Open
+        matches!(self, CommitmentStatus::Open | CommitmentStatus::Approved)
     }
     fn name(self) -> &'static str {
         self.as_str()
@@ -112,10 +124,27 @@ impl Commitment {
         Ok(())
     }
 
+    /// Pending approval under `authority` (see [`pending`]).
+    pub fn is_pending(&self, authority: Option<&[Money]>) -> bool {
+        pending(self.status.current(), self.amount.as_ref(), authority)
+    }
+
     /// Open and past its due date as of `today`.
     pub fn is_overdue(&self, today: Day) -> bool {
         overdue(self.status.current(), self.due, today)
     }
+}
+
+/// Whether a commitment still `open` (no supervisor's decision yet) with
+/// `amount` is pending approval under its maker's `authority` (see
+/// `schema::ApprovalLimits::authority`; `None`: no limit): its amount is above
+/// it. A pending commitment does not count as made (nor as overdue) until approved.
+pub fn pending(
+    status: CommitmentStatus,
+    amount: Option<&Money>,
+    authority: Option<&[Money]>,
+) -> bool {
+    status == CommitmentStatus::Open && amount.is_some_and(|a| !crate::schema::within(authority, a))
 }
 
 /// Whether a commitment in `status`, due on `due`, is overdue on `today` (a day in

@@ -113,7 +113,7 @@ record!(
     Commitment,
     CommitmentId,
     "commitments",
-    ["what", "to_whom", "due", "amount", "owner"]
+    ["what", "to_whom", "due", "owner"]
 );
 record!(ExpenseClaim, ClaimId, "claims", ["category", "purpose"]);
 record!(

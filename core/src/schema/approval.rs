@@ -1,15 +1,41 @@
-//! `ApprovalLimits`: the largest claim each role may approve, per territory, as head office set them; the server checks every approval against them.
+//! `ApprovalLimits`: the largest claim each role may approve, and a manager's commitment authority, per territory, as head office set them; the server checks every approval and commitment against them.
 
 use serde::{Deserialize, Serialize};
 
 use super::role::Role;
 use crate::ids::TerritoryId;
 use crate::money::Money;
+use crate::vocab::vocab;
+
+vocab!(/// What a limit bounds.
+LimitKind {
+    /// The largest expense claim (or commitment) `role` approves.
+    Claim = "claim",
+    /// A manager's commitment authority: a commitment above it is pending
+    /// approval until a supervisor approves it (`model::commitment::pending`).
+    Commitment = "commitment",
+});
+
+impl LimitKind {
+    fn is_claim(&self) -> bool {
+        *self == LimitKind::Claim
+    }
+
+    fn claim() -> Self {
+        LimitKind::Claim
+    }
+}
 
 /// One limit: `role` may approve a claim of at most `max` (in `max`'s currency),
 /// in `territory`, or everywhere when `territory` is `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalLimit {
+    /// Absent: a claim approval limit.
+    #[serde(
+        default = "LimitKind::claim",
+        skip_serializing_if = "LimitKind::is_claim"
+    )]
+    pub kind: LimitKind,
     pub role: Role,
     /// The territory it applies to; absent: every territory without its own limit for this role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,21 +59,28 @@ pub type Ceiling = Vec<Money>;
 impl ApprovalLimits {
     /// What `role` may approve in `territory` (see the type's docs).
     pub fn ceiling(&self, role: Role, territory: &TerritoryId) -> Option<Ceiling> {
-        let own: Ceiling = self
-            .0
-            .iter()
-            .filter(|l| l.role == role && l.territory.as_ref() == Some(territory))
-            .map(|l| l.max)
-            .collect();
+        self.find(LimitKind::Claim, role, territory)
+    }
+
+    /// The largest commitment a manager makes in `territory` without a
+    /// supervisor's approval (`None`: no limit), chosen as [`Self::ceiling`].
+    pub fn authority(&self, territory: &TerritoryId) -> Option<Ceiling> {
+        self.find(LimitKind::Commitment, Role::Manager, territory)
+    }
+
+    fn find(&self, kind: LimitKind, role: Role, territory: &TerritoryId) -> Option<Ceiling> {
+        let of = |t: Option<&TerritoryId>| -> Ceiling {
+            self.0
+                .iter()
+                .filter(|l| l.kind == kind && l.role == role && l.territory.as_ref() == t)
+                .map(|l| l.max)
+                .collect()
+        };
+        let own = of(Some(territory));
         if !own.is_empty() {
             return Some(own);
         }
-        let general: Ceiling = self
-            .0
-            .iter()
-            .filter(|l| l.role == role && l.territory.is_none())
-            .map(|l| l.max)
-            .collect();
+        let general = of(None);
         (!general.is_empty()).then_some(general)
     }
 }
@@ -74,14 +107,28 @@ mod tests {
         let t = |s: &str| Some(s.parse::<TerritoryId>().unwrap());
         ApprovalLimits(vec![
             ApprovalLimit {
+                kind: LimitKind::Claim,
                 role: Role::Regional,
                 territory: None,
                 max: twd(500_000),
             },
             ApprovalLimit {
+                kind: LimitKind::Claim,
                 role: Role::Regional,
                 territory: t("t-north"),
                 max: twd(1_000_000),
+            },
+            ApprovalLimit {
+                kind: LimitKind::Commitment,
+                role: Role::Manager,
+                territory: None,
+                max: twd(100_000),
+            },
+            ApprovalLimit {
+                kind: LimitKind::Commitment,
+                role: Role::Manager,
+                territory: t("t-north"),
+                max: twd(300_000),
             },
         ])
     }
@@ -100,5 +147,13 @@ mod tests {
         assert!(l.ceiling(Role::HeadOffice, &north).is_none());
         let cny = Money::new(1, "CNY".parse().unwrap()).unwrap();
         assert!(!within(l.ceiling(Role::Regional, &south).as_deref(), &cny));
+        // A manager's commitment authority is its own kind: no claim limit for managers.
+        assert!(l.ceiling(Role::Manager, &south).is_none());
+        let auth = |t: &TerritoryId, minor| within(l.authority(t).as_deref(), &twd(minor));
+        assert!(auth(&south, 100_000));
+        assert!(!auth(&south, 100_001));
+        assert!(auth(&north, 300_000));
+        assert!(!auth(&north, 300_001));
+        assert!(ApprovalLimits::default().authority(&north).is_none());
     }
 }

@@ -36,6 +36,10 @@ pub struct Author<'a> {
     /// server's, from [`super::ApprovalLimits::ceiling`]); `None`: no limit,
     /// or not known here (the device).
     pub limit: Option<&'a [Money]>,
+    /// A manager's commitment authority in the document's territory (the
+    /// server's, from [`super::ApprovalLimits::authority`]); `None`: no limit,
+    /// or not known here (the device).
+    pub authority: Option<&'a [Money]>,
 }
 
 /// What the last key of a path is.
@@ -595,12 +599,12 @@ fn check_steps(
                 ));
             }
         }
+        let amount: Vec<String> = status[..status.len() - 1]
+            .iter()
+            .cloned()
+            .chain(["amount".to_owned()])
+            .collect();
         if steps.within_limit.contains(&stage.as_str()) && author.limit.is_some() {
-            let amount: Vec<String> = status[..status.len() - 1]
-                .iter()
-                .cloned()
-                .chain(["amount".to_owned()])
-                .collect();
             let beyond = match before.json(&amount) {
                 Some(json) => serde_json::from_value::<Money>(json)
                     .map_or(true, |m| !super::approval::within(author.limit, &m)),
@@ -612,6 +616,24 @@ fn check_steps(
                     Rule::ApprovalLimit,
                     &at,
                     "the claim is above your approval limit for this territory: head office approves it",
+                ));
+            }
+        }
+        if steps.after_approval.contains(&stage.as_str())
+            && author.authority.is_some()
+            && !reached.iter().any(|s| s == "approved")
+        {
+            let beyond = match before.json(&amount) {
+                Some(json) => serde_json::from_value::<Money>(json)
+                    .is_ok_and(|m| !super::approval::within(author.authority, &m)),
+                // Made in the same change (the app never does): kept only once approved.
+                None => before.seen(&status[..status.len() - 1]) == Seen::Absent,
+            };
+            if beyond {
+                return Err(Violation::new(
+                    Rule::PendingApproval,
+                    &at,
+                    "the commitment is above its maker's authority: it is pending until a supervisor approves it",
                 ));
             }
         }

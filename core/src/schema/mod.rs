@@ -101,7 +101,7 @@ mod rule;
 pub mod tree;
 mod view;
 
-pub use approval::{ApprovalLimit, ApprovalLimits, Ceiling, within};
+pub use approval::{ApprovalLimit, ApprovalLimits, Ceiling, LimitKind, within};
 pub use check::{Author, DocKind, Touched, check_concurrent, check_edits};
 pub use edit::{Edit, Op, Val, from_patches};
 pub use records::{Broken, broken, keeps_rules};

@@ -35,11 +35,14 @@ Rule {
     /// answering an escalated problem,
     /// renaming a territory, changing its managers (head office only), creating a territory).
     Role = "role",
-    /// Approving or rejecting one's own claim, or answering one's own escalation.
+    /// Approving or rejecting one's own claim or commitment, or answering one's own escalation.
     SelfApproval = "self_approval",
     /// Approving a claim above the approver's limit for its territory (set by
     /// head office: `schema::ApprovalLimits`); head office approves it.
     ApprovalLimit = "approval_limit",
+    /// A commitment above its maker's authority (head office's `commitment`
+    /// limits) marked kept or broken before a supervisor approved it.
+    PendingApproval = "pending_approval",
     /// A write that does not replace the value its author saw (an operation crafted
     /// to stand beside an existing value instead of superseding it); or, on the
     /// server, one that displaces what its author never saw: a record, note or

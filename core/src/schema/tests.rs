@@ -79,6 +79,7 @@ fn raw_within(
             user: &u,
             role: Some(role),
             limit,
+            authority: None,
         },
     )
 }

@@ -106,6 +106,9 @@ pub struct Steps {
     /// Stages whose taker's approval limit must cover the record's `amount`
     /// (`super::approval`, rule `approval_limit`; the server knows the limits).
     pub within_limit: &'static [&'static str],
+    /// Stages a record whose `amount` is above its maker's authority takes only
+    /// after `approved` (a commitment pending approval; rule `pending_approval`).
+    pub after_approval: &'static [&'static str],
 }
 
 fn parses<T: FromStr>(s: &str) -> bool {
@@ -363,12 +366,20 @@ const VISIT: &[Field] = &[
 ];
 
 const COMMITMENT_STEPS: Steps = Steps {
-    stages: &["open", "kept", "broken", "cancelled"],
+    stages: &[
+        "open",
+        "approved",
+        "rejected",
+        "kept",
+        "broken",
+        "cancelled",
+    ],
     start: "open",
     rank: rank::<CommitmentStatus>,
     may_follow: follows::<CommitmentStatus>,
-    approver_only: &[],
-    within_limit: &[],
+    approver_only: &["approved", "rejected"],
+    within_limit: &["approved"],
+    after_approval: &["kept", "broken"],
 };
 
 const COMMITMENT: &[Field] = &[
@@ -378,7 +389,8 @@ const COMMITMENT: &[Field] = &[
     f("owner", USER, Write::Editable),
     f("made_at", Node::Time, Write::Fixed),
     f("due", DAY, Write::Editable),
-    f("amount", Node::Object(MONEY), Write::Editable),
+    // Fixed: what a supervisor approved is what was promised.
+    f("amount", Node::Object(MONEY), Write::Fixed),
     f("visit", VISIT_REF, Write::Fixed),
     f("status", Node::Steps(&COMMITMENT_STEPS), Write::Editable),
     decided(commitment_key, COMMITMENT_DECISION),
@@ -392,6 +404,7 @@ const CLAIM_STEPS: Steps = Steps {
     may_follow: follows::<ClaimStage>,
     approver_only: &["approved", "rejected"],
     within_limit: &["approved"],
+    after_approval: &[],
 };
 
 const CLAIM: &[Field] = &[
@@ -422,6 +435,7 @@ const PROBLEM_STEPS: Steps = Steps {
     may_follow: follows::<ProblemStatus>,
     approver_only: &[],
     within_limit: &[],
+    after_approval: &[],
 };
 
 const ESCALATION_STEPS: Steps = Steps {
@@ -432,6 +446,7 @@ const ESCALATION_STEPS: Steps = Steps {
     // Head office (or a regional manager) answers, never the one who escalated.
     approver_only: &["responded"],
     within_limit: &[],
+    after_approval: &[],
 };
 
 const PROBLEM: &[Field] = &[
@@ -476,6 +491,7 @@ const ACTIVITY_STEPS: Steps = Steps {
     may_follow: follows::<ActivityStatus>,
     approver_only: &[],
     within_limit: &[],
+    after_approval: &[],
 };
 
 const ACTIVITY: &[Field] = &[

@@ -220,7 +220,9 @@ fn decide(
     }
     let stored = existing.as_deref().map(Document::automerge);
     let ceiling = approvals.ceiling(principal.role, doc.territory());
-    check_schema(id, &mut doc, &fresh, principal, ceiling.as_deref(), stored)?;
+    let authority = approvals.authority(doc.territory());
+    let bounds = (ceiling.as_deref(), authority.as_deref());
+    check_schema(id, &mut doc, &fresh, principal, bounds, stored)?;
     Ok(Ingested { doc, fresh, hashes })
 }
 
@@ -287,7 +289,10 @@ fn check_schema(
     doc: &mut Document,
     fresh: &[Change],
     principal: &Principal,
-    limit: Option<&[crate::money::Money]>,
+    (limit, authority): (
+        Option<&[crate::money::Money]>,
+        Option<&[crate::money::Money]>,
+    ),
     stored: Option<&AutoCommit>,
 ) -> Result<(), Rejection> {
     let genesis_hash: Option<ChangeHash> =
@@ -297,6 +302,7 @@ fn check_schema(
         user: &principal.user,
         role: Some(principal.role),
         limit,
+        authority,
     };
     let am = doc.automerge_mut();
     for c in fresh {

@@ -1,11 +1,11 @@
-//! Approval limits over HTTP: head office sets the largest claim each role approves (`PUT /api/approval-limits`), anyone signed in reads them; every push is decided against them.
+//! Approval limits over HTTP: head office sets the largest claim each role approves and each manager's commitment authority (`PUT /api/approval-limits`), anyone signed in reads them; every push is decided against them.
 
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use fieldsync_core::ids::TerritoryId;
 use fieldsync_core::money::Money;
-use fieldsync_core::schema::{ApprovalLimit, ApprovalLimits};
+use fieldsync_core::schema::{ApprovalLimit, ApprovalLimits, LimitKind};
 use fieldsync_core::sync::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,10 +17,16 @@ use crate::state::AppState;
 use crate::store::{LimitRow, now_millis};
 
 /// One limit: `role` approves a claim of at most `max_minor` `currency` in
-/// `territory`, or in every territory without its own limit for that role.
+/// `territory`, or in every territory without its own limit for that role
+/// (kind `claim`); or a manager's commitment authority (kind `commitment`, role
+/// `manager`): a commitment above it is pending approval until a supervisor approves it.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct Limit {
-    /// `regional` or `head_office` (the roles that approve claims).
+    /// `claim` (absent) or `commitment`.
+    #[serde(default = "claim")]
+    #[schema(value_type = Option<String>, example = "claim")]
+    kind: String,
+    /// `regional` or `head_office` (the roles that approve claims); `manager` for a commitment authority.
     #[schema(value_type = Role)]
     role: String,
     /// Absent: every territory without its own limit for this role.
@@ -44,8 +50,13 @@ pub struct Limits {
 /// Most limits one table may hold.
 const MAX_LIMITS: usize = 2_000;
 
+fn claim() -> String {
+    LimitKind::Claim.as_str().to_owned()
+}
+
 fn from_row(r: LimitRow) -> Limit {
     Limit {
+        kind: r.kind,
         role: r.role,
         territory: (!r.territory.is_empty()).then_some(r.territory),
         currency: r.currency,
@@ -67,9 +78,21 @@ pub async fn load(state: &AppState) -> Result<ApprovalLimits, ApiError> {
 }
 
 fn parse(l: &Limit) -> Result<ApprovalLimit, String> {
+    let kind: LimitKind = l
+        .kind
+        .parse()
+        .map_err(|_| format!("no limit kind {}", l.kind))?;
     let role: Role = l.role.parse().map_err(|_| format!("no role {}", l.role))?;
-    if !role.approves_claims() {
-        return Err(format!("the {role} role does not approve claims"));
+    match kind {
+        LimitKind::Claim if !role.approves_claims() => {
+            return Err(format!("the {role} role does not approve claims"));
+        }
+        LimitKind::Commitment if role != Role::Manager => {
+            return Err(format!(
+                "a commitment authority is a manager's, not the {role} role's"
+            ));
+        }
+        _ => {}
     }
     let territory = match &l.territory {
         Some(t) => Some(
@@ -81,6 +104,7 @@ fn parse(l: &Limit) -> Result<ApprovalLimit, String> {
     let currency = l.currency.parse().map_err(|e| format!("{e}"))?;
     let max = Money::new(l.max_minor, currency).map_err(|e| format!("{e}"))?;
     Ok(ApprovalLimit {
+        kind,
         role,
         territory,
         max,
@@ -115,7 +139,9 @@ pub async fn get_limits(
 /// the approver's limit for its territory (`forbidden`, rule `approval_limit`): a
 /// territory's own limit for a role overrides the role's general one; a role without
 /// limits approves any amount; a claim in a currency the approver's limits do not name
-/// is beyond them.
+/// is beyond them. A manager's commitment authority (kind `commitment`) chooses the
+/// same way; a commitment above it is pending approval: marking it kept or broken
+/// before a supervisor approves it is refused (`invalid`, rule `pending_approval`).
 #[utoipa::path(
     put,
     path = "/api/approval-limits",
@@ -124,7 +150,7 @@ pub async fn get_limits(
     request_body = Limits,
     responses(
         (status = 200, description = "The limits as now set", body = Limits),
-        (status = 400, description = "Not a limit table (`malformed`) or invalid: a role that does not approve, a bad territory or currency, a negative amount, the same role, territory and currency twice (`invalid`)", body = ErrorBody),
+        (status = 400, description = "Not a limit table (`malformed`) or invalid: a role that does not approve (or not `manager` for a commitment authority), an unknown kind, a bad territory or currency, a negative amount, the same kind, role, territory and currency twice (`invalid`)", body = ErrorBody),
         (status = 403, description = "Only head office or an admin sets approval limits (`forbidden`)", body = ErrorBody),
         Authed,
         WithBody,
@@ -152,18 +178,21 @@ pub async fn put_limits(
     for l in &b.limits {
         parse(l).map_err(|m| ApiError::bad("invalid", m))?;
         let row = LimitRow {
+            kind: l.kind.clone(),
             role: l.role.clone(),
             territory: l.territory.clone().unwrap_or_default(),
             currency: l.currency.clone(),
             max_minor: l.max_minor,
         };
         if rows.iter().any(|r| {
-            (&r.role, &r.territory, &r.currency) == (&row.role, &row.territory, &row.currency)
+            (&r.kind, &r.role, &r.territory, &r.currency)
+                == (&row.kind, &row.role, &row.territory, &row.currency)
         }) {
             return Err(ApiError::bad(
                 "invalid",
                 format!(
-                    "two limits for {} in {} ({})",
+                    "two {} limits for {} in {} ({})",
+                    row.kind,
                     row.role,
                     l.territory.as_deref().unwrap_or("every territory"),
                     row.currency

@@ -685,7 +685,8 @@ fn commitment_filter(caller: &Caller, q: &ListQuery, todays: &Todays) -> Result<
     Ok(f)
 }
 
-/// Commitments per status, and how many open ones are overdue.
+/// Commitments per status, how many open ones are overdue, and the kept, broken
+/// and overdue rates of those made (`rates`; a commitment pending approval is not made).
 async fn commitment_totals(
     state: &AppState,
     f: &Filter,
@@ -702,9 +703,22 @@ async fn commitment_totals(
         .await?;
     let mut late = f.clone();
     overdue(&mut late, todays);
+    let late = state.store.count("rm_commitments c", &late).await?;
+    let by_status = counted(&rows, "status")?;
+    let n = |s: &str| {
+        by_status
+            .iter()
+            .find(|r| r["status"] == s)
+            .and_then(|r| r["n"].as_i64())
+            .unwrap_or(0)
+    };
+    // Rates of the commitments made (not pending approval, rejected or cancelled).
+    let made = n("kept") + n("broken") + n("open");
+    let rate = |k: i64| (made > 0).then(|| k as f64 / made as f64);
     Ok(json!({
-        "by_status": counted(&rows, "status")?,
-        "overdue": state.store.count("rm_commitments c", &late).await?,
+        "rates": {"made": made, "kept": rate(n("kept")), "broken": rate(n("broken")), "overdue": rate(late)},
+        "by_status": by_status,
+        "overdue": late,
     }))
 }
 

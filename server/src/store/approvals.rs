@@ -1,4 +1,4 @@
-//! The approval limits table: what head office set, read by every push that may approve a claim.
+//! The approval limits table: what head office set (claim approval limits, managers' commitment authority), read by every push.
 
 use sqlx::Row;
 
@@ -7,6 +7,8 @@ use super::{Store, StoreError};
 /// One stored limit (`territory` empty: every territory without its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitRow {
+    /// `claim` or `commitment`.
+    pub kind: String,
     pub role: String,
     pub territory: String,
     pub currency: String,
@@ -17,14 +19,15 @@ impl Store {
     /// Every limit, in a stable order.
     pub async fn approval_limits(&self) -> Result<Vec<LimitRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT role, territory, currency, max_minor FROM approval_limits \
-             ORDER BY role, territory, currency",
+            "SELECT kind, role, territory, currency, max_minor FROM approval_limits \
+             ORDER BY kind, role, territory, currency",
         )
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(LimitRow {
+                    kind: r.try_get("kind")?,
                     role: r.try_get("role")?,
                     territory: r.try_get("territory")?,
                     currency: r.try_get("currency")?,
@@ -47,9 +50,10 @@ impl Store {
             .await?;
         for r in rows {
             sqlx::query(
-                "INSERT INTO approval_limits (role, territory, currency, max_minor, set_by, set_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO approval_limits (kind, role, territory, currency, max_minor, set_by, set_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
+            .bind(&r.kind)
             .bind(&r.role)
             .bind(&r.territory)
             .bind(&r.currency)

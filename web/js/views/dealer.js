@@ -7,6 +7,9 @@ import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, fie
 import { KINDS, STATUSES } from './dealers.js';
 import { claimItem } from './claim.js';
 
+// Loaded once online (views/pending.js); until then no commitment shows as pending.
+let pend = null;
+
 const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');
 
 /** Runs one of local's named edits (`[op, doc, ...args]`), then says so and redraws. */
@@ -85,16 +88,19 @@ function visitItem(v, zone) {
 /** Asks first when `stage` cannot be undone (`question`: what is about to happen). */
 const final = (question, label) => confirmStep(question, label);
 
-function commitmentItem(c, doc, zone, rerender) {
-  const { open, overdue } = c.standing;
+function commitmentItem(c, doc, territory, rerender) {
+  const pending = pend?.pending?.(c, territory);
+  const { open } = c.standing;
+  const overdue = c.standing.overdue && !pending;
   const adv = async (stage) => {
     if (!(await final(t(`confirm.${stage}`, '').replace('{what}', c.what), t('commitment.' + stage)))) return;
     act(['advance', doc, 'commitments', c.id, stage, '', stamp()], rerender);
   };
   return h('li', { 'data-commitment': c.id },
-    h('div.row-main', h('strong', c.what), statusBadge(c, 'cstatus.', 'cs'), overdue ? h('span.badge.overdue', { 'data-test': 'overdue' }, t('commitment.overdue')) : null),
+    h('div.row-main', h('strong', c.what), statusBadge(c, 'cstatus.', 'cs'), overdue ? h('span.badge.overdue', { 'data-test': 'overdue' }, t('commitment.overdue')) : null,
+      pending ? h('span.badge.warn', { 'data-test': 'pending-approval' }, t('commitment.pending')) : null),
     h('div.row-sub', h('span', `${t('commitment.toWhom')}: ${c.to_whom || '—'}`), h('span', `${t('commitment.due')}: ${fmtDay(c.due)}`), c.amount ? h('span', fmtMoney(c.amount)) : null),
-    open ? h('div.actions', h('button', { onclick: () => adv('kept') }, t('commitment.kept')), h('button', { onclick: () => adv('broken') }, t('commitment.broken'))) : null);
+    open && !pending ? h('div.actions', h('button', { onclick: () => adv('kept') }, t('commitment.kept')), h('button', { onclick: () => adv('broken') }, t('commitment.broken'))) : null);
 }
 
 /** Where the problem's escalation to head office stands, and head office's answer. */
@@ -135,6 +141,12 @@ const list = (items) => h('ul.plain', items.length ? items : h('li.muted', t('de
 const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
 
 export function dealerView({ id }, rerender) {
+  // Drawn again only if a commitment shows as pending (so a form being filled is not redrawn for nothing).
+  pend ??= import('./pending.js').then(async (m) => {
+    pend = m;
+    await m.refresh();
+    if (local.dealers().some((x) => Object.values(x.commitments).some((c) => m.pending(c, x.territory)))) rerender();
+  }, () => {});
   const doc = `dealer:${id}`;
   let d;
   try { d = local.state(doc); } catch { return h('section', h('p', t('dealer.notFound')), h('a', { href: '#/dealers' }, t('dealer.back'))); }
@@ -149,7 +161,7 @@ export function dealerView({ id }, rerender) {
     h('div.grid',
       profileCard(d, doc, rerender),
       downlineCard(d, doc, rerender),
-      section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, d.zone, rerender)) : h('li.muted', t('dealer.none')))),
+      section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, d.territory, rerender)) : h('li.muted', t('dealer.none')))),
       section(t('dealer.problems'), 'problems', list(withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
       section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone)) : h('li.muted', t('visit.none')))),

@@ -54,5 +54,5 @@ export function dealersView() {
     select('status', [['', `${t('dealers.status')}: ${t('dealers.all')}`], ...STATUSES.map((k) => [k, t('status.' + k)])], filter.status, { onchange: on('status'), 'aria-label': t('dealers.status') }),
     h('label.inline', t('dealers.notVisited'), h('input', { type: 'number', min: 0, name: 'days', value: filter.days, oninput: on('days'), style: 'width:5em' })));
   draw();
-  return h('section', h('div.head', h('h1', t('dealers.title')), count), claimsCard(docs, session()?.user, now), bar, list);
+  return h('section', h('div.head', h('h1', t('dealers.title')), count, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title'))), claimsCard(docs, session()?.user, now), bar, list);
 }

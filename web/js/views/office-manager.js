@@ -18,6 +18,7 @@ export async function managerPage(id, reload) {
   const due = `/api/dealers?manager=${encodeURIComponent(id)}&due=true`;
   const late = await getJSON(`${due}&per_page=50`);
   const now = Date.now();
+  const pct = (r) => (r == null ? '—' : `${Math.round(r * 100)}%`);
   const n = (s) => m.commitments.by_status.find((x) => x.status === s)?.n ?? 0;
   const date = (name) => h('label.inline', h('span', t('office.' + name)),
     h('input', { type: 'date', name, value: range[name], onchange: (e) => { range[name] = e.target.value; reload(); } }));
@@ -38,7 +39,8 @@ export async function managerPage(id, reload) {
       late.total > late.items.length ? h('p.muted', `${t('office.onThisPage')} ${late.items.length} / ${late.total} · ${t('office.csvHasAll')}`) : null),
     h('section.block', { 'data-section': 'commitments' }, section(t('dealer.allCommitments')),
       h('div.tiles', tile(n('kept'), t('cstatus.kept')), tile(n('broken'), t('cstatus.broken')), tile(n('open'), t('cstatus.open')),
-        tile(m.commitments.overdue, t('commitment.overdue'), { class: 'tile overdue' }))),
+        tile(m.commitments.overdue, t('commitment.overdue'), { class: 'tile overdue' })),
+      h('div.tiles', { 'data-test': 'rates' }, ['kept', 'broken', 'overdue'].map((k) => tile(pct(m.commitments.rates[k]), t('office.rate.' + k), { 'data-rate': k })))),
     h('section.block', { 'data-section': 'spend' }, h('div.charts', spendChart(m.spend.spend_by_month)),
       section(t('office.spend'), csvButton(`manager-${m.id}-spend`, spendCols, async () => m.spend.spend_by_month)),
       table(spendCols.map((c) => c[0]), m.spend.spend_by_month.filter((r) => r.spend_minor).map((r) => h('tr', spendCols.slice(0, 3).map((c) => h('td', String(c[1](r) ?? ''))), h('td', money(r.spend_minor, r.currency)))))),
