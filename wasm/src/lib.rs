@@ -5,6 +5,7 @@
 //! No domain logic lives here: every rule is core's.
 
 pub mod ageing;
+pub mod authority;
 mod convert;
 pub mod document;
 pub mod error;

@@ -99,10 +99,6 @@ const LAZY: &[&str] = &[
     "./js/views/escalations.js",
     "./js/act.js",
     "./js/i18n-office.js",
-    // The phone's "pending approval" of a commitment: loaded when a dealer page opens online.
-    "./js/views/pending.js",
-    // A manager's commitments across dealers: opened from the home screen.
-    "./js/views/mine.js",
 ];
 
 fn is_lazy(path: &str) -> bool {

@@ -7,7 +7,7 @@ import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, fie
 import { KINDS, STATUSES } from './dealers.js';
 import { claimItem } from './claim.js';
 
-// Loaded once online (views/pending.js); until then no commitment shows as pending.
+// views/pending.js, loaded with the first dealer page (precached, so offline too); until then no commitment shows as pending.
 let pend = null;
 
 const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');

@@ -1,6 +1,6 @@
 // A manager's commitments across every dealer (渠道經理的承諾清單): the open ones they own, overdue first, then by due
 // day; each links to its dealer. From the replica on the device, as the dealer pages. Loaded from the home screen
-// (lazy, not precached: a manager's first visit stays small).
+// (precached, so it opens offline).
 import { t, extend } from '../i18n.js';
 import * as local from '../local.js';
 import { session } from '../session.js';
@@ -11,7 +11,7 @@ extend('en', { 'mine.empty': 'No open commitment.' });
 
 export async function mineView() {
   let pend = null;
-  try { pend = await import('./pending.js'); } catch { /* offline before it was loaded: no badge */ }
+  try { pend = await import('./pending.js'); } catch { /* not on this device yet: no badge */ }
   const me = session()?.user;
   const items = local.dealers().flatMap((d) => Object.entries(d.commitments ?? {})
     .filter(([, c]) => c.owner === me && c.standing.open)
