@@ -4,7 +4,7 @@
 // manager's own open commitments across dealers are one tap from the home screen, overdue first.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, TOKENS, launch, context, login, shot, seedTerritory, seedAs, assignTerritory, synced, eventually, seeText } from './harness.js';
+import { BASE, TOKENS, launch, context, login, shot, seedTerritory, seedAs, assignTerritory, synced, eventually, seeText, offline } from './harness.js';
 
 const DAY = 86_400_000;
 const now = Date.now();
@@ -82,10 +82,11 @@ test('a commitment above the manager\'s authority is pending until a regional ma
   await ctx.close();
 });
 
-test('the manager\'s open commitments across dealers are one tap from the home screen, overdue first', async () => {
+test('the manager\'s open commitments across dealers are one tap from the home screen, overdue first, offline too', async () => {
   const ctx = await context(browser);
   const page = await login(ctx, TOKENS.chen);
   await synced(page);
+  await offline(ctx); // in the field, no signal: the list is on the phone
   await page.locator('[data-action=my-commitments]').click();
   const list = page.locator('[data-section=my-commitments]');
   await seeText(list.locator('h1'), '我的承諾');
