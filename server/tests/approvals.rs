@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::approvers::*;
 use common::*;
 use fieldsync_core::doc::DocId;
 use fieldsync_core::ids::{ClaimId, DealerId};
@@ -20,54 +21,6 @@ on_both_backends!(
     only_head_office_sets_limits,
     head_office_acts_on_one_fetched_document,
 );
-
-/// Territories t-north and t-south; manager m1 in both, with dealer d-n in
-/// t-north and d-s in t-south; regional manager r1 over both; head office ho.
-struct Scene {
-    server: TestServer,
-    ho: Device,
-    m1: Device,
-    r1: Device,
-}
-
-fn dn() -> DealerId {
-    "d-n".parse().unwrap()
-}
-
-fn ds() -> DealerId {
-    "d-s".parse().unwrap()
-}
-
-async fn scene(backend: Backend) -> Scene {
-    let server = TestServer::start(backend).await;
-    let ho =
-        head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-south", &["m1"])]).await;
-    let t1 = server.user("m1", "manager", &["t-north", "t-south"]).await;
-    let tr = server.user("r1", "regional", &["t-north", "t-south"]).await;
-    let mut m1 = server.device("m1", &t1);
-    let r1 = server.device("r1", &tr);
-    m1.sync().await;
-    for (t, d) in [("t-north", dn()), ("t-south", ds())] {
-        let s = m1.stamp();
-        m1.replica
-            .create_dealer(&tid(t), d, &profile("林記商行"), &s)
-            .unwrap();
-    }
-    assert!(m1.sync().await.is_empty());
-    Scene { server, ho, m1, r1 }
-}
-
-/// Head office's `PUT /api/approval-limits`.
-async fn put_limits(server: &TestServer, token: &str, body: &Json) -> reqwest::Response {
-    server
-        .http
-        .put(format!("{}/api/approval-limits", server.base))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("PUT /api/approval-limits")
-}
 
 /// Regional managers approve up to NT$5,000 (500,000 minor units), NT$10,000 in t-south.
 async fn set_limits(sc: &Scene) {

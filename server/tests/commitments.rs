@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::approvers::*;
 use common::*;
 use fieldsync_core::calendar::Timestamp;
 use fieldsync_core::doc::DocId;
@@ -18,60 +19,19 @@ on_both_backends!(
     above_authority_is_not_counted_until_approved,
 );
 
-/// Territories t-north and t-south; manager m1 in both, with dealer d-n in
-/// t-north and d-s in t-south; regional manager r1 over both; head office ho.
-struct Scene {
-    server: TestServer,
-    ho: Device,
-    m1: Device,
-    r1: Device,
-}
-
-fn dn() -> DealerId {
-    "d-n".parse().unwrap()
-}
-
-fn ds() -> DealerId {
-    "d-s".parse().unwrap()
-}
-
-async fn scene(backend: Backend) -> Scene {
-    let server = TestServer::start(backend).await;
-    let ho =
-        head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-south", &["m1"])]).await;
-    let t1 = server.user("m1", "manager", &["t-north", "t-south"]).await;
-    let tr = server.user("r1", "regional", &["t-north", "t-south"]).await;
-    let mut m1 = server.device("m1", &t1);
-    let r1 = server.device("r1", &tr);
-    m1.sync().await;
-    for (t, d) in [("t-north", dn()), ("t-south", ds())] {
-        let s = m1.stamp();
-        m1.replica
-            .create_dealer(&tid(t), d, &profile("林記商行"), &s)
-            .unwrap();
-    }
-    assert!(m1.sync().await.is_empty());
-    // Managers commit up to NT$1,000 alone (NT$3,000 in t-south); regional
-    // managers approve up to NT$5,000; head office without a limit.
+/// The approvers' scene with head office's limits: managers commit up to NT$1,000
+/// alone (NT$3,000 in t-south); regional managers approve up to NT$5,000; head
+/// office without a limit.
+async fn scene_with_limits(backend: Backend) -> Scene {
+    let sc = scene(backend).await;
     let body = json!({"limits": [
         {"kind": "commitment", "role": "manager", "currency": "TWD", "max_minor": 100_000},
         {"kind": "commitment", "role": "manager", "territory": "t-south", "currency": "TWD", "max_minor": 300_000},
         {"role": "regional", "currency": "TWD", "max_minor": 500_000},
     ]});
-    let r = put_limits(&server, &ho.token, &body).await;
+    let r = put_limits(&sc.server, &sc.ho.token, &body).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
-    Scene { server, ho, m1, r1 }
-}
-
-async fn put_limits(server: &TestServer, token: &str, body: &Json) -> reqwest::Response {
-    server
-        .http
-        .put(format!("{}/api/approval-limits", server.base))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("PUT /api/approval-limits")
+    sc
 }
 
 /// `dev` promises `minor` TWD (or nothing) at `dealer`, made `days_ago` days
@@ -194,7 +154,7 @@ async fn open_at_dealer(sc: &Scene) -> i64 {
 }
 
 async fn authority_at_below_and_above(backend: Backend) {
-    let mut sc = scene(backend).await;
+    let mut sc = scene_with_limits(backend).await;
     let below = promise(&mut sc.m1, &dn(), "k-below", Some(99_999), 0, 7).await;
     let at = promise(&mut sc.m1, &dn(), "k-at", Some(100_000), 0, 7).await;
     let above = promise(&mut sc.m1, &dn(), "k-above", Some(100_001), 0, 7).await;
@@ -240,7 +200,7 @@ async fn authority_at_below_and_above(backend: Backend) {
 }
 
 async fn a_territory_overrides_the_authority(backend: Backend) {
-    let mut sc = scene(backend).await;
+    let mut sc = scene_with_limits(backend).await;
     let south_at = promise(&mut sc.m1, &ds(), "k-s-at", Some(300_000), 0, 7).await;
     let south_above = promise(&mut sc.m1, &ds(), "k-s-above", Some(300_001), 0, 7).await;
     let north = promise(&mut sc.m1, &dn(), "k-n", Some(300_000), 0, 7).await;
@@ -291,7 +251,7 @@ async fn a_territory_overrides_the_authority(backend: Backend) {
 }
 
 async fn self_approval_is_refused_and_approvers_stay_within_their_limits(backend: Backend) {
-    let mut sc = scene(backend).await;
+    let mut sc = scene_with_limits(backend).await;
     let above = promise(&mut sc.m1, &dn(), "k-above", Some(200_000), 0, 7).await;
     let big = promise(&mut sc.m1, &dn(), "k-big", Some(900_000), 0, 7).await;
     // A manager approves no commitment, their own least of all.
@@ -357,7 +317,7 @@ async fn self_approval_is_refused_and_approvers_stay_within_their_limits(backend
 }
 
 async fn above_authority_is_not_counted_until_approved(backend: Backend) {
-    let mut sc = scene(backend).await;
+    let mut sc = scene_with_limits(backend).await;
     // Both made ten days ago and due five days ago: overdue if made.
     promise(&mut sc.m1, &dn(), "k-small", Some(50_000), 10, 5).await;
     let above = promise(&mut sc.m1, &dn(), "k-above", Some(200_000), 10, 5).await;

@@ -1,6 +1,8 @@
 //! Test harness: a throw-away database per test (SQLite file or PostgreSQL database), the real server on port 0, and devices driving it over HTTP.
 #![allow(dead_code)]
 
+pub mod approvers;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
