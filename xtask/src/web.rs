@@ -356,7 +356,7 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
     fs::create_dir_all(&tmp)?;
     let db = format!("sqlite://{}/test.sqlite", tmp.display());
 
-    let users: [(&str, &str, &str, &[&str]); 9] = [
+    let users: [(&str, &str, &str, &[&str]); 11] = [
         ("ho", "總部 王經理", "head_office", &[]),
         ("lin", "林小美", "manager", &["t-north"]),
         ("chen", "陳大文", "manager", &["t-north"]),
@@ -368,6 +368,9 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
         ("kuo", "郭新人", "manager", &[]),
         // A regional manager: the tests assign the territories they oversee.
         ("lee", "李大區", "regional", &[]),
+        // The territory handover (`handover.test.js`): hsu hands t-hand over to tsai.
+        ("hsu", "許志明", "manager", &["t-hand"]),
+        ("tsai", "蔡雅婷", "manager", &[]),
     ];
     let mut env: Vec<(String, String)> = vec![(
         "FIELDSYNC_DB_FILE".into(),
