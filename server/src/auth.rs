@@ -167,7 +167,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     })
 }
 
-/// Builds the core's principal for a stored user (their current territories).
+/// Builds the core's principal for a stored user: their assigned territories and, during a
+/// handover's read period, the territories they hand over.
 pub async fn principal_of(state: &AppState, user: &UserRow) -> Result<Principal, ApiError> {
     let role: Role = user.role.parse().map_err(|_| {
         ApiError::Internal(format!("user {} has unknown role {}", user.id, user.role))
@@ -176,10 +177,16 @@ pub async fn principal_of(state: &AppState, user: &UserRow) -> Result<Principal,
         .id
         .parse()
         .map_err(|_| ApiError::Internal(format!("user id {} is invalid", user.id)))?;
-    let territories = state
-        .store
-        .user_territories(&user.id)
-        .await?
+    // Assigned territories, and those the user hands over and still reads: until the
+    // handover is completed or its deadline passes (then the next sync revokes them).
+    let mut names = state.store.user_territories(&user.id).await?;
+    names.extend(
+        state
+            .store
+            .outgoing_territories(&user.id, state.now())
+            .await?,
+    );
+    let territories = names
         .iter()
         .filter_map(|t| t.parse::<TerritoryId>().ok())
         .collect();

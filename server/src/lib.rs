@@ -77,6 +77,13 @@ pub fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
         utoipa_axum::routes!(api::admin::reset_user_secret),
         utoipa_axum::routes!(api::approvals::get_limits, api::approvals::put_limits),
         utoipa_axum::routes!(api::ageing::get_ageing, api::ageing::put_ageing),
+        utoipa_axum::routes!(api::handovers::reassign),
+        utoipa_axum::routes!(api::handovers::list),
+        utoipa_axum::routes!(api::handovers::at_risk),
+        utoipa_axum::routes!(api::handovers::complete),
+        utoipa_axum::routes!(api::handovers::held),
+        utoipa_axum::routes!(api::handovers::release),
+        utoipa_axum::routes!(api::handovers::decline),
     ]
 }
 

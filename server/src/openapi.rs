@@ -84,6 +84,7 @@ impl Modify for Bearer {
         (name = "identity", description = "Who the caller is, and logging in"),
         (name = "read", description = "Head office's read API over the materialised tables"),
         (name = "admin", description = "Devices and users"),
+        (name = "handover", description = "Territory handover: reassignment, the incoming manager's review, items at risk, held late edits"),
     )
 )]
 struct Base;

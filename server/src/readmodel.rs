@@ -1,9 +1,12 @@
 //! Materialisation: the rows head office's read model holds for one merged document.
 
-use fieldsync_core::doc::{ConflictKind, DocError, Document};
+use std::collections::BTreeMap;
+
+use fieldsync_core::doc::{ConflictKind, DealerState, DocError, Document};
 use fieldsync_core::model::claim_ageing::spent_on;
 use fieldsync_core::model::{
-    ClaimStage, Commitment, CommitmentStatus, EscalationStage, ProblemStatus, Standing,
+    ClaimStage, Commitment, CommitmentStatus, EscalationStage, ItemKind, ProblemStatus, Standing,
+    review_of,
 };
 use fieldsync_core::schema::ApprovalLimits;
 
@@ -118,6 +121,20 @@ pub struct TerritoryRow {
     pub time_zone: Option<String>,
 }
 
+/// One record's review in a territory handover (core's `model::handover::review_of`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewRow {
+    /// `commitment`, `claim` or `problem`.
+    pub kind: &'static str,
+    pub record: String,
+    pub handover: String,
+    /// `reviewed`, `flagged` or `accepted`: the furthest step.
+    pub state: &'static str,
+    pub reason: Option<String>,
+    pub by: String,
+    pub at: i64,
+}
+
 /// A dealer document's rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealerRows {
@@ -128,6 +145,11 @@ pub struct DealerRows {
     pub problems: Vec<ProblemRow>,
     /// The hash of every photo the dealer's visits and claim receipts name (who may read a photo).
     pub photos: Vec<String>,
+    /// Every review of a record in a territory handover.
+    pub reviews: Vec<ReviewRow>,
+    /// Items of an open handover this commit lists late (the outgoing manager's records
+    /// synced after the reassignment): not materialised here, set by the push (`sync::decide`).
+    pub late_items: Vec<crate::store::ItemRow>,
 }
 
 /// The document kind's rows.
@@ -301,6 +323,7 @@ pub fn materialise(doc: &mut Document, approvals: &ApprovalLimits) -> Result<Rea
                         .flat_map(|c| c.receipts.keys().map(ToString::to_string)),
                 )
                 .collect();
+            let reviews = reviews_of(&s);
             ReadKind::Dealer(Box::new(DealerRows {
                 dealer,
                 visits,
@@ -308,8 +331,44 @@ pub fn materialise(doc: &mut Document, approvals: &ApprovalLimits) -> Result<Rea
                 claims,
                 problems,
                 photos,
+                reviews,
+                late_items: Vec::new(),
             }))
         }
     };
     Ok(ReadRows { kind, conflicts })
+}
+
+/// Every readable handover review of a dealer's commitments, claims and problems.
+fn reviews_of(s: &DealerState) -> Vec<ReviewRow> {
+    let of = |kind: ItemKind, id: String, reviews: &BTreeMap<String, serde_json::Value>| {
+        reviews
+            .iter()
+            .filter_map(|(hid, item)| {
+                let r = review_of(item)?;
+                Some(ReviewRow {
+                    kind: kind.as_str(),
+                    record: id.clone(),
+                    handover: hid.clone(),
+                    state: r.state.as_str(),
+                    reason: r.reason,
+                    by: r.by.to_string(),
+                    at: r.at.millis(),
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let commitments = s
+        .commitments
+        .iter()
+        .flat_map(|(id, c)| of(ItemKind::Commitment, id.to_string(), &c.handover));
+    let claims = s
+        .claims
+        .iter()
+        .flat_map(|(id, c)| of(ItemKind::Claim, id.to_string(), &c.handover));
+    let problems = s
+        .problems
+        .iter()
+        .flat_map(|(id, p)| of(ItemKind::Problem, id.to_string(), &p.handover));
+    commitments.chain(claims).chain(problems).collect()
 }

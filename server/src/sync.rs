@@ -10,9 +10,15 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use fieldsync_core::automerge::ChangeHash;
+use fieldsync_core::calendar::Timestamp;
 use fieldsync_core::doc::{DocId, Document};
-use fieldsync_core::ids::TerritoryId;
+use fieldsync_core::ids::{HandoverId, TerritoryId};
+use fieldsync_core::model::open_items;
 use fieldsync_core::schema::ApprovalLimits;
+use fieldsync_core::stamp::Stamp;
+use fieldsync_core::sync::handover::{Handovers, Outgoing};
+use fieldsync_core::sync::ingest::{Context, decode_changes};
 use fieldsync_core::sync::{
     ChangeBytes, Cursor, DocAck, DocChanges, Hash, Hub, Limits, PROTOCOL_VERSION, Principal,
     PushLimits, RejectCode, Rejection, SyncRequest, SyncResponse, ingest_from,
@@ -22,7 +28,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::readmodel::{ReadRows, materialise};
 use crate::state::AppState;
-use crate::store::{CommitDoc, StoreError};
+use crate::store::{CommitDoc, HandoverRow, ItemRow, StoreError};
 
 /// How often a push is retried when another writer changed the same document meanwhile.
 const MAX_ATTEMPTS: usize = 16;
@@ -159,14 +165,14 @@ pub async fn sync(
     let mut pushed: BTreeSet<String> = BTreeSet::new();
     // Only a replica of this device may keep its own changes out of the pull.
     let origin = crate::actors::own_replica(state, principal, device, &req.replica).await?;
-    // Head office's approval limits as they are now: an approval is decided against them.
-    let approvals = if req.push.is_empty() {
-        ApprovalLimits::default()
+    // Head office's approval limits and the handovers as they are now: a push is decided against them.
+    let known = if req.push.is_empty() {
+        Known::default()
     } else {
-        crate::api::approvals::load(state).await?
+        Known::load(state, principal).await?
     };
     for push in &req.push {
-        match push_doc(state, principal, device, &origin, push, &approvals).await? {
+        match push_doc(state, principal, device, &origin, push, &known, false).await? {
             Ok(hashes) => {
                 pushed.extend(hashes.iter().map(|h| h.0.to_string()));
                 accepted.push(DocAck {
@@ -249,6 +255,64 @@ pub async fn sync(
     })
 }
 
+/// What a push is decided against besides the document: head office's approval limits,
+/// the pushing user's handovers, every open handover (whose outgoing manager's records
+/// synced late join its list), and the server's clock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    pub approvals: ApprovalLimits,
+    pub handovers: Handovers,
+    /// The open handover of each territory that has one.
+    pub open: BTreeMap<TerritoryId, HandoverRow>,
+    pub now: i64,
+}
+
+/// The rule name under which the late rule refuses an outgoing manager's push.
+pub const HANDED_OVER: &str = "handed_over";
+
+fn handover_id(h: &HandoverRow) -> Result<HandoverId, ApiError> {
+    h.id.parse()
+        .map_err(|_| ApiError::Internal(format!("stored handover id {} is invalid", h.id)))
+}
+
+impl Known {
+    /// Limits and handovers as they are now, for `principal`'s push.
+    pub(crate) async fn load(state: &AppState, principal: &Principal) -> Result<Known, ApiError> {
+        let now = state.now();
+        let approvals = crate::api::approvals::load(state).await?;
+        let mut handovers = Handovers::default();
+        for h in state.store.handovers_of(principal.user.as_str()).await? {
+            let Ok(territory) = h.territory.parse::<TerritoryId>() else {
+                continue;
+            };
+            if h.from_user == principal.user.as_str() && h.is_open(now) {
+                handovers.outgoing.push(Outgoing {
+                    territory: territory.clone(),
+                    handover: handover_id(&h)?,
+                    reassigned_at: Timestamp(h.reassigned_at),
+                    late_until: Timestamp(h.late_until),
+                });
+            }
+            if h.to_user == principal.user.as_str() {
+                handovers.incoming.push((territory, handover_id(&h)?));
+            }
+        }
+        let open = state
+            .store
+            .open_handovers(now)
+            .await?
+            .into_iter()
+            .filter_map(|h| Some((h.territory.parse().ok()?, h)))
+            .collect();
+        Ok(Known {
+            approvals,
+            handovers,
+            open,
+            now,
+        })
+    }
+}
+
 fn refuse(doc: &DocId, code: RejectCode, message: impl Into<String>) -> Rejection {
     Rejection::new(doc.clone(), code, message)
 }
@@ -277,7 +341,9 @@ fn decide(
     principal: &Principal,
     devices: &[String],
     limits: Limits,
-    approvals: &ApprovalLimits,
+    known: &Known,
+    foreign_after: &BTreeSet<ChangeHash>,
+    release: bool,
 ) -> Result<Decided, Rejection> {
     let mut existing = match stored {
         Some(bytes) => match Document::load(bytes, Hub::actor()) {
@@ -294,14 +360,14 @@ fn decide(
         },
         None => None,
     };
-    let done = ingest_from(
-        existing.as_mut(),
-        push,
-        principal,
-        devices,
-        limits,
-        approvals,
-    )?;
+    let ctx = Context {
+        approvals: &known.approvals,
+        handovers: &known.handovers,
+        now: Timestamp(known.now),
+        foreign_after,
+        release,
+    };
+    let done = ingest_from(existing.as_mut(), push, principal, devices, limits, &ctx)?;
     let hashes: Vec<Hash> = done.hashes.iter().copied().map(Hash).collect();
     if done.fresh.is_empty() {
         return Ok(Decided {
@@ -310,8 +376,28 @@ fn decide(
         });
     }
     let mut doc = done.doc;
-    let read = materialise(&mut doc, approvals)
+    let mut read = materialise(&mut doc, &known.approvals)
         .map_err(|e| refuse(&push.doc, RejectCode::Invalid, e.to_string()))?;
+    // The territory is being handed over: the outgoing manager's open items here that
+    // are not on the list yet (recorded offline, synced after the reassignment) join it.
+    if let (Some(h), crate::readmodel::ReadKind::Dealer(rows)) =
+        (known.open.get(doc.territory()), &mut read.kind)
+        && let (Ok(state), Ok(from)) = (doc.dealer_state(), h.from_user.parse())
+    {
+        rows.late_items = open_items(&state, &from)
+            .into_iter()
+            .map(|i| ItemRow {
+                handover: h.id.clone(),
+                dealer: state.id.to_string(),
+                kind: i.kind.as_str().to_owned(),
+                record: i.id,
+                title: i.title,
+                since: i.since.millis(),
+                listed_at: known.now,
+                late: true,
+            })
+            .collect();
+    }
     let fresh = done
         .fresh
         .iter()
@@ -330,13 +416,16 @@ fn decide(
 
 /// Decides on and commits one document's push. The outer error is the
 /// server's fault (nothing acknowledged); the inner one is the core's refusal.
-async fn push_doc(
+/// `release`: the incoming manager delivers held changes of the outgoing one (the late
+/// rule is skipped). A push the late rule refuses is held (`hold`), never acknowledged.
+pub(crate) async fn push_doc(
     state: &AppState,
     principal: &Principal,
     device: &str,
     origin: &str,
     push: &DocChanges,
-    approvals: &ApprovalLimits,
+    known: &Known,
+    release: bool,
 ) -> Result<Result<Vec<Hash>, Rejection>, ApiError> {
     let id = push.doc.to_string();
     let limits = state.settings.limits;
@@ -345,7 +434,7 @@ async fn push_doc(
         Ok(devices) => devices,
         Err(r) => return Ok(Err(r)),
     };
-    let shared = Arc::new((push.clone(), principal.clone(), devices, approvals.clone()));
+    let shared = Arc::new((push.clone(), principal.clone(), devices, known.clone()));
     for _ in 0..MAX_ATTEMPTS {
         let stored = state.store.load_doc(&id).await?;
         if let Some(s) = &stored {
@@ -359,16 +448,33 @@ async fn push_doc(
             }
         }
         let version = stored.as_ref().map(|s| s.version);
+        // Late rule (c): what others committed here after the territory was handed over.
+        let foreign_after = match stored
+            .as_ref()
+            .and_then(|s| s.territory.parse::<TerritoryId>().ok())
+            .and_then(|t| known.handovers.outgoing_in(&t).cloned())
+        {
+            Some(out) if !release => state
+                .store
+                .foreign_after(&id, out.reassigned_at.millis(), principal.user.as_str())
+                .await?
+                .iter()
+                .filter_map(|h| h.parse::<ChangeHash>().ok())
+                .collect(),
+            _ => BTreeSet::new(),
+        };
         let job = shared.clone();
         let decided = tokio::task::spawn_blocking(move || {
-            let (push, principal, devices, approvals) = &*job;
+            let (push, principal, devices, known) = &*job;
             decide(
                 stored.as_ref().map(|s| s.snapshot.as_slice()),
                 push,
                 principal,
                 devices,
                 limits,
-                approvals,
+                known,
+                &foreign_after,
+                release,
             )
         })
         .await;
@@ -386,7 +492,12 @@ async fn push_doc(
         };
         let Decided { hashes, commit } = match decided {
             Ok(d) => d,
-            Err(r) => return Ok(Err(r)),
+            Err(r) => {
+                if !release && r.rule.as_deref() == Some(HANDED_OVER) {
+                    hold(state, principal, device, push, known).await?;
+                }
+                return Ok(Err(r));
+            }
         };
         let Some(p) = commit else {
             return Ok(Ok(hashes));
@@ -431,6 +542,46 @@ async fn push_doc(
         "the document kept changing while the server decided on this push; \
          nothing was stored, and the changes are sent again on the next sync",
     )))
+}
+
+/// Keeps a push the late rule refused for the incoming manager to release or decline
+/// (`handover_held`, once per change): the device keeps it pending, nothing is lost.
+async fn hold(
+    state: &AppState,
+    principal: &Principal,
+    device: &str,
+    push: &DocChanges,
+    known: &Known,
+) -> Result<(), ApiError> {
+    let Ok(changes) = decode_changes(&push.doc, &push.changes, state.settings.limits) else {
+        return Ok(());
+    };
+    // The document's territory: stored, or (a new document) the one whose genesis it holds.
+    let stored = state.store.doc_territory(&push.doc.to_string()).await?;
+    let out = known.handovers.outgoing.iter().find(|o| match &stored {
+        Some(t) => o.territory.as_str() == t,
+        None => fieldsync_core::doc::genesis::genesis(&push.doc, &o.territory)
+            .is_ok_and(|(_, g)| changes.iter().any(|c| c.hash() == g)),
+    });
+    let Some(out) = out else {
+        return Ok(());
+    };
+    let rows: Vec<(String, Vec<u8>, Option<i64>)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.hash().to_string(),
+                c.raw_bytes().to_vec(),
+                Stamp::from_message(c.message()).map(|s| s.at.millis()),
+            )
+        })
+        .collect();
+    state
+        .store
+        .hold(out.handover.as_str(), &push.doc.to_string(), device, &rows, known.now)
+        .await?;
+    tracing::info!(user = %principal.user, doc = %push.doc, handover = %out.handover, changes = rows.len(), "late edits held for the incoming manager");
+    Ok(())
 }
 
 /// Feed entries after `from` in every territory `principal` may read, grouped

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod ageing;
 pub mod approvals;
 pub mod cursor;
+pub mod handovers;
 pub mod me;
 pub mod ops;
 pub mod photos;

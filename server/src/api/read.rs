@@ -26,8 +26,8 @@ use fieldsync_core::calendar::Day;
 use fieldsync_core::model::{Standing, Tracked};
 use fieldsync_core::zone::Zone;
 
-const DEFAULT_PER_PAGE: i64 = 50;
-const MAX_PER_PAGE: i64 = 500;
+pub(crate) const DEFAULT_PER_PAGE: i64 = 50;
+pub(crate) const MAX_PER_PAGE: i64 = 500;
 const DAY_MS: i64 = 86_400_000;
 
 /// Every filter any list accepts (each list reads the ones it knows).
@@ -649,7 +649,7 @@ fn is_overdue(status: &str, due: &str, today: Day) -> bool {
 }
 
 /// Today in every territory's zone, now.
-async fn todays(state: &AppState) -> Result<Todays, ApiError> {
+pub(crate) async fn todays(state: &AppState) -> Result<Todays, ApiError> {
     Ok(Todays::at(
         state.store.territory_zones().await?,
         state.now(),
@@ -992,8 +992,9 @@ fn problem_filter(caller: &Caller, q: &ListQuery) -> Result<Filter, ApiError> {
     Ok(f)
 }
 
-/// Open problems' age buckets, in days: `[from, until)`, the last one open-ended.
-const AGE_BUCKETS: [(i64, Option<i64>); 4] =
+/// Open problems' (and at-risk handover items') age buckets, in days: `[from, until)`, the
+/// last one open-ended.
+pub(crate) const AGE_BUCKETS: [(i64, Option<i64>); 4] =
     [(0, Some(7)), (7, Some(30)), (30, Some(90)), (90, None)];
 
 fn minus_one(cases: &[(String, i64)]) -> Vec<(String, i64)> {

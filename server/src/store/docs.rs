@@ -1,4 +1,4 @@
-//! Documents and their territory feeds: load, commit (document + feed + read model in one transaction), read the feed.
+//! Documents and their territory feeds: load, commit (document + feed + read model + late handover items in one transaction), read the feed.
 
 use sqlx::Row;
 
@@ -54,6 +54,41 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Every stored dealer document of `territory`: (id, snapshot).
+    pub async fn territory_dealer_docs(
+        &self,
+        territory: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, snapshot FROM documents WHERE territory = $1 AND kind = 'dealer' ORDER BY id",
+        )
+        .bind(territory)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("snapshot")?)))
+            .collect()
+    }
+
+    /// The hashes of a document's changes committed after `after` (server clock, ms) from
+    /// a device that is not one of `user`'s (late rule (c) of a territory handover).
+    pub async fn foreign_after(
+        &self,
+        doc: &str,
+        after: i64,
+        user: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT f.hash FROM feed f LEFT JOIN devices d ON d.id = f.device \
+             WHERE f.doc = $1 AND f.committed_at > $2 AND (d.user_id IS NULL OR d.user_id <> $3)",
+        )
+        .bind(doc)
+        .bind(after)
+        .bind(user)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// The territory of a stored document, if any.
@@ -138,6 +173,8 @@ impl Store {
         write_read_model(&mut w, c.id, c.territory, c.read).await?;
         if let ReadKind::Dealer(d) = &c.read.kind {
             super::photos::index_photo_refs(&mut w, c.id, c.territory, &d.photos).await?;
+            // Records the outgoing manager synced after a reassignment join the incoming one's list.
+            super::handovers::list_late_items(&mut w, &d.late_items).await?;
         }
         if self.backend() == super::Backend::Postgres {
             // Delivered to every server replica's listener when (and only if) this commits.
@@ -293,6 +330,7 @@ async fn write_read_model(
         }
         ReadKind::Dealer(d) => {
             for table in [
+                "DELETE FROM rm_handover_reviews WHERE dealer = $1",
                 "DELETE FROM rm_visits WHERE dealer = $1",
                 "DELETE FROM rm_commitments WHERE dealer = $1",
                 "DELETE FROM rm_claims WHERE dealer = $1",
@@ -375,6 +413,23 @@ async fn write_read_model(
                 .bind(&c.requested_by)
                 .bind(c.requested_at)
                 .bind(c.spent_on.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for v in &d.reviews {
+                sqlx::query(
+                    "INSERT INTO rm_handover_reviews (dealer, territory, kind, record, handover, state, reason, by_user, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&r.id)
+                .bind(territory)
+                .bind(v.kind)
+                .bind(&v.record)
+                .bind(&v.handover)
+                .bind(v.state)
+                .bind(v.reason.as_deref())
+                .bind(&v.by)
+                .bind(v.at)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -5,6 +5,7 @@ mod ageing;
 mod approvals;
 mod docs;
 mod epoch;
+mod handovers;
 mod identity;
 mod photos;
 mod queries;
@@ -20,6 +21,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use approvals::LimitRow;
 pub use docs::{CommitDoc, FeedRow, StoredDoc};
+pub use handovers::{
+    BY_DEADLINE, HandoverQuery, HandoverRow, HeldRow, ItemRow, ListedItem, NewHandover, Reassigned,
+};
 pub use identity::{CodeRefusal, DeviceRow, NewDevice, PendingCode, TokenSession, UserRow};
 pub use photos::{NewPhoto, PhotoPut};
 pub use queries::{Filter, Page};

@@ -1,0 +1,526 @@
+//! Territory handover (交接) through the real server, on SQLite and PostgreSQL: head office or the territory's regional manager reassigns a territory; the outgoing manager's offline work still arrives and joins the incoming manager's list; the incoming manager accepts or flags each item on the records; head office sees the items at risk; completing it (or its deadline) ends the outgoing manager's access without losing anything they recorded.
+
+mod common;
+
+use common::*;
+use fieldsync_core::calendar::{Day, Timestamp};
+use fieldsync_core::doc::{DocId, Document};
+use fieldsync_core::ids::{ClaimId, CommitmentId, DealerId, HandoverId, ProblemId};
+use fieldsync_core::model::{
+    Commitment, ExpenseCategory, ExpenseClaim, HandoverStage, Problem, ProblemCategory, Severity,
+    Visit,
+};
+use fieldsync_core::money::Money;
+use fieldsync_core::stamp::Stamp;
+use fieldsync_core::sync::{Hub, RejectCode, Rejection};
+use serde_json::{Value as Json, json};
+
+on_both_backends!(
+    handover_story_through_the_server,
+    only_head_office_or_the_territorys_regional_manager_reassigns,
+    completing_with_a_pending_item_is_refused,
+    after_the_deadline_the_outgoing_manager_loses_the_territory,
+    an_edit_stamped_after_reassignment_is_held_then_released_by_the_incoming_manager,
+);
+
+/// Territory t-north (manager A = m1, regional manager r1) and t-south (regional r2);
+/// manager B = m2 with no territory yet; head office ho. A has synced dealer d-n.
+struct Scene {
+    server: TestServer,
+    ho: Device,
+    a: Device,
+    b: Device,
+    r1: Device,
+    r2: Device,
+}
+
+fn dn() -> DealerId {
+    "d-n".parse().unwrap()
+}
+
+async fn scene(backend: Backend) -> Scene {
+    let server = TestServer::start(backend).await;
+    let ho =
+        head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-south", &[])]).await;
+    let ta = server.user("m1", "manager", &["t-north"]).await;
+    let tb = server.user("m2", "manager", &[]).await;
+    let t1 = server.user("r1", "regional", &["t-north"]).await;
+    let t2 = server.user("r2", "regional", &["t-south"]).await;
+    let mut a = server.device("m1", &ta);
+    let b = server.device("m2", &tb);
+    let r1 = server.device("r1", &t1);
+    let r2 = server.device("r2", &t2);
+    a.sync().await;
+    let s = a.stamp();
+    a.replica
+        .create_dealer(&tid("t-north"), dn(), &profile("林記商行"), &s)
+        .unwrap();
+    assert!(a.sync().await.is_empty());
+    Scene {
+        server,
+        ho,
+        a,
+        b,
+        r1,
+        r2,
+    }
+}
+
+/// `POST /api/territories/{territory}/handover` with `body`, as `token`.
+async fn reassign(
+    server: &TestServer,
+    token: &str,
+    territory: &str,
+    body: &Json,
+) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/territories/{territory}/handover", server.base))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("POST handover")
+}
+
+/// Reassigns t-north from m1 to m2 as `token` (201 expected); the handover's id.
+async fn hand_north_over(server: &TestServer, token: &str, extra: Json) -> HandoverId {
+    let mut body = json!({"from": "m1", "to": "m2"});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        body[k] = v.clone();
+    }
+    let r = reassign(server, token, "t-north", &body).await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let h: Json = r.json().await.unwrap();
+    assert_eq!((h["from"].as_str(), h["to"].as_str()), (Some("m1"), Some("m2")));
+    h["id"].as_str().unwrap().parse().unwrap()
+}
+
+async fn complete(server: &TestServer, token: &str, h: &HandoverId) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/handovers/{h}/complete", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("POST complete")
+}
+
+async fn code_of(r: reqwest::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    let body: Json = r.json().await.unwrap_or(Json::Null);
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// The handover `h` as `token` sees it in `GET /api/handovers?status=all`.
+async fn listed(server: &TestServer, token: &str, h: &HandoverId) -> Json {
+    let j = server
+        .get_json(token, "/api/handovers?status=all&territory=t-north")
+        .await;
+    j["handovers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == h.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("handover {h} not listed: {j}"))
+}
+
+/// (kind, id, state, late) of every item of a listed handover.
+fn items(h: &Json) -> Vec<(String, String, String, bool)> {
+    let mut out: Vec<_> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["kind"].as_str().unwrap().to_owned(),
+                i["id"].as_str().unwrap().to_owned(),
+                i["state"].as_str().unwrap().to_owned(),
+                i["late"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn item(kind: &str, id: &str, state: &str, late: bool) -> (String, String, String, bool) {
+    (kind.to_owned(), id.to_owned(), state.to_owned(), late)
+}
+
+fn twd(minor: i64) -> Money {
+    Money::new(minor, "TWD".parse().unwrap()).unwrap()
+}
+
+/// `dev` records, without syncing, a commitment `k`, a claim `c` and a problem `p` at d-n.
+fn record_three(dev: &mut Device) -> (CommitmentId, ClaimId, ProblemId) {
+    let (k, c, p): (CommitmentId, ClaimId, ProblemId) =
+        ("k-a".parse().unwrap(), "c-a".parse().unwrap(), "p-a".parse().unwrap());
+    let s = dev.stamp();
+    let due = Day::from_ymd(2026, 3, 1).unwrap();
+    let commitment = Commitment::new("補貨五箱", "林老闆", s.user.clone(), s.at, due);
+    dev.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .insert(&k, &commitment, &s)
+        .unwrap();
+    let s = dev.stamp();
+    let claim = ExpenseClaim::new(
+        ExpenseCategory::Placement,
+        "鋪市陳列",
+        twd(50_000),
+        s.user.clone(),
+        s.at,
+    );
+    dev.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .insert(&c, &claim, &s)
+        .unwrap();
+    let s = dev.stamp();
+    let problem = Problem::new(
+        ProblemCategory::Market,
+        Severity::High,
+        "競品削價",
+        s.user.clone(),
+        s.at,
+    );
+    dev.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .insert(&p, &problem, &s)
+        .unwrap();
+    (k, c, p)
+}
+
+/// `dev` reviews record `id` in handover `h` and syncs; what the server refused.
+async fn review<R: fieldsync_core::model::handover::Handed>(
+    dev: &mut Device,
+    id: &R::Id,
+    h: &HandoverId,
+    stage: HandoverStage,
+    reason: Option<&str>,
+) -> Vec<Rejection> {
+    let s = dev.stamp();
+    dev.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .review::<R>(id, h, stage, reason, &s)
+        .unwrap();
+    let refused = dev.sync().await;
+    if !refused.is_empty() {
+        dev.replica.discard_pending(&DocId::Dealer(dn())).unwrap();
+    }
+    refused
+}
+
+/// The dealer document as the server stores it.
+async fn stored(server: &TestServer) -> fieldsync_core::doc::DealerState {
+    let doc = server
+        .store
+        .load_doc(&DocId::Dealer(dn()).to_string())
+        .await
+        .unwrap()
+        .expect("the dealer is stored");
+    Document::load(&doc.snapshot, Hub::actor())
+        .unwrap()
+        .dealer_state()
+        .unwrap()
+}
+
+fn refused_for(r: &[Rejection], code: RejectCode, rule: &str) {
+    assert_eq!(r.len(), 1, "one refusal expected: {r:?}");
+    assert_eq!(r[0].code, code, "{r:?}");
+    assert_eq!(r[0].rule.as_deref(), Some(rule), "{r:?}");
+}
+
+async fn handover_story_through_the_server(backend: Backend) {
+    let mut sc = scene(backend).await;
+    // 1. Offline, A records a commitment, a claim and a problem at d-n.
+    let (k, c, p) = record_three(&mut sc.a);
+
+    // 2. The territory's regional manager hands t-north to B while A is offline.
+    let h = hand_north_over(&sc.server, &sc.r1.token, json!({})).await;
+    let listed_now = listed(&sc.server, &sc.b.token, &h).await;
+    assert!(items(&listed_now).is_empty(), "A had nothing open on the server yet");
+    // A syncs afterwards: edits stamped before the reassignment, within the grace period.
+    assert!(sc.a.sync().await.is_empty(), "A's offline work is taken");
+    assert_eq!(sc.a.replica.pending(), 0);
+    let seen = listed(&sc.server, &sc.b.token, &h).await;
+    assert_eq!(
+        items(&seen),
+        vec![
+            item("claim", c.as_str(), "pending", true),
+            item("commitment", k.as_str(), "pending", true),
+            item("problem", p.as_str(), "pending", true),
+        ],
+        "A's late records join B's list"
+    );
+    assert_eq!(seen["counts"]["pending"], 3);
+    // A still reads t-north during the handover.
+    assert!(sc.a.replica.doc(&DocId::Dealer(dn())).is_some());
+
+    // 3. B syncs, accepts the commitment and the claim, flags the problem.
+    assert!(sc.b.sync().await.is_empty());
+    assert!(sc.b.replica.doc(&DocId::Dealer(dn())).is_some(), "B reads t-north");
+    assert!(review::<Commitment>(&mut sc.b, &k, &h, HandoverStage::Accepted, None).await.is_empty());
+    assert!(review::<ExpenseClaim>(&mut sc.b, &c, &h, HandoverStage::Accepted, None).await.is_empty());
+    assert!(
+        review::<Problem>(&mut sc.b, &p, &h, HandoverStage::Flagged, Some("經銷商說已談妥，需再確認"))
+            .await
+            .is_empty()
+    );
+    let seen = listed(&sc.server, &sc.ho.token, &h).await;
+    assert_eq!(
+        items(&seen),
+        vec![
+            item("claim", c.as_str(), "accepted", true),
+            item("commitment", k.as_str(), "accepted", true),
+            item("problem", p.as_str(), "flagged", true),
+        ]
+    );
+    let flagged = seen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "problem")
+        .unwrap();
+    assert_eq!(flagged["reason"], "經銷商說已談妥，需再確認");
+    assert_eq!(flagged["by"], "m2");
+
+    // 4. Head office's at-risk list holds only the flagged problem, with its age.
+    let risk = sc.server.get_json(&sc.ho.token, "/api/handovers/at-risk").await;
+    assert_eq!(risk["total"], 1, "{risk}");
+    let only = &risk["items"][0];
+    assert_eq!((only["kind"].as_str(), only["id"].as_str()), (Some("problem"), Some(p.as_str())));
+    assert_eq!(only["state"], "flagged");
+    assert_eq!(only["territory"], "t-north");
+    // Raised in January 2026 (the devices' clock): months old by the server's clock.
+    let age = only["age_days"].as_i64().unwrap();
+    assert!(age >= 1, "age_days {age}");
+    // Reassigned just now (1 only if midnight passed in the territory's zone meanwhile).
+    assert!(only["days_since_handover"].as_i64().unwrap() <= 1);
+    let by_state = &risk["totals"]["by_state"];
+    assert!(
+        by_state
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["state"] == "flagged" && s["n"] == 1),
+        "{by_state}"
+    );
+    let in_buckets: i64 = risk["totals"]["by_age"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["n"].as_i64().unwrap())
+        .sum();
+    assert_eq!(in_buckets, 1);
+    // A may not review in B's place.
+    sc.a.sync().await;
+    refused_for(
+        &review::<Problem>(&mut sc.a, &p, &h, HandoverStage::Accepted, None).await,
+        RejectCode::Forbidden,
+        "not_incoming",
+    );
+    // B completes the handover.
+    let r = complete(&sc.server, &sc.b.token, &h).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let done: Json = r.json().await.unwrap();
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["completed_by"], "m2");
+
+    // 5. A's next sync revokes t-north: nothing of it stays on A's device, nothing is lost.
+    let (resp, _) = sc.a.round().await;
+    assert_eq!(resp.revoked, vec![tid("t-north")]);
+    assert!(sc.a.replica.doc(&DocId::Dealer(dn())).is_none());
+    assert!(sc.a.replica.doc(&DocId::Territory(tid("t-north"))).is_none());
+    assert_eq!(sc.a.replica.undelivered().count(), 0);
+    assert_eq!(sc.a.replica.pending(), 0);
+    let doc = stored(&sc.server).await;
+    let m1 = "m1".parse().unwrap();
+    let m2 = "m2".parse().unwrap();
+    assert_eq!(doc.commitments[&k].holder(), &m2);
+    assert_eq!(doc.claims[&c].holder(), Some(&m2));
+    assert_eq!(doc.problems[&p].holder(), Some(&m1));
+    // The at-risk list still shows the flagged problem after completion.
+    let risk = sc.server.get_json(&sc.ho.token, "/api/handovers/at-risk?territory=t-north").await;
+    assert_eq!(risk["total"], 1);
+    sc.server.stop().await;
+}
+
+async fn only_head_office_or_the_territorys_regional_manager_reassigns(backend: Backend) {
+    let sc = scene(backend).await;
+    let body = json!({"from": "m1", "to": "m2"});
+    let admin = sc.server.user("adm", "admin", &[]).await;
+    for (who, token) in [
+        ("the outgoing manager", &sc.a.token),
+        ("the incoming manager", &sc.b.token),
+        ("an admin", &admin),
+        ("another territory's regional manager", &sc.r2.token),
+    ] {
+        let (status, code) = code_of(reassign(&sc.server, token, "t-north", &body).await).await;
+        assert_eq!((status, code.as_str()), (403, "forbidden"), "{who}");
+    }
+    // Invalid requests: nothing changes.
+    for (body, why) in [
+        (json!({"from": "m2", "to": "m1"}), "from is not assigned the territory"),
+        (json!({"from": "m1", "to": "r1"}), "to is not a manager"),
+        (json!({"from": "m1", "to": "m1"}), "the same user"),
+        (json!({"from": "m1", "to": "nobody"}), "no such user"),
+        (json!({"from": "m1", "to": "m2", "deadline_days": 91}), "deadline too long"),
+        (json!({"from": "m1", "to": "m2", "deadline_days": 2, "grace_days": 3}), "grace beyond deadline"),
+    ] {
+        let (status, code) = code_of(reassign(&sc.server, &sc.ho.token, "t-north", &body).await).await;
+        assert_eq!((status, code.as_str()), (400, "invalid"), "{why}");
+    }
+    let (status, code) =
+        code_of(reassign(&sc.server, &sc.ho.token, "t-nowhere", &body).await).await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    assert_eq!(
+        sc.server.store.user_territories("m1").await.unwrap(),
+        vec!["t-north".to_owned()]
+    );
+    // The territory's regional manager may; a second open handover may not be started.
+    let h = hand_north_over(&sc.server, &sc.r1.token, json!({})).await;
+    assert_eq!(
+        sc.server.store.user_territories("m2").await.unwrap(),
+        vec!["t-north".to_owned()]
+    );
+    assert!(sc.server.store.user_territories("m1").await.unwrap().is_empty());
+    let again = json!({"from": "m2", "to": "m1"});
+    let (status, code) = code_of(reassign(&sc.server, &sc.ho.token, "t-north", &again).await).await;
+    assert_eq!((status, code.as_str()), (409, "handover_open"));
+    // Head office may too, once the first one is completed (nothing was open).
+    assert_eq!(complete(&sc.server, &sc.ho.token, &h).await.status(), 200);
+    let (status, code) = code_of(complete(&sc.server, &sc.ho.token, &h).await).await;
+    assert_eq!((status, code.as_str()), (409, "handover_closed"));
+    let r = reassign(&sc.server, &sc.ho.token, "t-north", &again).await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    // Who sees which handover.
+    let n = |j: Json| j["handovers"].as_array().unwrap().len();
+    assert_eq!(n(sc.server.get_json(&sc.ho.token, "/api/handovers?status=all").await), 2);
+    assert_eq!(n(sc.server.get_json(&sc.r1.token, "/api/handovers?status=all").await), 2);
+    assert_eq!(n(sc.server.get_json(&sc.r2.token, "/api/handovers?status=all").await), 0);
+    assert_eq!(n(sc.server.get_json(&sc.a.token, "/api/handovers").await), 1);
+    sc.server.stop().await;
+}
+
+async fn completing_with_a_pending_item_is_refused(backend: Backend) {
+    let mut sc = scene(backend).await;
+    let (k, c, p) = record_three(&mut sc.a);
+    assert!(sc.a.sync().await.is_empty());
+    let h = hand_north_over(&sc.server, &sc.ho.token, json!({})).await;
+    // The snapshot at reassignment lists A's three open items (not late).
+    let seen = listed(&sc.server, &sc.b.token, &h).await;
+    assert_eq!(
+        items(&seen),
+        vec![
+            item("claim", c.as_str(), "pending", false),
+            item("commitment", k.as_str(), "pending", false),
+            item("problem", p.as_str(), "pending", false),
+        ]
+    );
+    let (status, code) = code_of(complete(&sc.server, &sc.b.token, &h).await).await;
+    assert_eq!((status, code.as_str()), (409, "handover_pending"));
+    // The outgoing manager may not complete it.
+    let (status, _) = code_of(complete(&sc.server, &sc.a.token, &h).await).await;
+    assert_eq!(status, 403);
+    assert!(sc.b.sync().await.is_empty());
+    assert!(review::<Commitment>(&mut sc.b, &k, &h, HandoverStage::Accepted, None).await.is_empty());
+    assert!(review::<Problem>(&mut sc.b, &p, &h, HandoverStage::Flagged, Some("待查")).await.is_empty());
+    let (status, code) = code_of(complete(&sc.server, &sc.b.token, &h).await).await;
+    assert_eq!((status, code.as_str()), (409, "handover_pending"), "the claim is pending");
+    assert!(review::<ExpenseClaim>(&mut sc.b, &c, &h, HandoverStage::Accepted, None).await.is_empty());
+    assert_eq!(complete(&sc.server, &sc.b.token, &h).await.status(), 200);
+    sc.server.stop().await;
+}
+
+async fn after_the_deadline_the_outgoing_manager_loses_the_territory(backend: Backend) {
+    let mut sc = scene(backend).await;
+    // Offline, A records a visit; the handover's deadline is today.
+    let s = sc.a.stamp();
+    let v = Visit::new(s.user.clone(), s.at);
+    sc.a.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .insert(&"v-a".parse().unwrap(), &v, &s)
+        .unwrap();
+    let h = hand_north_over(&sc.server, &sc.ho.token, json!({"deadline_days": 0})).await;
+    let (resp, _) = sc.a.round().await;
+    assert_eq!(resp.revoked, vec![tid("t-north")]);
+    assert!(sc.a.replica.doc(&DocId::Dealer(dn())).is_none());
+    // Nothing is lost: the visit is kept on the device as not delivered.
+    assert_eq!(sc.a.replica.undelivered().count(), 1);
+    let shown = listed(&sc.server, &sc.ho.token, &h).await;
+    assert_eq!(shown["status"], "expired");
+    assert_eq!(shown["completed_by"], "deadline");
+    // An expired handover no longer blocks the next one.
+    let r = reassign(&sc.server, &sc.ho.token, "t-north", &json!({"from": "m2", "to": "m1"})).await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    sc.server.stop().await;
+}
+
+async fn an_edit_stamped_after_reassignment_is_held_then_released_by_the_incoming_manager(
+    backend: Backend,
+) {
+    let mut sc = scene(backend).await;
+    let h = hand_north_over(&sc.server, &sc.ho.token, json!({})).await;
+    let reassigned_at = listed(&sc.server, &sc.ho.token, &h).await["reassigned_at"]
+        .as_i64()
+        .unwrap();
+    // A records a commitment stamped after the reassignment.
+    let k: CommitmentId = "k-late".parse().unwrap();
+    let s = Stamp::new(sc.a.user.clone(), sc.a.id.clone(), Timestamp(reassigned_at + 1));
+    let due = Day::from_ymd(2027, 3, 1).unwrap();
+    let commitment = Commitment::new("年後補貨", "林老闆", s.user.clone(), s.at, due);
+    sc.a.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .insert(&k, &commitment, &s)
+        .unwrap();
+    let refused = sc.a.sync().await;
+    refused_for(&refused, RejectCode::Forbidden, "handed_over");
+    assert_eq!(sc.a.replica.pending(), 1, "the device keeps it pending");
+    assert!(!stored(&sc.server).await.commitments.contains_key(&k));
+    let held = sc
+        .server
+        .get_json(&sc.b.token, &format!("/api/handovers/{h}/held"))
+        .await;
+    let docs = held["docs"].as_array().unwrap();
+    assert_eq!(docs.len(), 1, "{held}");
+    assert_eq!(docs[0]["doc"], DocId::Dealer(dn()).to_string());
+    assert_eq!(docs[0]["state"], "held");
+    assert_eq!(listed(&sc.server, &sc.b.token, &h).await["held"], 1);
+    // Sent again, it is held once.
+    sc.a.sync().await;
+    assert_eq!(listed(&sc.server, &sc.b.token, &h).await["held"], 1);
+    // A may not release it; B does.
+    let release = |token: String| {
+        let url = format!(
+            "{}/api/handovers/{h}/held/{}/release",
+            sc.server.base,
+            DocId::Dealer(dn())
+        );
+        let http = sc.server.http.clone();
+        async move { http.post(url).bearer_auth(token).send().await.unwrap() }
+    };
+    assert_eq!(release(sc.a.token.clone()).await.status(), 403);
+    let r = release(sc.b.token.clone()).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert!(stored(&sc.server).await.commitments.contains_key(&k));
+    let held = sc
+        .server
+        .get_json(&sc.b.token, &format!("/api/handovers/{h}/held"))
+        .await;
+    assert_eq!(held["docs"][0]["state"], "released");
+    assert_eq!(held["docs"][0]["decided_by"], "m2");
+    // A's next push is acknowledged (the change is now the server's).
+    assert!(sc.a.sync().await.is_empty());
+    assert_eq!(sc.a.replica.pending(), 0);
+    // The released commitment joined B's list, late.
+    let seen = listed(&sc.server, &sc.b.token, &h).await;
+    assert_eq!(items(&seen), vec![item("commitment", k.as_str(), "pending", true)]);
+    sc.server.stop().await;
+}
