@@ -332,6 +332,16 @@ struct Prepared {
     read: ReadRows,
 }
 
+/// What one attempt at a push is decided against besides the document.
+#[derive(Debug, Clone, Copy)]
+struct Against<'a> {
+    known: &'a Known,
+    /// Late rule (c): the document's changes others committed after the reassignment.
+    foreign_after: &'a BTreeSet<ChangeHash>,
+    /// Delivering held edits the incoming manager released (no late rule).
+    release: bool,
+}
+
 /// The CPU-heavy part of a push (load the stored snapshot, the core's
 /// `ingest_from`, materialise, save): synchronous, run on a blocking thread.
 /// A stored document that no longer loads refuses this push only (`damaged`).
@@ -341,10 +351,13 @@ fn decide(
     principal: &Principal,
     devices: &[String],
     limits: Limits,
-    known: &Known,
-    foreign_after: &BTreeSet<ChangeHash>,
-    release: bool,
+    against: Against<'_>,
 ) -> Result<Decided, Rejection> {
+    let Against {
+        known,
+        foreign_after,
+        release,
+    } = against;
     let mut existing = match stored {
         Some(bytes) => match Document::load(bytes, Hub::actor()) {
             Ok(doc) => Some(doc),
@@ -472,9 +485,11 @@ pub(crate) async fn push_doc(
                 principal,
                 devices,
                 limits,
-                known,
-                &foreign_after,
-                release,
+                Against {
+                    known,
+                    foreign_after: &foreign_after,
+                    release,
+                },
             )
         })
         .await;

@@ -56,6 +56,8 @@ on_both_backends!(
     a_stamp_naming_another_device,
     a_manager_deciding_between_concurrent_steps,
     a_decision_changed_afterwards,
+    a_handover_review_by_someone_not_taking_over,
+    a_handover_reason_without_flagging,
 );
 
 const T0: i64 = 1_767_225_600_000;
@@ -967,6 +969,46 @@ async fn a_decision_changed_afterwards(backend: Backend) {
     raw.put(&d, "step", "broken").unwrap();
     commit(&mut raw, &sc.ho);
     let token = sc.ho.token.clone();
+    sc.refused(token, &mut raw, RejectCode::Invalid, "immutable")
+        .await;
+    sc.stop().await;
+}
+
+/// The `handover.{hid}` item of the commitment in the attacker's copy (created).
+fn handover_item(raw: &mut AutoCommit, sc: &Scene, hid: &str) -> ObjId {
+    let record = at(raw, &["commitments", sc.commitment.as_str()]);
+    let map = raw
+        .put_object(&record, "handover", ObjType::Map)
+        .unwrap();
+    raw.put_object(&map, hid, ObjType::Map).unwrap()
+}
+
+async fn a_handover_review_by_someone_not_taking_over(backend: Backend) {
+    let mut sc = scene(backend).await;
+    // m2, a manager of the territory but incoming in no handover, accepts m1's commitment.
+    let mut raw = raw_copy(&sc.m2, &sc.doc_id());
+    let hid = fieldsync_core::ids::HandoverId::random().unwrap();
+    let item = handover_item(&mut raw, &sc, hid.as_str());
+    let review = raw.put_object(&item, "review", ObjType::Map).unwrap();
+    step(&mut raw, &review, "reviewed", "m2");
+    step(&mut raw, &review, "accepted", "m2");
+    let record = at(&raw, &["commitments", sc.commitment.as_str()]);
+    raw.put(&record, "owner", "m2").unwrap();
+    commit(&mut raw, &sc.m2);
+    let token = sc.m2.token.clone();
+    sc.refused(token, &mut raw, RejectCode::Forbidden, "not_incoming")
+        .await;
+    sc.stop().await;
+}
+
+async fn a_handover_reason_without_flagging(backend: Backend) {
+    let mut sc = scene(backend).await;
+    let mut raw = raw_copy(&sc.m2, &sc.doc_id());
+    let hid = fieldsync_core::ids::HandoverId::random().unwrap();
+    let item = handover_item(&mut raw, &sc, hid.as_str());
+    raw.put(&item, "reason", "不接").unwrap();
+    commit(&mut raw, &sc.m2);
+    let token = sc.m2.token.clone();
     sc.refused(token, &mut raw, RejectCode::Invalid, "immutable")
         .await;
     sc.stop().await;

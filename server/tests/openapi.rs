@@ -179,6 +179,21 @@ fn every_route_documents_the_answers_it_gives() {
     }
     assert!(statuses("post", "/v1/sync").contains("400"));
     assert!(statuses("post", "/api/users").contains("409"));
+    for (method, path, status) in [
+        ("post", "/api/territories/{id}/handover", "409"),
+        ("post", "/api/territories/{id}/handover", "403"),
+        ("post", "/api/handovers/{id}/complete", "409"),
+        ("get", "/api/handovers", "200"),
+        ("get", "/api/handovers/at-risk", "200"),
+        ("get", "/api/handovers/{id}/held", "200"),
+        ("post", "/api/handovers/{id}/held/{doc}/release", "409"),
+        ("post", "/api/handovers/{id}/held/{doc}/decline", "200"),
+    ] {
+        assert!(
+            statuses(method, path).contains(status),
+            "{method} {path} lacks {status}"
+        );
+    }
     assert!(statuses("get", "/v1/live").contains("101"));
 }
 
@@ -191,6 +206,7 @@ fn parameters_state_their_real_constraints() {
         "/api/claims",
         "/api/problems",
         "/api/conflicts",
+        "/api/handovers/at-risk",
     ];
     for path in lists {
         let params = operation("get", path)["parameters"].as_array().unwrap();
