@@ -300,7 +300,7 @@ fn decide(
         principal,
         devices,
         limits,
-        approvals,
+        &fieldsync_core::sync::Context::new(approvals),
     )?;
     let hashes: Vec<Hash> = done.hashes.iter().copied().map(Hash).collect();
     if done.fresh.is_empty() {
