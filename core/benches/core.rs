@@ -92,6 +92,7 @@ fn push(c: &mut Criterion) {
         role: Some(Role::Manager),
         limit: None,
         authority: None,
+        incoming: None,
     };
     c.bench_function(
         "schema check of one pushed visit, own view only (dealer with 500 visits)",

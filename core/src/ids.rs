@@ -122,6 +122,8 @@ id_type!(/// A contact person at a dealer.
     ContactId, "contact");
 id_type!(/// One note appended to a visit, problem or commitment.
     NoteId, "note");
+id_type!(/// A territory handover (交接): one manager's open work passed to another.
+    HandoverId, "handover");
 
 #[cfg(test)]
 mod tests {

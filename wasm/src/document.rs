@@ -5,7 +5,8 @@ use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{ActivityId, ClaimId, CommitmentId, IdError, NoteId, ProblemId, VisitId};
 use fieldsync_core::model::{
     Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerEntry, DealerProfile,
-    ExpenseClaim, Notable, Problem, ProblemStatus, Record, Territory, Tracked, Visit,
+    ExpenseClaim, Handed, HandoverStage, Notable, Problem, ProblemStatus, Record, Territory,
+    Tracked, Visit,
 };
 use fieldsync_core::stamp::Stamp;
 use fieldsync_core::zone::Zone;
@@ -200,4 +201,39 @@ pub fn add_note(
         other => Err(Error::Collection(other.to_owned())),
     }?;
     Ok(note.to_string())
+}
+
+fn review_as<R>(
+    doc: &mut Document,
+    id: &str,
+    handover: &str,
+    stage: &str,
+    reason: &str,
+    stamp: &Stamp,
+) -> Result<(), Error>
+where
+    R: Handed,
+    R::Id: FromStr<Err = IdError>,
+{
+    let stage: HandoverStage = stage.parse()?;
+    Ok(doc.review::<R>(&id.parse()?, &handover.parse()?, stage, Some(reason), stamp)?)
+}
+
+/// The incoming manager's review of a commitment, claim or problem in a handover
+/// (`reviewed`, `flagged` with a reason, `accepted`: core's `Document::review`).
+pub fn review(
+    doc: &mut Document,
+    collection: &str,
+    id: &str,
+    handover: &str,
+    stage: &str,
+    reason: &str,
+    stamp: &Stamp,
+) -> Result<(), Error> {
+    match collection {
+        "commitments" => review_as::<Commitment>(doc, id, handover, stage, reason, stamp),
+        "claims" => review_as::<ExpenseClaim>(doc, id, handover, stage, reason, stamp),
+        "problems" => review_as::<Problem>(doc, id, handover, stage, reason, stamp),
+        other => Err(Error::Collection(other.to_owned())),
+    }
 }

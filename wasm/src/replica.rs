@@ -326,6 +326,31 @@ impl JsReplica {
             .respond(&id.parse()?, response, to.as_ref(), &by)?)
     }
 
+    /// The incoming manager's review of a record in a handover: `stage` is `reviewed`,
+    /// `flagged` (with a `reason`) or `accepted` (which makes `by`'s user the owner).
+    #[allow(clippy::too_many_arguments)]
+    pub fn review(
+        &mut self,
+        doc: &str,
+        collection: &str,
+        id: &str,
+        handover: &str,
+        stage: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<(), Error> {
+        let by = stamp(by)?;
+        document::review(
+            self.doc_mut(doc)?,
+            collection,
+            id,
+            handover,
+            stage,
+            reason,
+            &by,
+        )
+    }
+
     /// Appends a note to a visit, commitment or problem; returns the note's id.
     #[wasm_bindgen(js_name = addNote)]
     pub fn add_note(

@@ -294,6 +294,7 @@ impl Document {
             role: None,
             limit: None,
             authority: None,
+            incoming: None,
         };
         schema::check_local(&self.am, kind, &edits, &author)?;
         if let Err(e) = bridge::write_patch(&mut self.am, obj, &patch) {

@@ -6,6 +6,7 @@ pub mod document;
 pub mod error;
 mod escalation;
 pub mod genesis;
+mod handover;
 pub mod id;
 mod resolve;
 pub mod state;

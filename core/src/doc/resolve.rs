@@ -108,6 +108,7 @@ impl Document {
             role: None,
             limit: None,
             authority: None,
+            incoming: None,
         };
         schema::check_local(am, self.kind(), &edits, &author)?;
         let am = self.automerge_mut();

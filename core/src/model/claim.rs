@@ -82,6 +82,13 @@ pub struct ExpenseClaim {
     /// Head office's choices between concurrent steps of one rank (`lifecycle::Decision`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub decided: Decisions,
+    /// Who carries it now, when not its requester (set when a handover is accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<UserId>,
+    /// The incoming managers' reviews in territory handovers, keyed by handover id
+    /// (`model::handover::review_of` reads one); kept as JSON like `decided`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub handover: BTreeMap<String, serde_json::Value>,
 }
 
 impl ExpenseClaim {
@@ -103,12 +110,19 @@ impl ExpenseClaim {
             visit: None,
             status: Lifecycle::start(by, at),
             decided: Decisions::new(),
+            owner: None,
+            handover: BTreeMap::new(),
         }
     }
 
     /// Who asked for the money.
     pub fn requested_by(&self) -> Option<&UserId> {
         self.status.step(ClaimStage::Requested).map(|s| &s.by)
+    }
+
+    /// Who carries it now: its `owner`, else its requester.
+    pub fn holder(&self) -> Option<&UserId> {
+        self.owner.as_ref().or_else(|| self.requested_by())
     }
 
     /// Checks the claim's rules.

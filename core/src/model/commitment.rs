@@ -74,6 +74,10 @@ pub struct Commitment {
     pub decided: Decisions,
     #[serde(default)]
     pub notes: BTreeMap<NoteId, Note>,
+    /// The incoming managers' reviews in territory handovers, keyed by handover id
+    /// (`model::handover::review_of` reads one); kept as JSON like `decided`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub handover: BTreeMap<String, serde_json::Value>,
 }
 
 impl Commitment {
@@ -97,7 +101,13 @@ impl Commitment {
             status: Lifecycle::start(by, at),
             decided: Decisions::new(),
             notes: BTreeMap::new(),
+            handover: BTreeMap::new(),
         }
+    }
+
+    /// Who must keep it now (its `owner`).
+    pub fn holder(&self) -> &UserId {
+        &self.owner
     }
 
     /// Checks the commitment's rules.

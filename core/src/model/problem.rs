@@ -115,6 +115,10 @@ pub struct Problem {
     pub visit: Option<VisitId>,
     #[serde(default)]
     pub notes: BTreeMap<NoteId, Note>,
+    /// The incoming managers' reviews in territory handovers, keyed by handover id
+    /// (`model::handover::review_of` reads one); kept as JSON like `decided`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub handover: BTreeMap<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -140,7 +144,15 @@ impl Problem {
             assigned_to: None,
             visit: None,
             notes: BTreeMap::new(),
+            handover: BTreeMap::new(),
         }
+    }
+
+    /// Who works on it now: its `owner`, else whoever raised it.
+    pub fn holder(&self) -> Option<&UserId> {
+        self.owner
+            .as_ref()
+            .or_else(|| self.status.step(ProblemStatus::Open).map(|s| &s.by))
     }
 
     /// When it was raised.

@@ -115,7 +115,12 @@ record!(
     "commitments",
     ["what", "to_whom", "due", "owner"]
 );
-record!(ExpenseClaim, ClaimId, "claims", ["category", "purpose"]);
+record!(
+    ExpenseClaim,
+    ClaimId,
+    "claims",
+    ["category", "purpose", "owner"]
+);
 record!(
     Problem,
     ProblemId,

@@ -7,7 +7,7 @@ use super::role::Role;
 use super::rule::{Rule, Violation};
 use super::tree::{DEALER, Field, Node, SKELETON, STEP_FIELDS, Steps, TERRITORY, Write};
 use super::view::{Seen, View};
-use crate::ids::UserId;
+use crate::ids::{HandoverId, UserId};
 use crate::money::Money;
 
 /// Which kind of document an edit is in.
@@ -40,6 +40,11 @@ pub struct Author<'a> {
     /// server's, from [`super::ApprovalLimits::authority`]); `None`: no limit,
     /// or not known here (the device).
     pub authority: Option<&'a [Money]>,
+    /// The handovers whose incoming manager this author is, in the document's
+    /// territory (the server's); `None`: not known here (the device). With a
+    /// role (the server), a review step of any other handover is refused
+    /// (`not_incoming`).
+    pub incoming: Option<&'a [HandoverId]>,
 }
 
 /// What the last key of a path is.
@@ -377,13 +382,18 @@ fn check_one(
             }
         }
         Write::WithStep(stage) => {
-            // The step may be in any lifecycle of the record (`status`, a problem's `escalation`).
+            // The step may be in any lifecycle of the record (`status`, a problem's
+            // `escalation`), or of the unit the field is in (a handover item's `review`).
             let with_step = added.iter().any(|(lifecycle, (_, stages))| {
-                lifecycle.len() == r.record + 1
-                    && lifecycle[..r.record] == path[..r.record]
+                [r.record, r.unit]
+                    .iter()
+                    .any(|&n| n > 0 && lifecycle.len() == n + 1 && lifecycle[..n] == path[..n])
                     && stages.iter().any(|s| s == stage)
             });
-            if !unit_is_new && !with_step {
+            // In a unit nested inside a record (a handover item), creating the
+            // unit is not enough: the field comes with its step only.
+            let at_creation = unit_is_new && r.unit <= r.record;
+            if !at_creation && !with_step {
                 return Err(Violation::new(
                     Rule::Immutable,
                     path,
@@ -566,6 +576,18 @@ fn check_steps(
                     Rule::Transition,
                     &at,
                     format!("cannot move from '{current}' to '{stage}'"),
+                ));
+            }
+        }
+        if steps.incoming_only && author.role.is_some() {
+            // The lifecycle's key names its handover: `[.., handover, hid, review]`.
+            let handover = status.len().checked_sub(2).map(|i| &status[i]);
+            let incoming = author.incoming.unwrap_or(&[]);
+            if !handover.is_some_and(|h| incoming.iter().any(|i| i.as_str() == h)) {
+                return Err(Violation::new(
+                    Rule::NotIncoming,
+                    &at,
+                    "only the incoming manager of this handover reviews its items",
                 ));
             }
         }

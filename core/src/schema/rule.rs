@@ -50,6 +50,14 @@ Rule {
     /// claim's amount spent) changed beside the value someone else recorded
     /// (`check_concurrent`).
     ConcurrentWrite = "concurrent_write",
+    /// A handover review step (`model::handover`) taken by someone other than
+    /// that handover's incoming manager.
+    NotIncoming = "not_incoming",
+    /// A change by the outgoing manager of a handed-over territory that is too
+    /// late to be taken as it is (`sync::handover`): stamped after the
+    /// reassignment, received after the grace period, or built on work done
+    /// after the reassignment. The server holds it for the incoming manager.
+    HandedOver = "handed_over",
     /// A domain rule of the record (`model::ValidationError`) that the edit breaks
     /// in its own view of the document (e.g. an activity ending before it starts).
     Record = "record",
@@ -66,6 +74,8 @@ impl Rule {
                 | Rule::Role
                 | Rule::SelfApproval
                 | Rule::ApprovalLimit
+                | Rule::NotIncoming
+                | Rule::HandedOver
         )
     }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::calendar::Timestamp;
 use crate::doc::{DocError, Document};
-use crate::ids::{ClaimId, DeviceId, UserId, VisitId};
+use crate::ids::{ClaimId, DeviceId, HandoverId, UserId, VisitId};
 use crate::model::{
     DealerKind, DealerProfile, DealerStatus, ExpenseCategory, ExpenseClaim, Record, Visit,
 };
@@ -65,6 +65,18 @@ fn raw_within(
     limit: Option<&[Money]>,
     f: impl FnOnce(&mut automerge::AutoCommit),
 ) -> Result<(), Violation> {
+    raw_author(doc, who, role, limit, None, f)
+}
+
+/// As [`raw`], for an author with approval limit `limit`, incoming manager of `incoming`.
+fn raw_author(
+    doc: &Document,
+    who: &str,
+    role: Role,
+    limit: Option<&[Money]>,
+    incoming: Option<&[HandoverId]>,
+    f: impl FnOnce(&mut automerge::AutoCommit),
+) -> Result<(), Violation> {
     let mut am = doc.automerge().clone();
     am.set_actor(ActorId::from(b"mallory".to_vec()));
     f(&mut am);
@@ -80,6 +92,7 @@ fn raw_within(
             role: Some(role),
             limit,
             authority: None,
+            incoming,
         },
     )
 }
@@ -365,4 +378,142 @@ fn spending_needs_an_approval_and_approving_needs_a_limit_that_covers_the_amount
     )
     .unwrap();
     raw_within(&doc, "h1", Role::HeadOffice, None, step("approved", "h1")).unwrap();
+}
+
+fn handover_id(s: &str) -> HandoverId {
+    s.parse().unwrap()
+}
+
+/// Writes review steps `stages` (and `reason`) of handover `h` on claim c1 as `by`.
+fn review_raw(
+    h: &'static str,
+    stages: &'static [&'static str],
+    reason: Option<&'static str>,
+    by: &'static str,
+) -> impl FnOnce(&mut automerge::AutoCommit) {
+    move |am: &mut automerge::AutoCommit| {
+        let claim = obj(am, &["claims", "c1"]);
+        let handover = match am.get(&claim, "handover").unwrap() {
+            Some((_, o)) => o,
+            None => am.put_object(&claim, "handover", ObjType::Map).unwrap(),
+        };
+        let item = match am.get(&handover, h).unwrap() {
+            Some((_, o)) => o,
+            None => am.put_object(&handover, h, ObjType::Map).unwrap(),
+        };
+        let review = match am.get(&item, "review").unwrap() {
+            Some((_, o)) => o,
+            None => am.put_object(&item, "review", ObjType::Map).unwrap(),
+        };
+        for st in stages {
+            let step = am.put_object(&review, *st, ObjType::Map).unwrap();
+            am.put(&step, "by", by).unwrap();
+            am.put(&step, "at", 5).unwrap();
+        }
+        if let Some(r) = reason {
+            am.put(&item, "reason", r).unwrap();
+        }
+    }
+}
+
+/// Claim c1 of [`dealer`] reviewed in handover h1 by m2 up to `stage` (a device's edit).
+fn reviewed(stage: crate::model::HandoverStage) -> Document {
+    let mut doc = dealer();
+    let reason = (stage == crate::model::HandoverStage::Flagged).then_some("缺收據");
+    doc.review::<ExpenseClaim>(
+        &"c1".parse().unwrap(),
+        &handover_id("h1"),
+        stage,
+        reason,
+        &stamp("m2", 1),
+    )
+    .unwrap();
+    doc
+}
+
+#[test]
+fn reason_only_with_flagged() {
+    use crate::model::HandoverStage;
+    let b = [handover_id("h1")];
+    let incoming = Some(&b[..]);
+    let as_b = |doc: &Document, f| raw_author(doc, "m2", Role::Manager, None, incoming, f);
+    // With the flagged step: taken.
+    as_b(
+        &dealer(),
+        review_raw("h1", &["reviewed", "flagged"], Some("缺收據"), "m2"),
+    )
+    .unwrap();
+    // A new item accepted at once, with a reason: refused.
+    let r = as_b(
+        &dealer(),
+        review_raw("h1", &["reviewed", "accepted"], Some("x"), "m2"),
+    );
+    assert_eq!(rule(r), Rule::Immutable);
+    // A reason alone, on a reviewed item or an accepted one: refused.
+    let r = as_b(
+        &reviewed(HandoverStage::Reviewed),
+        review_raw("h1", &[], Some("x"), "m2"),
+    );
+    assert_eq!(rule(r), Rule::Immutable);
+    let r = as_b(
+        &reviewed(HandoverStage::Accepted),
+        review_raw("h1", &[], Some("x"), "m2"),
+    );
+    assert_eq!(rule(r), Rule::Immutable);
+    // Flagged after reviewed, with its reason; then accepted.
+    as_b(
+        &reviewed(HandoverStage::Reviewed),
+        review_raw("h1", &["flagged"], Some("x"), "m2"),
+    )
+    .unwrap();
+    as_b(
+        &reviewed(HandoverStage::Flagged),
+        review_raw("h1", &["accepted"], None, "m2"),
+    )
+    .unwrap();
+    // Never back from accepted, never a second start.
+    let r = as_b(
+        &reviewed(HandoverStage::Accepted),
+        review_raw("h1", &["flagged"], Some("x"), "m2"),
+    );
+    assert_eq!(rule(r), Rule::Transition);
+    let r = as_b(&dealer(), review_raw("h1", &["accepted"], None, "m2"));
+    assert_eq!(rule(r), Rule::Transition);
+    // The step names its taker.
+    let r = as_b(
+        &dealer(),
+        review_raw("h1", &["reviewed", "accepted"], None, "m1"),
+    );
+    assert_eq!(rule(r), Rule::ForgedAuthor);
+}
+
+#[test]
+fn review_only_by_the_incoming_manager() {
+    let b = [handover_id("h1")];
+    let step = || review_raw("h1", &["reviewed", "accepted"], None, "m2");
+    // The incoming manager of h1.
+    raw_author(&dealer(), "m2", Role::Manager, None, Some(&b), step()).unwrap();
+    // Nobody's incoming handovers known, another handover, or none at all: refused on the server.
+    for incoming in [None, Some(&[handover_id("h2")][..]), Some(&[][..])] {
+        let r = raw_author(&dealer(), "m2", Role::Manager, None, incoming, step());
+        assert_eq!(rule(r), Rule::NotIncoming);
+    }
+    // Head office does not review in the incoming manager's place either.
+    let r = raw_author(&dealer(), "m2", Role::HeadOffice, None, None, step());
+    assert_eq!(rule(r), Rule::NotIncoming);
+    // The device (no role) cannot know: it lets the review through.
+    let mut doc = dealer();
+    doc.review::<ExpenseClaim>(
+        &"c1".parse().unwrap(),
+        &handover_id("h1"),
+        crate::model::HandoverStage::Accepted,
+        None,
+        &stamp("m2", 3),
+    )
+    .unwrap();
+    let claim = doc
+        .record::<ExpenseClaim>(&"c1".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.holder(), Some(&user("m2")));
 }

@@ -4,12 +4,12 @@ use std::str::FromStr;
 
 use crate::calendar::Day;
 use crate::ids::{ActivityId, ClaimId, CommitmentId, ContactId, CustomerId, DealerId, NoteId};
-use crate::ids::{ProblemId, UserId, VisitId};
+use crate::ids::{HandoverId, ProblemId, UserId, VisitId};
 use crate::lifecycle::{Stage, is_conflict_key};
 use crate::model::validation::{LONG, SHORT};
 use crate::model::{ActivityKind, ActivityStatus, ClaimStage, CommitmentStatus, ContentHash};
 use crate::model::{DealerKind, DealerStatus, ExpenseCategory, ProblemCategory, ProblemStatus};
-use crate::model::{EscalationStage, Severity, VisitPurpose};
+use crate::model::{EscalationStage, HandoverStage, Severity, VisitPurpose};
 
 /// What may be stored at one key.
 #[derive(Debug)]
@@ -109,6 +109,10 @@ pub struct Steps {
     /// Stages a record whose `amount` is above its maker's authority takes only
     /// after `approved` (a commitment pending approval; rule `pending_approval`).
     pub after_approval: &'static [&'static str],
+    /// Only the incoming manager of the handover the lifecycle belongs to (the
+    /// key above it) takes these steps (rule `not_incoming`; the server knows
+    /// who that is: `check::Author::incoming`).
+    pub incoming_only: bool,
 }
 
 fn parses<T: FromStr>(s: &str) -> bool {
@@ -365,6 +369,38 @@ const VISIT: &[Field] = &[
     ),
 ];
 
+/// The incoming manager's review of one handover item (`model::handover`):
+/// reviewed → flagged → accepted, only by the incoming manager.
+const HANDOVER_STEPS: Steps = Steps {
+    stages: &["reviewed", "flagged", "accepted"],
+    start: "reviewed",
+    rank: rank::<HandoverStage>,
+    may_follow: follows::<HandoverStage>,
+    approver_only: &[],
+    within_limit: &[],
+    after_approval: &[],
+    incoming_only: true,
+};
+
+/// One handover item: the review, and why it was flagged (with `flagged` only).
+const HANDOVER_ITEM: &[Field] = &[
+    f("review", Node::Steps(&HANDOVER_STEPS), Write::Editable),
+    f("reason", LONG_TEXT, Write::WithStep("flagged")),
+];
+
+/// A record's handover reviews, keyed by handover id.
+const HANDOVER: Field = f(
+    "handover",
+    Node::Records {
+        key: Key {
+            what: "handover id",
+            ok: parses::<HandoverId>,
+        },
+        record: HANDOVER_ITEM,
+    },
+    Write::Editable,
+);
+
 const COMMITMENT_STEPS: Steps = Steps {
     stages: &[
         "open",
@@ -380,6 +416,7 @@ const COMMITMENT_STEPS: Steps = Steps {
     approver_only: &["approved", "rejected"],
     within_limit: &["approved"],
     after_approval: &["kept", "broken"],
+    incoming_only: false,
 };
 
 const COMMITMENT: &[Field] = &[
@@ -395,6 +432,7 @@ const COMMITMENT: &[Field] = &[
     f("status", Node::Steps(&COMMITMENT_STEPS), Write::Editable),
     decided(commitment_key, COMMITMENT_DECISION),
     NOTES,
+    HANDOVER,
 ];
 
 const CLAIM_STEPS: Steps = Steps {
@@ -405,6 +443,7 @@ const CLAIM_STEPS: Steps = Steps {
     approver_only: &["approved", "rejected"],
     within_limit: &["approved"],
     after_approval: &[],
+    incoming_only: false,
 };
 
 const CLAIM: &[Field] = &[
@@ -426,6 +465,9 @@ const CLAIM: &[Field] = &[
     f("visit", VISIT_REF, Write::Fixed),
     f("status", Node::Steps(&CLAIM_STEPS), Write::Editable),
     decided(claim_key, CLAIM_DECISION),
+    // Who carries it now when not its requester (a handover's incoming manager).
+    f("owner", USER, Write::Editable),
+    HANDOVER,
 ];
 
 const PROBLEM_STEPS: Steps = Steps {
@@ -436,6 +478,7 @@ const PROBLEM_STEPS: Steps = Steps {
     approver_only: &[],
     within_limit: &[],
     after_approval: &[],
+    incoming_only: false,
 };
 
 const ESCALATION_STEPS: Steps = Steps {
@@ -447,6 +490,7 @@ const ESCALATION_STEPS: Steps = Steps {
     approver_only: &["responded"],
     within_limit: &[],
     after_approval: &[],
+    incoming_only: false,
 };
 
 const PROBLEM: &[Field] = &[
@@ -482,6 +526,7 @@ const PROBLEM: &[Field] = &[
     f("assigned_to", USER, Write::WithStep("responded")),
     f("visit", VISIT_REF, Write::Fixed),
     NOTES,
+    HANDOVER,
 ];
 
 const ACTIVITY_STEPS: Steps = Steps {
@@ -492,6 +537,7 @@ const ACTIVITY_STEPS: Steps = Steps {
     approver_only: &[],
     within_limit: &[],
     after_approval: &[],
+    incoming_only: false,
 };
 
 const ACTIVITY: &[Field] = &[

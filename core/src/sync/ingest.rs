@@ -1,17 +1,55 @@
 //! `ingest`: the server's decision on one document's pushed changes: store them all, or none and say why.
 
+use std::collections::BTreeSet;
+
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 
+use super::handover::{self, Handovers};
 use super::limits;
 use super::policy::Principal;
 use super::wire::{ChangeBytes, DocChanges, RejectCode, Rejection};
+use crate::calendar::Timestamp;
 use crate::doc::genesis;
 use crate::doc::{DocError, DocId, Document};
-use crate::ids::TerritoryId;
+use crate::ids::{HandoverId, TerritoryId};
 use crate::schema::{self, ApprovalLimits, Author, Rule, Violation};
 use crate::stamp::Stamp;
 
 pub use super::limits::Limits;
+
+/// What the server knows beyond the push when it decides on it: head office's
+/// approval limits and the pushing user's handovers (`super::handover`).
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Head office's approval limits (`approval_limit`, `pending_approval`).
+    pub approvals: &'a ApprovalLimits,
+    /// The pushing user's open handovers: as the outgoing manager (the late
+    /// rule, `handed_over`) and as the incoming one (`schema::Author::incoming`).
+    pub handovers: &'a Handovers,
+    /// The server's clock (ms): when the push is received (late rule (b)).
+    pub now: Timestamp,
+    /// The document's changes pushed by another user after the reassignment,
+    /// for an outgoing manager's push (late rule (c)); else empty.
+    pub foreign_after: &'a BTreeSet<ChangeHash>,
+    /// Delivering held changes the incoming manager released: the late rule is
+    /// skipped (every other rule applies).
+    pub release: bool,
+}
+
+static NO_HASHES: BTreeSet<ChangeHash> = BTreeSet::new();
+
+impl<'a> Context<'a> {
+    /// `approvals`, and no handovers.
+    pub fn new(approvals: &'a ApprovalLimits) -> Self {
+        Context {
+            approvals,
+            handovers: &handover::NONE,
+            now: Timestamp(0),
+            foreign_after: &NO_HASHES,
+            release: false,
+        }
+    }
+}
 
 /// An accepted push: the document as it now is and the changes that were new to
 /// it, in an order in which they can be applied.
@@ -119,13 +157,14 @@ pub fn ingest(
     principal: &Principal,
     limits: Limits,
 ) -> Result<Ingested, Rejection> {
+    let approvals = ApprovalLimits::default();
     decide(
         existing,
         push,
         principal,
         None,
         limits,
-        &ApprovalLimits::default(),
+        &Context::new(&approvals),
     )
 }
 
@@ -134,16 +173,20 @@ pub fn ingest(
 /// server's id for the token, and any retired device of the same user whose
 /// changes it delivers — so no device can make its changes look like another's.
 /// A claim approved in the push must be within the principal's limit for the
-/// document's territory in `approvals` (head office's table; `approval_limit`).
+/// document's territory in `ctx.approvals` (head office's table; `approval_limit`).
+/// A handover review must be the principal's own (`ctx.handovers.incoming`,
+/// `not_incoming`), and a push by the outgoing manager of the document's
+/// territory must not be late (`super::handover`, `handed_over`) unless
+/// `ctx.release`.
 pub fn ingest_from(
     existing: Option<&mut Document>,
     push: &DocChanges,
     principal: &Principal,
     devices: &[String],
     limits: Limits,
-    approvals: &ApprovalLimits,
+    ctx: &Context<'_>,
 ) -> Result<Ingested, Rejection> {
-    decide(existing, push, principal, Some(devices), limits, approvals)
+    decide(existing, push, principal, Some(devices), limits, ctx)
 }
 
 /// Refuses a caller who may not read or write `territory`.
@@ -168,7 +211,7 @@ fn decide(
     principal: &Principal,
     devices: Option<&[String]>,
     limits: Limits,
-    approvals: &ApprovalLimits,
+    ctx: &Context<'_>,
 ) -> Result<Ingested, Rejection> {
     let id = &push.doc;
     let incoming = decode_changes(id, &push.changes, limits)?;
@@ -219,11 +262,39 @@ fn decide(
         })?;
     }
     let stored = existing.as_deref().map(Document::automerge);
-    let ceiling = approvals.ceiling(principal.role, doc.territory());
-    let authority = approvals.authority(doc.territory());
+    let ceiling = ctx.approvals.ceiling(principal.role, doc.territory());
+    let authority = ctx.approvals.authority(doc.territory());
+    let incoming = ctx.handovers.incoming_in(doc.territory());
     let bounds = (ceiling.as_deref(), authority.as_deref());
-    check_schema(id, &mut doc, &fresh, principal, bounds, stored)?;
+    check_schema(id, &mut doc, &fresh, principal, bounds, &incoming, stored)?;
+    if !ctx.release
+        && let Some(out) = ctx.handovers.outgoing_in(doc.territory())
+    {
+        check_handed_over(id, doc.territory(), &fresh, out, ctx)?;
+    }
     Ok(Ingested { doc, fresh, hashes })
+}
+
+/// The late rule (`super::handover`) on every fresh change of the outgoing
+/// manager of the document's territory (`handed_over`, `forbidden`).
+fn check_handed_over(
+    id: &DocId,
+    territory: &TerritoryId,
+    fresh: &[Change],
+    out: &handover::Outgoing,
+    ctx: &Context<'_>,
+) -> Result<(), Rejection> {
+    let genesis_hash: Option<ChangeHash> = genesis::genesis(id, territory).ok().map(|(_, h)| h);
+    for c in fresh {
+        if Some(c.hash()) == genesis_hash {
+            continue;
+        }
+        // Every fresh change carries a stamp (`check_signatures`).
+        let at = Stamp::from_message(c.message()).map_or(Timestamp(i64::MAX), |s| s.at);
+        handover::check_late(out, at, c.deps(), ctx.now, ctx.foreign_after)
+            .map_err(|e| forged(id, Rule::HandedOver, e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// A refusal for a stamp that names someone else: `forbidden`, with its rule.
@@ -293,6 +364,7 @@ fn check_schema(
         Option<&[crate::money::Money]>,
         Option<&[crate::money::Money]>,
     ),
+    incoming: &[HandoverId],
     stored: Option<&AutoCommit>,
 ) -> Result<(), Rejection> {
     let genesis_hash: Option<ChangeHash> =
@@ -303,6 +375,7 @@ fn check_schema(
         role: Some(principal.role),
         limit,
         authority,
+        incoming: Some(incoming),
     };
     let am = doc.automerge_mut();
     for c in fresh {

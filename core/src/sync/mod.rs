@@ -2,6 +2,7 @@
 
 pub mod cursor;
 pub mod error;
+pub mod handover;
 pub mod hub;
 pub mod ingest;
 pub mod limits;
@@ -12,8 +13,9 @@ pub mod wire;
 
 pub use cursor::Cursor;
 pub use error::SyncError;
+pub use handover::{Handovers, Late, Outgoing};
 pub use hub::Hub;
-pub use ingest::{Ingested, ingest, ingest_from};
+pub use ingest::{Context, Ingested, ingest, ingest_from};
 pub use limits::{LimitError, Limits};
 pub use pace::Pace;
 pub use policy::{PolicyError, Principal, Role};
