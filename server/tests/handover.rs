@@ -324,6 +324,8 @@ async fn handover_story_through_the_server(backend: Backend) {
         RejectCode::Forbidden,
         "not_incoming",
     );
+    // A's device drops the refused edit and reads t-north again from the start.
+    assert!(sc.a.sync().await.is_empty());
     // B completes the handover.
     let r = complete(&sc.server, &sc.b.token, &h).await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
