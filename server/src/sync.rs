@@ -593,7 +593,13 @@ async fn hold(
         .collect();
     state
         .store
-        .hold(out.handover.as_str(), &push.doc.to_string(), device, &rows, known.now)
+        .hold(
+            out.handover.as_str(),
+            &push.doc.to_string(),
+            device,
+            &rows,
+            known.now,
+        )
         .await?;
     tracing::info!(user = %principal.user, doc = %push.doc, handover = %out.handover, changes = rows.len(), "late edits held for the incoming manager");
     Ok(())

@@ -40,8 +40,7 @@ fn dn() -> DealerId {
 
 async fn scene(backend: Backend) -> Scene {
     let server = TestServer::start(backend).await;
-    let ho =
-        head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-south", &[])]).await;
+    let ho = head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-south", &[])]).await;
     let ta = server.user("m1", "manager", &["t-north"]).await;
     let tb = server.user("m2", "manager", &[]).await;
     let t1 = server.user("r1", "regional", &["t-north"]).await;
@@ -75,7 +74,10 @@ async fn reassign(
 ) -> reqwest::Response {
     server
         .http
-        .post(format!("{}/api/territories/{territory}/handover", server.base))
+        .post(format!(
+            "{}/api/territories/{territory}/handover",
+            server.base
+        ))
         .bearer_auth(token)
         .json(body)
         .send()
@@ -92,7 +94,10 @@ async fn hand_north_over(server: &TestServer, token: &str, extra: Json) -> Hando
     let r = reassign(server, token, "t-north", &body).await;
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     let h: Json = r.json().await.unwrap();
-    assert_eq!((h["from"].as_str(), h["to"].as_str()), (Some("m1"), Some("m2")));
+    assert_eq!(
+        (h["from"].as_str(), h["to"].as_str()),
+        (Some("m1"), Some("m2"))
+    );
     h["id"].as_str().unwrap().parse().unwrap()
 }
 
@@ -155,8 +160,11 @@ fn twd(minor: i64) -> Money {
 
 /// `dev` records, without syncing, a commitment `k`, a claim `c` and a problem `p` at d-n.
 fn record_three(dev: &mut Device) -> (CommitmentId, ClaimId, ProblemId) {
-    let (k, c, p): (CommitmentId, ClaimId, ProblemId) =
-        ("k-a".parse().unwrap(), "c-a".parse().unwrap(), "p-a".parse().unwrap());
+    let (k, c, p): (CommitmentId, ClaimId, ProblemId) = (
+        "k-a".parse().unwrap(),
+        "c-a".parse().unwrap(),
+        "p-a".parse().unwrap(),
+    );
     let s = dev.stamp();
     let due = Day::from_ymd(2026, 3, 1).unwrap();
     let commitment = Commitment::new("補貨五箱", "林老闆", s.user.clone(), s.at, due);
@@ -243,7 +251,10 @@ async fn handover_story_through_the_server(backend: Backend) {
     // 2. The territory's regional manager hands t-north to B while A is offline.
     let h = hand_north_over(&sc.server, &sc.r1.token, json!({})).await;
     let listed_now = listed(&sc.server, &sc.b.token, &h).await;
-    assert!(items(&listed_now).is_empty(), "A had nothing open on the server yet");
+    assert!(
+        items(&listed_now).is_empty(),
+        "A had nothing open on the server yet"
+    );
     // A syncs afterwards: edits stamped before the reassignment, within the grace period.
     assert!(sc.a.sync().await.is_empty(), "A's offline work is taken");
     assert_eq!(sc.a.replica.pending(), 0);
@@ -263,13 +274,30 @@ async fn handover_story_through_the_server(backend: Backend) {
 
     // 3. B syncs, accepts the commitment and the claim, flags the problem.
     assert!(sc.b.sync().await.is_empty());
-    assert!(sc.b.replica.doc(&DocId::Dealer(dn())).is_some(), "B reads t-north");
-    assert!(review::<Commitment>(&mut sc.b, &k, &h, HandoverStage::Accepted, None).await.is_empty());
-    assert!(review::<ExpenseClaim>(&mut sc.b, &c, &h, HandoverStage::Accepted, None).await.is_empty());
     assert!(
-        review::<Problem>(&mut sc.b, &p, &h, HandoverStage::Flagged, Some("經銷商說已談妥，需再確認"))
+        sc.b.replica.doc(&DocId::Dealer(dn())).is_some(),
+        "B reads t-north"
+    );
+    assert!(
+        review::<Commitment>(&mut sc.b, &k, &h, HandoverStage::Accepted, None)
             .await
             .is_empty()
+    );
+    assert!(
+        review::<ExpenseClaim>(&mut sc.b, &c, &h, HandoverStage::Accepted, None)
+            .await
+            .is_empty()
+    );
+    assert!(
+        review::<Problem>(
+            &mut sc.b,
+            &p,
+            &h,
+            HandoverStage::Flagged,
+            Some("經銷商說已談妥，需再確認")
+        )
+        .await
+        .is_empty()
     );
     let seen = listed(&sc.server, &sc.ho.token, &h).await;
     assert_eq!(
@@ -290,10 +318,16 @@ async fn handover_story_through_the_server(backend: Backend) {
     assert_eq!(flagged["by"], "m2");
 
     // 4. Head office's at-risk list holds only the flagged problem, with its age.
-    let risk = sc.server.get_json(&sc.ho.token, "/api/handovers/at-risk").await;
+    let risk = sc
+        .server
+        .get_json(&sc.ho.token, "/api/handovers/at-risk")
+        .await;
     assert_eq!(risk["total"], 1, "{risk}");
     let only = &risk["items"][0];
-    assert_eq!((only["kind"].as_str(), only["id"].as_str()), (Some("problem"), Some(p.as_str())));
+    assert_eq!(
+        (only["kind"].as_str(), only["id"].as_str()),
+        (Some("problem"), Some(p.as_str()))
+    );
     assert_eq!(only["state"], "flagged");
     assert_eq!(only["territory"], "t-north");
     // Raised in January 2026 (the devices' clock): months old by the server's clock.
@@ -337,7 +371,11 @@ async fn handover_story_through_the_server(backend: Backend) {
     let (resp, _) = sc.a.round().await;
     assert_eq!(resp.revoked, vec![tid("t-north")]);
     assert!(sc.a.replica.doc(&DocId::Dealer(dn())).is_none());
-    assert!(sc.a.replica.doc(&DocId::Territory(tid("t-north"))).is_none());
+    assert!(
+        sc.a.replica
+            .doc(&DocId::Territory(tid("t-north")))
+            .is_none()
+    );
     assert_eq!(sc.a.replica.undelivered().count(), 0);
     assert_eq!(sc.a.replica.pending(), 0);
     let doc = stored(&sc.server).await;
@@ -347,7 +385,10 @@ async fn handover_story_through_the_server(backend: Backend) {
     assert_eq!(doc.claims[&c].holder(), Some(&m2));
     assert_eq!(doc.problems[&p].holder(), Some(&m1));
     // The at-risk list still shows the flagged problem after completion.
-    let risk = sc.server.get_json(&sc.ho.token, "/api/handovers/at-risk?territory=t-north").await;
+    let risk = sc
+        .server
+        .get_json(&sc.ho.token, "/api/handovers/at-risk?territory=t-north")
+        .await;
     assert_eq!(risk["total"], 1);
     sc.server.stop().await;
 }
@@ -367,14 +408,24 @@ async fn only_head_office_or_the_territorys_regional_manager_reassigns(backend: 
     }
     // Invalid requests: nothing changes.
     for (body, why) in [
-        (json!({"from": "m2", "to": "m1"}), "from is not assigned the territory"),
+        (
+            json!({"from": "m2", "to": "m1"}),
+            "from is not assigned the territory",
+        ),
         (json!({"from": "m1", "to": "r1"}), "to is not a manager"),
         (json!({"from": "m1", "to": "m1"}), "the same user"),
         (json!({"from": "m1", "to": "nobody"}), "no such user"),
-        (json!({"from": "m1", "to": "m2", "deadline_days": 91}), "deadline too long"),
-        (json!({"from": "m1", "to": "m2", "deadline_days": 2, "grace_days": 3}), "grace beyond deadline"),
+        (
+            json!({"from": "m1", "to": "m2", "deadline_days": 91}),
+            "deadline too long",
+        ),
+        (
+            json!({"from": "m1", "to": "m2", "deadline_days": 2, "grace_days": 3}),
+            "grace beyond deadline",
+        ),
     ] {
-        let (status, code) = code_of(reassign(&sc.server, &sc.ho.token, "t-north", &body).await).await;
+        let (status, code) =
+            code_of(reassign(&sc.server, &sc.ho.token, "t-north", &body).await).await;
         assert_eq!((status, code.as_str()), (400, "invalid"), "{why}");
     }
     let (status, code) =
@@ -390,7 +441,14 @@ async fn only_head_office_or_the_territorys_regional_manager_reassigns(backend: 
         sc.server.store.user_territories("m2").await.unwrap(),
         vec!["t-north".to_owned()]
     );
-    assert!(sc.server.store.user_territories("m1").await.unwrap().is_empty());
+    assert!(
+        sc.server
+            .store
+            .user_territories("m1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let again = json!({"from": "m2", "to": "m1"});
     let (status, code) = code_of(reassign(&sc.server, &sc.ho.token, "t-north", &again).await).await;
     assert_eq!((status, code.as_str()), (409, "handover_open"));
@@ -402,10 +460,28 @@ async fn only_head_office_or_the_territorys_regional_manager_reassigns(backend: 
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     // Who sees which handover.
     let n = |j: Json| j["handovers"].as_array().unwrap().len();
-    assert_eq!(n(sc.server.get_json(&sc.ho.token, "/api/handovers?status=all").await), 2);
-    assert_eq!(n(sc.server.get_json(&sc.r1.token, "/api/handovers?status=all").await), 2);
-    assert_eq!(n(sc.server.get_json(&sc.r2.token, "/api/handovers?status=all").await), 0);
-    assert_eq!(n(sc.server.get_json(&sc.a.token, "/api/handovers").await), 1);
+    assert_eq!(
+        n(sc.server
+            .get_json(&sc.ho.token, "/api/handovers?status=all")
+            .await),
+        2
+    );
+    assert_eq!(
+        n(sc.server
+            .get_json(&sc.r1.token, "/api/handovers?status=all")
+            .await),
+        2
+    );
+    assert_eq!(
+        n(sc.server
+            .get_json(&sc.r2.token, "/api/handovers?status=all")
+            .await),
+        0
+    );
+    assert_eq!(
+        n(sc.server.get_json(&sc.a.token, "/api/handovers").await),
+        1
+    );
     sc.server.stop().await;
 }
 
@@ -430,11 +506,27 @@ async fn completing_with_a_pending_item_is_refused(backend: Backend) {
     let (status, _) = code_of(complete(&sc.server, &sc.a.token, &h).await).await;
     assert_eq!(status, 403);
     assert!(sc.b.sync().await.is_empty());
-    assert!(review::<Commitment>(&mut sc.b, &k, &h, HandoverStage::Accepted, None).await.is_empty());
-    assert!(review::<Problem>(&mut sc.b, &p, &h, HandoverStage::Flagged, Some("待查")).await.is_empty());
+    assert!(
+        review::<Commitment>(&mut sc.b, &k, &h, HandoverStage::Accepted, None)
+            .await
+            .is_empty()
+    );
+    assert!(
+        review::<Problem>(&mut sc.b, &p, &h, HandoverStage::Flagged, Some("待查"))
+            .await
+            .is_empty()
+    );
     let (status, code) = code_of(complete(&sc.server, &sc.b.token, &h).await).await;
-    assert_eq!((status, code.as_str()), (409, "handover_pending"), "the claim is pending");
-    assert!(review::<ExpenseClaim>(&mut sc.b, &c, &h, HandoverStage::Accepted, None).await.is_empty());
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "handover_pending"),
+        "the claim is pending"
+    );
+    assert!(
+        review::<ExpenseClaim>(&mut sc.b, &c, &h, HandoverStage::Accepted, None)
+            .await
+            .is_empty()
+    );
     assert_eq!(complete(&sc.server, &sc.b.token, &h).await.status(), 200);
     sc.server.stop().await;
 }
@@ -459,7 +551,13 @@ async fn after_the_deadline_the_outgoing_manager_loses_the_territory(backend: Ba
     assert_eq!(shown["status"], "expired");
     assert_eq!(shown["completed_by"], "deadline");
     // An expired handover no longer blocks the next one.
-    let r = reassign(&sc.server, &sc.ho.token, "t-north", &json!({"from": "m2", "to": "m1"})).await;
+    let r = reassign(
+        &sc.server,
+        &sc.ho.token,
+        "t-north",
+        &json!({"from": "m2", "to": "m1"}),
+    )
+    .await;
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     sc.server.stop().await;
 }
@@ -474,7 +572,11 @@ async fn an_edit_stamped_after_reassignment_is_held_then_released_by_the_incomin
         .unwrap();
     // A records a commitment stamped after the reassignment.
     let k: CommitmentId = "k-late".parse().unwrap();
-    let s = Stamp::new(sc.a.user.clone(), sc.a.id.clone(), Timestamp(reassigned_at + 1));
+    let s = Stamp::new(
+        sc.a.user.clone(),
+        sc.a.id.clone(),
+        Timestamp(reassigned_at + 1),
+    );
     let due = Day::from_ymd(2027, 3, 1).unwrap();
     let commitment = Commitment::new("年後補貨", "林老闆", s.user.clone(), s.at, due);
     sc.a.replica
@@ -523,6 +625,9 @@ async fn an_edit_stamped_after_reassignment_is_held_then_released_by_the_incomin
     assert_eq!(sc.a.replica.pending(), 0);
     // The released commitment joined B's list, late.
     let seen = listed(&sc.server, &sc.b.token, &h).await;
-    assert_eq!(items(&seen), vec![item("commitment", k.as_str(), "pending", true)]);
+    assert_eq!(
+        items(&seen),
+        vec![item("commitment", k.as_str(), "pending", true)]
+    );
     sc.server.stop().await;
 }

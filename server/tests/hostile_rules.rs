@@ -977,9 +977,7 @@ async fn a_decision_changed_afterwards(backend: Backend) {
 /// The `handover.{hid}` item of the commitment in the attacker's copy (created).
 fn handover_item(raw: &mut AutoCommit, sc: &Scene, hid: &str) -> ObjId {
     let record = at(raw, &["commitments", sc.commitment.as_str()]);
-    let map = raw
-        .put_object(&record, "handover", ObjType::Map)
-        .unwrap();
+    let map = raw.put_object(&record, "handover", ObjType::Map).unwrap();
     raw.put_object(&map, hid, ObjType::Map).unwrap()
 }
 

@@ -376,7 +376,9 @@ pub async fn reassign(
         .parse()
         .map_err(|_| invalid(format!("{} is not a user id", b.from)))?;
     if b.from == b.to {
-        return Err(invalid("the outgoing and incoming managers are the same user".into()));
+        return Err(invalid(
+            "the outgoing and incoming managers are the same user".into(),
+        ));
     }
     let to = state
         .store
@@ -392,7 +394,10 @@ pub async fn reassign(
         .await?
         .contains(&territory)
     {
-        return Err(invalid(format!("{} is not assigned territory {territory}", b.from)));
+        return Err(invalid(format!(
+            "{} is not assigned territory {territory}",
+            b.from
+        )));
     }
     let now = state.now();
     if let Some(open) = state.store.open_handover(&territory, now).await? {
@@ -420,7 +425,10 @@ pub async fn reassign(
         Reassigned::Done(row) => row,
         Reassigned::AlreadyOpen(_) => return Err(HandoverError::Open(territory)),
         Reassigned::NotAssigned => {
-            return Err(invalid(format!("{} is not assigned territory {territory}", b.from)));
+            return Err(invalid(format!(
+                "{} is not assigned territory {territory}",
+                b.from
+            )));
         }
     };
     state.live.access_changed(&b.from);

@@ -225,12 +225,13 @@ impl Store {
         if let Some(id) = open {
             return Ok(Reassigned::AlreadyOpen(id));
         }
-        let moved = sqlx::query("DELETE FROM user_territories WHERE user_id = $1 AND territory = $2")
-            .bind(h.from_user)
-            .bind(h.territory)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
+        let moved =
+            sqlx::query("DELETE FROM user_territories WHERE user_id = $1 AND territory = $2")
+                .bind(h.from_user)
+                .bind(h.territory)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
         if moved != 1 {
             return Ok(Reassigned::NotAssigned);
         }
@@ -320,7 +321,11 @@ impl Store {
     }
 
     /// The territories `user` hands over and still reads at `now` (their read period).
-    pub async fn outgoing_territories(&self, user: &str, now: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn outgoing_territories(
+        &self,
+        user: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT territory FROM handovers \
              WHERE from_user = $1 AND completed_at IS NULL AND deadline > $2 ORDER BY territory",
@@ -371,7 +376,12 @@ impl Store {
 
     /// Completes a handover still open at `now`: the outgoing manager's read period
     /// and late window end now. False if it was no longer open.
-    pub async fn complete_handover(&self, id: &str, by: &str, now: i64) -> Result<bool, StoreError> {
+    pub async fn complete_handover(
+        &self,
+        id: &str,
+        by: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let mut w = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE handovers SET completed_at = $1, completed_by = $2, \
@@ -393,7 +403,10 @@ impl Store {
 
     /// The items of `handovers`, with their dealer, review and whether the record is
     /// still open, oldest first.
-    pub async fn handover_items(&self, handovers: &[String]) -> Result<Vec<ListedItem>, StoreError> {
+    pub async fn handover_items(
+        &self,
+        handovers: &[String],
+    ) -> Result<Vec<ListedItem>, StoreError> {
         if handovers.is_empty() {
             return Ok(Vec::new());
         }
@@ -495,7 +508,10 @@ impl Store {
     }
 
     /// How many changes each handover still holds (state `held`).
-    pub async fn held_counts(&self, handovers: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn held_counts(
+        &self,
+        handovers: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         let mut out = Vec::new();
         for h in handovers {
             let n: i64 = sqlx::query_scalar(
