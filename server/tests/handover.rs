@@ -21,6 +21,9 @@ on_both_backends!(
     completing_with_a_pending_item_is_refused,
     after_the_deadline_the_outgoing_manager_loses_the_territory,
     an_edit_stamped_after_reassignment_is_held_then_released_by_the_incoming_manager,
+    an_edit_synced_after_the_grace_period_is_held_and_may_be_declined,
+    a_change_built_on_the_incoming_managers_work_is_held,
+    at_risk_ages_and_buckets,
 );
 
 /// Territory t-north (manager A = m1, regional manager r1) and t-south (regional r2);
@@ -630,4 +633,236 @@ async fn an_edit_stamped_after_reassignment_is_held_then_released_by_the_incomin
         vec![item("commitment", k.as_str(), "pending", true)]
     );
     sc.server.stop().await;
+}
+
+/// `POST /api/handovers/{h}/held/{doc}/{what}` as `token`.
+async fn decide_held(
+    server: &TestServer,
+    token: &str,
+    h: &HandoverId,
+    what: &str,
+) -> reqwest::Response {
+    server
+        .http
+        .post(format!(
+            "{}/api/handovers/{h}/held/{}/{what}",
+            server.base,
+            DocId::Dealer(dn())
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn an_edit_synced_after_the_grace_period_is_held_and_may_be_declined(backend: Backend) {
+    let mut sc = scene(backend).await;
+    // Recorded offline before the reassignment, but the grace period is none.
+    let (k, _, _) = record_three(&mut sc.a);
+    let h = hand_north_over(&sc.server, &sc.ho.token, json!({"grace_days": 0})).await;
+    refused_for(&sc.a.sync().await, RejectCode::Forbidden, "handed_over");
+    assert_eq!(sc.a.replica.pending(), 3, "kept on the device");
+    assert!(!stored(&sc.server).await.commitments.contains_key(&k));
+    assert_eq!(listed(&sc.server, &sc.b.token, &h).await["held"], 3);
+    // B keeps them aside: marked, never deleted; A may not decide.
+    assert_eq!(
+        decide_held(&sc.server, &sc.a.token, &h, "decline")
+            .await
+            .status(),
+        403
+    );
+    let r = decide_held(&sc.server, &sc.b.token, &h, "decline").await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let declined: Json = r.json().await.unwrap();
+    assert_eq!(
+        (declined["state"].as_str(), declined["changes"].as_i64()),
+        (Some("declined"), Some(3))
+    );
+    let (status, code) = code_of(decide_held(&sc.server, &sc.b.token, &h, "release").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (404, "not_found"),
+        "nothing is held any more"
+    );
+    let held = sc
+        .server
+        .get_json(&sc.ho.token, &format!("/api/handovers/{h}/held"))
+        .await;
+    assert_eq!(held["docs"][0]["state"], "declined");
+    assert_eq!(held["docs"][0]["changes"], 3);
+    assert!(!stored(&sc.server).await.commitments.contains_key(&k));
+    // Completed: A loses the territory and keeps the edits as not delivered.
+    assert_eq!(complete(&sc.server, &sc.b.token, &h).await.status(), 200);
+    let (resp, _) = sc.a.round().await;
+    assert_eq!(resp.revoked, vec![tid("t-north")]);
+    assert_eq!(sc.a.replica.undelivered().count(), 1);
+    sc.server.stop().await;
+}
+
+async fn a_change_built_on_the_incoming_managers_work_is_held(backend: Backend) {
+    let mut sc = scene(backend).await;
+    let h = hand_north_over(&sc.server, &sc.ho.token, json!({})).await;
+    // B records a visit at d-n after the reassignment; A reads it …
+    assert!(sc.b.sync().await.is_empty());
+    let s = sc.b.stamp();
+    sc.b.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .insert(
+            &"v-b".parse().unwrap(),
+            &Visit::new(s.user.clone(), s.at),
+            &s,
+        )
+        .unwrap();
+    assert!(sc.b.sync().await.is_empty());
+    assert!(sc.a.sync().await.is_empty());
+    // … and then records a commitment, its clock saying it was before the reassignment.
+    let (k, _, _) = record_three(&mut sc.a);
+    refused_for(&sc.a.sync().await, RejectCode::Forbidden, "handed_over");
+    assert!(!stored(&sc.server).await.commitments.contains_key(&k));
+    assert_eq!(listed(&sc.server, &sc.b.token, &h).await["held"], 3);
+    // Released by head office, it is delivered.
+    let r = decide_held(&sc.server, &sc.ho.token, &h, "release").await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert!(stored(&sc.server).await.commitments.contains_key(&k));
+    assert!(sc.a.sync().await.is_empty());
+    assert_eq!(sc.a.replica.pending(), 0);
+    sc.server.stop().await;
+}
+
+const DAY: i64 = 86_400_000;
+
+async fn at_risk_ages_and_buckets(backend: Backend) {
+    // The server's clock is fixed 200 days after the devices' first stamps.
+    let now = 1_767_225_600_000 + 200 * DAY;
+    let settings = fieldsync_server::Settings {
+        clock: Some(now),
+        ..Default::default()
+    };
+    let server = TestServer::start_with(backend, settings).await;
+    let ho = head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-south", &[])]).await;
+    let ta = server.user("m1", "manager", &["t-north"]).await;
+    let tb = server.user("m2", "manager", &[]).await;
+    let t2 = server.user("r2", "regional", &["t-south"]).await;
+    let mut a = server.device("m1", &ta);
+    let mut b = server.device("m2", &tb);
+    a.sync().await;
+    let s = a.stamp();
+    a.replica
+        .create_dealer(&tid("t-north"), dn(), &profile("林記商行"), &s)
+        .unwrap();
+    // Commitments made 3, 10, 40 and 100 days before now, and one kept (not at risk).
+    for (id, days) in [
+        ("k3", 3),
+        ("k10", 10),
+        ("k40", 40),
+        ("k100", 100),
+        ("k-kept", 50),
+    ] {
+        let made = Timestamp(now - days * DAY);
+        let s = Stamp::new(a.user.clone(), a.id.clone(), made);
+        let due = made.day().unwrap().add_days(30).unwrap();
+        let c = Commitment::new(format!("承諾 {id}"), "林老闆", s.user.clone(), made, due);
+        let k: CommitmentId = id.parse().unwrap();
+        a.replica
+            .dealer_mut(&dn())
+            .unwrap()
+            .insert(&k, &c, &s)
+            .unwrap();
+    }
+    assert!(a.sync().await.is_empty());
+    let h = hand_north_over(&server, &ho.token, json!({})).await;
+    assert!(b.sync().await.is_empty());
+    let k10: CommitmentId = "k10".parse().unwrap();
+    assert!(
+        review::<Commitment>(&mut b, &k10, &h, HandoverStage::Flagged, Some("金額不明"))
+            .await
+            .is_empty()
+    );
+    let kept: CommitmentId = "k-kept".parse().unwrap();
+    let s = b.stamp();
+    b.replica
+        .dealer_mut(&dn())
+        .unwrap()
+        .advance::<Commitment>(
+            &kept,
+            fieldsync_core::model::CommitmentStatus::Kept,
+            Json::Null,
+            &s,
+        )
+        .unwrap();
+    assert!(b.sync().await.is_empty());
+
+    let risk = server.get_json(&ho.token, "/api/handovers/at-risk").await;
+    let rows: Vec<(String, i64, String)> = risk["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["age_days"].as_i64().unwrap(),
+                i["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = |v: &[(&str, i64, &str)]| -> Vec<(String, i64, String)> {
+        v.iter()
+            .map(|(a, b, c)| ((*a).to_owned(), *b, (*c).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        rows,
+        want(&[
+            ("k100", 100, "pending"),
+            ("k40", 40, "pending"),
+            ("k10", 10, "flagged"),
+            ("k3", 3, "pending"),
+        ]),
+        "oldest first; the kept one is not at risk"
+    );
+    assert_eq!(risk["items"][0]["days_since_handover"], 0);
+    let by_age: Vec<i64> = risk["totals"]["by_age"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(by_age, vec![1, 1, 1, 1], "{}", risk["totals"]);
+    assert_eq!(
+        risk["totals"]["by_state"],
+        json!([{"state": "flagged", "n": 1}, {"state": "pending", "n": 3}])
+    );
+    // Filters and paging.
+    let page = server
+        .get_json(
+            &ho.token,
+            "/api/handovers/at-risk?manager=m2&per_page=3&page=2",
+        )
+        .await;
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(4), 1)
+    );
+    assert_eq!(page["items"][0]["id"], "k3");
+    let none = server
+        .get_json(&ho.token, "/api/handovers/at-risk?manager=m9")
+        .await;
+    assert_eq!(none["total"], 0);
+    assert_eq!(
+        server.get_json(&t2, "/api/handovers/at-risk").await["total"],
+        0
+    );
+    assert_eq!(
+        server.get_json(&tb, "/api/handovers/at-risk").await["total"],
+        4
+    );
+    let bad = server
+        .get(&ho.token, "/api/handovers/at-risk?per_page=501")
+        .await;
+    assert_eq!(bad.status(), 400);
+    server.stop().await;
 }
