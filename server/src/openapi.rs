@@ -7,7 +7,7 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use fieldsync_core::doc::DocId;
-use fieldsync_core::ids::{DealerId, DeviceId, TerritoryId, UserId};
+use fieldsync_core::ids::{DealerId, DeviceId, HandoverId, TerritoryId, UserId};
 use fieldsync_core::model::ContentHash;
 
 use crate::error::ErrorBody;
@@ -77,7 +77,7 @@ impl Modify for Bearer {
     ),
     modifiers(&Bearer),
     // Schemas named only by parameters, which are not collected on their own.
-    components(schemas(ErrorBody, DealerId, DeviceId, TerritoryId, UserId, DocId, ContentHash)),
+    components(schemas(ErrorBody, DealerId, DeviceId, HandoverId, TerritoryId, UserId, DocId, ContentHash)),
     tags(
         (name = "operations", description = "Health, metrics and this document"),
         (name = "sync", description = "What devices use: sync, live channel, photos, exports"),

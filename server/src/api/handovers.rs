@@ -136,7 +136,7 @@ pub struct HandoverItem {
 /// A territory handover.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Handover {
-    #[schema(value_type = String)]
+    #[schema(value_type = HandoverId)]
     id: String,
     #[schema(value_type = TerritoryId)]
     territory: String,
@@ -462,7 +462,7 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Handover
     path = "/api/handovers/{id}/complete",
     tag = "handover",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The handover's id")),
+    params(("id" = HandoverId, Path, description = "The handover's id")),
     responses(
         (status = 200, description = "Completed", body = Handover),
         (status = 403, description = "Only the incoming manager, head office or the territory's regional manager completes it (`forbidden`)", body = ErrorBody),
@@ -602,7 +602,7 @@ pub struct AtRiskQuery {
 /// An item at risk: not accepted by the incoming manager while its record is still open.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AtRiskItem {
-    #[schema(value_type = String)]
+    #[schema(value_type = HandoverId)]
     handover: String,
     #[schema(value_type = TerritoryId)]
     territory: String,
@@ -822,7 +822,7 @@ async fn held_docs(state: &AppState, handover: &str) -> Result<Vec<HeldDoc>, Api
     path = "/api/handovers/{id}/held",
     tag = "handover",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The handover's id")),
+    params(("id" = HandoverId, Path, description = "The handover's id")),
     responses(
         (status = 200, description = "Held late edits, by document", body = Held),
         (status = 404, description = "No such handover the caller may see (`not_found`)", body = ErrorBody),
@@ -872,7 +872,7 @@ async fn decided(state: &AppState, h: &str, doc: &str, st: &str) -> Result<HeldD
     tag = "handover",
     security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "The handover's id"),
+        ("id" = HandoverId, Path, description = "The handover's id"),
         ("doc" = fieldsync_core::doc::DocId, Path, description = "The document whose held edits are released"),
     ),
     responses(
@@ -963,7 +963,7 @@ pub async fn release(
     tag = "handover",
     security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "The handover's id"),
+        ("id" = HandoverId, Path, description = "The handover's id"),
         ("doc" = fieldsync_core::doc::DocId, Path, description = "The document whose held edits are declined"),
     ),
     responses(
