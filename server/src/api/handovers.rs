@@ -53,20 +53,26 @@ impl From<StoreError> for HandoverError {
     }
 }
 
-impl IntoResponse for HandoverError {
-    fn into_response(self) -> Response {
-        let code = match &self {
+impl HandoverError {
+    /// The stable code of a refusal of this module's own (409).
+    fn code(&self) -> &'static str {
+        match self {
             HandoverError::Open(_) => "handover_open",
             HandoverError::Pending(_) => "handover_pending",
             HandoverError::Closed => "handover_closed",
             HandoverError::Refused(..) => "release_refused",
-            HandoverError::Api(_) => "",
-        };
+            HandoverError::Api(e) => e.status_code().1,
+        }
+    }
+}
+
+impl IntoResponse for HandoverError {
+    fn into_response(self) -> Response {
         match self {
             HandoverError::Api(e) => e.into_response(),
             other => {
                 let body = ErrorBody {
-                    code,
+                    code: other.code(),
                     message: other.to_string(),
                 };
                 (StatusCode::CONFLICT, Json(body)).into_response()
