@@ -5,7 +5,7 @@ use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{ActivityId, ClaimId, CommitmentId, IdError, NoteId, ProblemId, VisitId};
 use fieldsync_core::model::{
     Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerEntry, DealerProfile,
-    ExpenseClaim, Handed, HandoverStage, Notable, Problem, ProblemStatus, Record, Territory,
+    ExpenseClaim, HandoverStage, ItemKind, Notable, Problem, ProblemStatus, Record, Territory,
     Tracked, Visit,
 };
 use fieldsync_core::stamp::Stamp;
@@ -203,22 +203,6 @@ pub fn add_note(
     Ok(note.to_string())
 }
 
-fn review_as<R>(
-    doc: &mut Document,
-    id: &str,
-    handover: &str,
-    stage: &str,
-    reason: &str,
-    stamp: &Stamp,
-) -> Result<(), Error>
-where
-    R: Handed,
-    R::Id: FromStr<Err = IdError>,
-{
-    let stage: HandoverStage = stage.parse()?;
-    Ok(doc.review::<R>(&id.parse()?, &handover.parse()?, stage, Some(reason), stamp)?)
-}
-
 /// The incoming manager's review of a commitment, claim or problem in a handover
 /// (`reviewed`, `flagged` with a reason, `accepted`: core's `Document::review`).
 pub fn review(
@@ -230,10 +214,12 @@ pub fn review(
     reason: &str,
     stamp: &Stamp,
 ) -> Result<(), Error> {
-    match collection {
-        "commitments" => review_as::<Commitment>(doc, id, handover, stage, reason, stamp),
-        "claims" => review_as::<ExpenseClaim>(doc, id, handover, stage, reason, stamp),
-        "problems" => review_as::<Problem>(doc, id, handover, stage, reason, stamp),
-        other => Err(Error::Collection(other.to_owned())),
-    }
+    let kind = match collection {
+        "commitments" => ItemKind::Commitment,
+        "claims" => ItemKind::Claim,
+        "problems" => ItemKind::Problem,
+        other => return Err(Error::Collection(other.to_owned())),
+    };
+    let stage: HandoverStage = stage.parse()?;
+    Ok(doc.review_item(kind, id, &handover.parse()?, stage, Some(reason), stamp)?)
 }

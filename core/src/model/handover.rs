@@ -65,11 +65,8 @@ pub struct Review {
 /// Reads one handover item of a record (`record.handover[hid]`, kept as JSON in
 /// the typed records): `None` when it holds no readable review step.
 pub fn review_of(item: &Json) -> Option<Review> {
-    let steps = item.get("review")?.as_object()?;
-    let (state, step) = steps
-        .iter()
-        .filter_map(|(k, v)| Some((k.parse::<HandoverStage>().ok()?, v)))
-        .max_by_key(|(s, _)| s.rank())?;
+    let state = stage_of(item)?;
+    let step = item.get("review")?.get(state.as_str())?;
     let by = step.get("by")?.as_str()?.parse().ok()?;
     let at = Timestamp(step.get("at")?.as_i64()?);
     let reason = item.get("reason").and_then(Json::as_str).map(str::to_owned);
@@ -79,6 +76,15 @@ pub fn review_of(item: &Json) -> Option<Review> {
         by,
         at,
     })
+}
+
+/// The furthest review step of one handover item (see [`review_of`]).
+pub(crate) fn stage_of(item: &Json) -> Option<HandoverStage> {
+    item.get("review")?
+        .as_object()?
+        .keys()
+        .filter_map(|k| k.parse::<HandoverStage>().ok())
+        .max_by_key(|s| s.rank())
 }
 
 vocab!(/// The kind of record a handover item is.

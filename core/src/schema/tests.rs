@@ -294,9 +294,11 @@ fn editable_fields_agree_with_the_table() {
         record
             .iter()
             .filter(|f| f.write == tree::Write::Editable)
-            // Containers written by their own operations: notes, and head office's decisions (`Document::resolve`).
+            // Containers written by their own operations: notes, head office's decisions
+            // (`Document::resolve`) and handover reviews (`Document::review`).
             .filter(|f| {
-                !matches!(f.node, tree::Node::Steps(_)) && f.name != "notes" && f.name != "decided"
+                !matches!(f.node, tree::Node::Steps(_))
+                    && !["notes", "decided", "handover"].contains(&f.name)
             })
             .map(|f| f.name)
             .collect()
