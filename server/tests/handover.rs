@@ -24,6 +24,7 @@ on_both_backends!(
     an_edit_synced_after_the_grace_period_is_held_and_may_be_declined,
     a_change_built_on_the_incoming_managers_work_is_held,
     at_risk_ages_and_buckets,
+    both_managers_open_channels_are_told_to_sync,
 );
 
 /// Territory t-north (manager A = m1, regional manager r1) and t-south (regional r2);
@@ -864,5 +865,36 @@ async fn at_risk_ages_and_buckets(backend: Backend) {
         .get(&ho.token, "/api/handovers/at-risk?per_page=501")
         .await;
     assert_eq!(bad.status(), 400);
+    server.stop().await;
+}
+
+async fn both_managers_open_channels_are_told_to_sync(backend: Backend) {
+    let mut settings = fieldsync_server::Settings::default();
+    // No ping within the test: whatever a channel hears comes from the handover itself.
+    settings.hardening.live_ping = std::time::Duration::from_secs(3600);
+    let server = TestServer::start_with(backend, settings).await;
+    let ho = head_office_with_territories(&server, &[("t-north", &["m1"])]).await;
+    let ta = server.user("m1", "manager", &["t-north"]).await;
+    let tb = server.user("m2", "manager", &[]).await;
+    let ready = Some(r#"{"type":"ready"}"#);
+    let sync = Some(r#"{"type":"sync"}"#);
+    let mut wa = live(&server.base, &ta).await;
+    let mut wb = live(&server.base, &tb).await;
+    assert_eq!(next_text(&mut wa).await.as_deref(), ready);
+    assert_eq!(next_text(&mut wb).await.as_deref(), ready);
+    let h = hand_north_over(&server, &ho.token, json!({})).await;
+    // B now reads t-north: told at once. A still reads it (the read period).
+    assert_eq!(
+        next_text(&mut wb).await.as_deref(),
+        sync,
+        "the incoming manager"
+    );
+    assert_eq!(complete(&server, &tb, &h).await.status(), 200);
+    // A's read period is over: told at once, so its device removes the territory.
+    assert_eq!(
+        next_text(&mut wa).await.as_deref(),
+        sync,
+        "the outgoing manager"
+    );
     server.stop().await;
 }
