@@ -66,6 +66,10 @@ const FUZZ_SECONDS_IN_TEST: u64 = 40;
 /// so a CI verdict can be reproduced (and a run's new crash is not a lottery).
 /// `cargo xtask fuzz` explores with a new seed each time.
 const FUZZ_SEED_IN_TEST: u32 = 20_261_206;
+/// The property tests' seed in `cargo xtask test`, for the same reason (proptest
+/// reads `PROPTEST_RNG_SEED`; the committed `*.proptest-regressions` cases run
+/// first either way). Set `PROPTEST_RNG_SEED` yourself to explore other inputs.
+const PROPTEST_SEED_IN_TEST: &str = "20261206";
 
 fn main() -> Result<()> {
     match Cli::parse().command {
@@ -103,7 +107,12 @@ fn main() -> Result<()> {
                 "wasm32-unknown-unknown",
             ])?;
             web::build()?;
-            sh::cargo(&["test", "--workspace", "--all-targets"])?;
+            let seed = std::env::var("PROPTEST_RNG_SEED")
+                .unwrap_or_else(|_| PROPTEST_SEED_IN_TEST.to_owned());
+            sh::cargo_with(
+                &["test", "--workspace", "--all-targets"],
+                &[("PROPTEST_RNG_SEED", &seed)],
+            )?;
             fuzz::run(FUZZ_SECONDS_IN_TEST, Some(FUZZ_SEED_IN_TEST), &[])?;
             web::browser_tests(&[])
         }

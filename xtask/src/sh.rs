@@ -6,9 +6,16 @@ use std::process::Command;
 
 /// Runs `program args…`, failing if it fails.
 pub fn run(program: &str, args: &[&str]) -> Result<()> {
-    eprintln!("+ {program} {}", args.join(" "));
+    run_with(program, args, &[])
+}
+
+/// Runs `program args…` with these environment variables added, failing if it fails.
+pub fn run_with(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    eprintln!("+ {}{program} {}", shown.concat(), args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .with_context(|| format!("could not start {program}"))?;
     if !status.success() {
@@ -19,8 +26,13 @@ pub fn run(program: &str, args: &[&str]) -> Result<()> {
 
 /// Runs cargo with the toolchain that runs this xtask.
 pub fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with(args, &[])
+}
+
+/// Runs cargo with the toolchain that runs this xtask and these environment variables added.
+pub fn cargo_with(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(&cargo, args)
+    run_with(&cargo, args, env)
 }
 
 /// Whether `program` is on the PATH.
