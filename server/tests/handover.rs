@@ -25,6 +25,7 @@ on_both_backends!(
     a_change_built_on_the_incoming_managers_work_is_held,
     at_risk_ages_and_buckets,
     both_managers_open_channels_are_told_to_sync,
+    a_new_dealer_recorded_after_reassignment_is_held_in_its_handover,
 );
 
 /// Territory t-north (manager A = m1, regional manager r1) and t-south (regional r2);
@@ -897,4 +898,75 @@ async fn both_managers_open_channels_are_told_to_sync(backend: Backend) {
         "the outgoing manager"
     );
     server.stop().await;
+}
+
+async fn a_new_dealer_recorded_after_reassignment_is_held_in_its_handover(backend: Backend) {
+    let mut sc = scene(backend).await;
+    let h = hand_north_over(&sc.server, &sc.ho.token, json!({})).await;
+    let reassigned_at = listed(&sc.server, &sc.ho.token, &h).await["reassigned_at"]
+        .as_i64()
+        .unwrap();
+    // A creates a dealer in t-north, stamped after the reassignment: a document the server never had.
+    let fresh: DealerId = "d-new".parse().unwrap();
+    let s = Stamp::new(
+        sc.a.user.clone(),
+        sc.a.id.clone(),
+        Timestamp(reassigned_at + 1_000),
+    );
+    sc.a.replica
+        .create_dealer(&tid("t-north"), fresh.clone(), &profile("新開店"), &s)
+        .unwrap();
+    // Both the new dealer and the territory's dealer index are held.
+    let refused = sc.a.sync().await;
+    let mut docs: Vec<String> = refused.iter().map(|r| r.doc.to_string()).collect();
+    docs.sort();
+    assert_eq!(
+        docs,
+        vec!["dealer:d-new", "territory:t-north"],
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.rule.as_deref() == Some("handed_over"))
+    );
+    let doc = DocId::Dealer(fresh).to_string();
+    assert!(sc.server.store.load_doc(&doc).await.unwrap().is_none());
+    let held = sc
+        .server
+        .get_json(&sc.b.token, &format!("/api/handovers/{h}/held"))
+        .await;
+    let mut held_docs: Vec<&str> = held["docs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["doc"].as_str().unwrap())
+        .collect();
+    held_docs.sort();
+    assert_eq!(held_docs, docs, "{held}");
+    for d in &docs {
+        let r = sc
+            .server
+            .http
+            .post(format!(
+                "{}/api/handovers/{h}/held/{d}/release",
+                sc.server.base
+            ))
+            .bearer_auth(&sc.b.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{d}: {:?}", r.text().await);
+    }
+    let stored = sc
+        .server
+        .store
+        .load_doc(&doc)
+        .await
+        .unwrap()
+        .expect("delivered");
+    assert_eq!(stored.territory, "t-north");
+    assert!(sc.a.sync().await.is_empty());
+    assert_eq!(sc.a.replica.pending(), 0);
+    sc.server.stop().await;
 }
