@@ -1,17 +1,15 @@
 // Accessibility (issue 11): axe-core runs on every screen — the manager's dealer list, dealer page (with its
 // edit form), visit form (with its sub-records) and dialog; head office's every tab, dealer page and manager
-// page; the login screen and a login link's PIN question — in zh-Hant and in English, and fails on any serious or critical violation. Every
+// page; the login screen and a login link's PIN question — in zh-Hant and in English, and fails on any serious or critical violation
+// (the handover checklist and head office's handovers tab with items in them: handover.test.js). Every
 // control is at least 44 px square; focus moves to the new view's heading and the window title follows it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory, seedAs, eventually, seeText, offline } from './harness.js';
+import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory, seedAs, eventually, seeText, offline, audit } from './harness.js';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const DAY = 86_400_000;
 const LANGS = [['zh-Hant', 'zh-TW'], ['en', 'en-US']];
-const OFFICE_TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'approvals', 'escalations', 'conflicts'];
+const OFFICE_TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'approvals', 'escalations', 'handovers', 'conflicts'];
 let browser;
 
 before(async () => {
@@ -33,22 +31,6 @@ before(async () => {
   browser = await launch();
 });
 after(async () => { await browser?.close(); });
-
-/** Serious and critical axe violations on the page as it is, and every control smaller than 44 × 44 px. */
-async function audit(page) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE); // through devtools: the app's CSP allows no inline script
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
-  });
-  const small = await page.evaluate(() => [...document.querySelectorAll('button, .button, select, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), .tabs a, header a, label.inline')]
-    .filter((el) => el.getClientRects().length && !el.closest('[hidden]'))
-    .map((el) => [el, el.getBoundingClientRect()])
-    .filter(([, r]) => r.height < 44 || r.width < 44)
-    .map(([el, r]) => `${el.tagName.toLowerCase()}${el.name ? `[name=${el.name}]` : ''} "${el.textContent.trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`));
-  return [...found, ...(small.length ? [`target smaller than 44 px: ${small.join('; ')}`] : [])];
-}
 
 for (const [lang, locale] of LANGS) {
   test(`every screen passes axe-core (${lang}): login, the manager's screens and dialog, head office's tabs and pages`, async () => {

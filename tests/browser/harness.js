@@ -1,6 +1,7 @@
 // Shared helpers for the browser tests: Debian's chromium through playwright-core, the
 // server under test (started by `cargo xtask test`), seeding through the real wasm, screenshots.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ export const TOKENS = {
   ho: process.env.FIELDSYNC_TOKEN_HO, lin: process.env.FIELDSYNC_TOKEN_LIN, chen: process.env.FIELDSYNC_TOKEN_CHEN,
   bench: process.env.FIELDSYNC_TOKEN_BENCH, wu: process.env.FIELDSYNC_TOKEN_WU,
   zhao: process.env.FIELDSYNC_TOKEN_ZHAO, gao: process.env.FIELDSYNC_TOKEN_GAO, lee: process.env.FIELDSYNC_TOKEN_LEE,
-  kuo: process.env.FIELDSYNC_TOKEN_KUO,
+  kuo: process.env.FIELDSYNC_TOKEN_KUO, hsu: process.env.FIELDSYNC_TOKEN_HSU, tsai: process.env.FIELDSYNC_TOKEN_TSAI,
 };
 
 initSync({ module: readFileSync(new URL('../../web/dist/pkg/fieldsync_wasm_bg.wasm', import.meta.url)) });
@@ -214,4 +215,22 @@ export async function replicaOf(token, user) {
   await sync();
   const device = await deviceOf(token);
   return { r, by: (at = Date.now()) => stamp(user, at, device), sync };
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Serious and critical axe-core violations on the page as it is, and every control smaller than 44 × 44 px (a11y.test.js). */
+export async function audit(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE); // through devtools: the app's CSP allows no inline script
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  const small = await page.evaluate(() => [...document.querySelectorAll('button, .button, select, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), .tabs a, header a, label.inline')]
+    .filter((el) => el.getClientRects().length && !el.closest('[hidden]'))
+    .map((el) => [el, el.getBoundingClientRect()])
+    .filter(([, r]) => r.height < 44 || r.width < 44)
+    .map(([el, r]) => `${el.tagName.toLowerCase()}${el.name ? `[name=${el.name}]` : ''} "${el.textContent.trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`));
+  return [...found, ...(small.length ? [`target smaller than 44 px: ${small.join('; ')}`] : [])];
 }

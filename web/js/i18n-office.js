@@ -77,3 +77,34 @@ extend('en', {
   'cstatus.approved': 'Approved', 'cstatus.rejected': 'Rejected', 'cstatus.pending_approval': 'Pending approval',
   'office.rate.kept': 'Kept rate', 'office.rate.broken': 'Broken rate', 'office.rate.overdue': 'Overdue rate',
 });
+// Territory handovers: reassigning, the open handovers and their held edits, the items at risk (views/office-handovers.js).
+extend('zh-Hant', {
+  'office.handovers': '交接', 'handover.reassignTitle': '區域交接', 'handover.reassign': '交接區域',
+  'handover.reassignHelp': '區域立即改由接手的經理負責；前任經理在期限內仍可查看，交接後的修改要由接手的經理確認。',
+  'handover.reassignQ': '把「{territory}」從 {from} 交接給 {to} 嗎？', 'handover.reassigned': '已交接，接手的經理同步後會看到交接清單',
+  'handover.outgoing': '前任經理', 'handover.incoming': '接手經理（使用者代號）', 'handover.deadline_days': '期限（天）', 'handover.grace_days': '寬限（天）',
+  'handover.open': '進行中的交接', 'handover.none': '目前沒有進行中的交接。', 'handover.since': '交接時間', 'handover.deadline': '期限',
+  'handover.pending': '待接手', 'handover.flagged': '已標記', 'handover.accepted': '已接手',
+  'handover.complete': '完成交接', 'handover.completeQ': '完成「{territory}」的交接嗎？前任經理將不能再查看這個區域。', 'handover.completed': '交接已完成',
+  'handover.held': '前任經理交接後的修改', 'handover.changes': '筆修改', 'handover.release': '送出', 'handover.decline': '暫不採用',
+  'handover.releaseQ': '把這些修改送進經銷商資料嗎？', 'handover.declineQ': '暫不採用這些修改嗎？它們會保留，不會刪除。',
+  'handover.released': '已送出', 'handover.declined': '已暫不採用，修改仍保留',
+  'handover.atRisk': '風險項目', 'handover.item': '項目', 'handover.kind': '類型', 'handover.reason': '問題說明', 'handover.age': '建立至今',
+  'handover.sinceHandover': '交接至今', 'hkind.commitment': '承諾', 'hkind.claim': '費用申報', 'hkind.problem': '問題',
+  'error.handover_pending': '還有待接手的項目', 'error.handover_open': '這個區域已經在交接中',
+});
+extend('en', {
+  'office.handovers': 'Handovers', 'handover.reassignTitle': 'Hand a territory over', 'handover.reassign': 'Hand over',
+  'handover.reassignHelp': 'The incoming manager takes the territory at once; the outgoing one still reads it until the deadline, and the incoming one reviews the edits made after the handover.',
+  'handover.reassignQ': 'Hand “{territory}” over from {from} to {to}?', 'handover.reassigned': 'Handed over: the incoming manager sees the checklist at their next sync',
+  'handover.outgoing': 'Outgoing manager', 'handover.incoming': 'Incoming manager (user id)', 'handover.deadline_days': 'Deadline (days)', 'handover.grace_days': 'Grace (days)',
+  'handover.open': 'Open handovers', 'handover.none': 'No handover is open.', 'handover.since': 'Handed over', 'handover.deadline': 'Deadline',
+  'handover.pending': 'To take over', 'handover.flagged': 'Flagged', 'handover.accepted': 'Taken over',
+  'handover.complete': 'Complete', 'handover.completeQ': 'Complete the handover of “{territory}”? The outgoing manager no longer sees it.', 'handover.completed': 'Handover completed',
+  'handover.held': 'Edits the outgoing manager made after the handover', 'handover.changes': 'changes', 'handover.release': 'Deliver', 'handover.decline': 'Keep aside',
+  'handover.releaseQ': 'Deliver these edits to the dealer\'s record?', 'handover.declineQ': 'Keep these edits aside? They are kept, never deleted.',
+  'handover.released': 'Delivered', 'handover.declined': 'Kept aside: the edits are still kept',
+  'handover.atRisk': 'Items at risk', 'handover.item': 'Item', 'handover.kind': 'Kind', 'handover.reason': 'What is wrong', 'handover.age': 'Age',
+  'handover.sinceHandover': 'Since the handover', 'hkind.commitment': 'Commitment', 'hkind.claim': 'Expense claim', 'hkind.problem': 'Problem',
+  'error.handover_pending': 'Some items are not taken over yet', 'error.handover_open': 'This territory is already being handed over',
+});

@@ -222,6 +222,9 @@ Object.assign(en, {
   'escalation.escalate': 'Escalate to head office', 'escalation.waiting': 'Escalated: waiting for head office',
   'escalation.responded': 'Head office answered', 'escalation.response': 'Head office', 'escalation.assignedTo': 'Assigned to',
 });
+// Territory handover: a sync refusal the outgoing manager's or the incoming manager's phone may show (views/handover.js has the rest).
+Object.assign(zh, { 'rule.handed_over': '這個區域已交接，交接後的修改要由接手的經理確認', 'rule.not_incoming': '只有接手的經理能確認交接項目' });
+Object.assign(en, { 'rule.handed_over': 'this territory was handed over: the new manager reviews edits made after that', 'rule.not_incoming': 'only the incoming manager reviews handover items' });
 let current = localStorage.getItem(KEY) ?? defaultLang();
 
 function defaultLang() {

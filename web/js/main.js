@@ -239,6 +239,10 @@ async function route() {
     const { dealerView } = m;
     return render(dealerView({ id: parts[1] }, rerender));
   }
+  if (parts[0] === 'handover') {
+    const m = await screen(() => import('./views/handover.js'), stale);
+    return m && !stale() && render(m.handoverView(rerender));
+  }
   if (parts[0] === 'commitments') {
     const m = await screen(() => import('./views/mine.js'), stale);
     const v = m && (await m.mineView());

@@ -92,7 +92,9 @@ pub fn build() -> Result<()> {
 
 /// Head office's screens (and what only they import): the service worker does
 /// not precache them on install, so a manager's first visit never downloads them;
-/// a head-office page asks for them once it runs (see web/sw.js).
+/// a head-office page asks for them once it runs (see web/sw.js). The prefix
+/// `./js/views/office` holds every `office*.js`, `office-handovers.js` included; the
+/// incoming manager's checklist (`views/handover.js`) is a phone's, so precached.
 const LAZY: &[&str] = &[
     "./js/views/office",
     "./js/views/approvals.js",

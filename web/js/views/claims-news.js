@@ -1,5 +1,6 @@
 // Manager: on the home screen, the claims someone else decided on that wait for the manager: approved (record
 // what was spent), spent (reconcile with the dealer), and rejections of the last 30 days with their reason.
+// The manager's claims are those they hold: requested by them, or taken over in a territory handover (`owner`).
 // It comes with the sync like every other change: the approver's step is in the dealer's document.
 import { t } from '../i18n.js';
 import { h, fmtTime, fmtMoney, statusBadge, DAY } from '../ui.js';
@@ -17,7 +18,7 @@ export function claimsCard(dealers, user, now = Date.now()) {
   const items = [];
   for (const d of dealers) {
     for (const [id, c] of Object.entries(d.claims ?? {})) {
-      if (c.status?.requested?.by !== user) continue;
+      if ((c.owner ?? c.status?.requested?.by) !== user) continue; // its holder: taken over in a handover, else who asked
       const st = c.standing.status;
       const decided = c.status.approved ?? c.status.rejected;
       if (!decided || decided.by === user) continue;

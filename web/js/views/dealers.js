@@ -54,5 +54,8 @@ export function dealersView() {
     select('status', [['', `${t('dealers.status')}: ${t('dealers.all')}`], ...STATUSES.map((k) => [k, t('status.' + k)])], filter.status, { onchange: on('status'), 'aria-label': t('dealers.status') }),
     h('label.inline', t('dealers.notVisited'), h('input', { type: 'number', min: 0, name: 'days', value: filter.days, oninput: on('days'), style: 'width:5em' })));
   draw();
-  return h('section', h('div.head', h('h1', t('dealers.title')), count, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title'))), claimsCard(docs, session()?.user, now), bar, list);
+  // A territory handed over to me: the link to its checklist (views/handover.js, precached), with what waits.
+  const handover = h('span');
+  import('./handover.js').then((m) => m.badge(handover), () => {});
+  return h('section', h('div.head', h('h1', t('dealers.title')), count, handover, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title'))), claimsCard(docs, session()?.user, now), bar, list);
 }

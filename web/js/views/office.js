@@ -9,7 +9,7 @@ import { who, loadNames, territories, money, dealerLink, managerLink, table, day
 import { visitsChart, ageChart, spendChart } from './office-chart.js';
 import { ageingCard } from './office-ageing.js';
 
-export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'approvals', 'escalations', 'conflicts'];
+export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'approvals', 'escalations', 'handovers', 'conflicts'];
 const CLAIM_STAGES = ['requested', 'approved', 'rejected', 'spent', 'reconciled'];
 const opts = { page: 1, overdue: false, claimsOverdue: false, due: false, status: '' };
 /** The filters every list shares; kept while moving between tabs. */
@@ -177,6 +177,11 @@ const loaders = {
   /** Head office's escalation queue (views/escalations.js): answer or assign escalated problems. */
   async escalations(reload) {
     return (await import('./escalations.js')).queue(reload);
+  },
+  /** Territory handovers (views/office-handovers.js): reassign, the open ones with held edits, the items at risk. */
+  async handovers(reload) {
+    const q = new URLSearchParams(Object.entries({ territory: F.territory, manager: F.manager, page: opts.page }).filter(([, v]) => v !== ''));
+    return (await import('./office-handovers.js')).handoversTab(reload, filterBar(reload, { dates: false, dealer: false }), q, (p) => pager(p, reload));
   },
   async conflicts(reload) {
     const q = qs({}, {});

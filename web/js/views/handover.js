@@ -1,0 +1,148 @@
+// The incoming manager's handover checklist (交接清單, #/handover): the open items of the territory's outgoing
+// manager as the server listed them (GET /api/handovers, kept on the phone for offline use), each in the state
+// of its record on the device, else the server's: Pending, then Flagged, then Accepted. Accepting (asked first)
+// or flagging (with a reason) is a signed change on the record by core (`review`; accepting makes the record
+// mine); the server decides. Online: the outgoing manager's late edits held for review, and "done".
+import { t, extend } from '../i18n.js';
+import { api, getJSON } from '../api.js';
+import * as local from '../local.js';
+import { session, stamp } from '../session.js';
+import { h, fill, fmtTime, confirmStep, ask, toast, errorText, colon } from '../ui.js';
+
+extend('zh-Hant', {
+  'handover.title': '交接清單', 'handover.pending': '待接手', 'handover.flagged': '已標記', 'handover.accepted': '已接手',
+  'handover.from': '交接自', 'handover.deadline': '期限', 'handover.accept': '接手', 'handover.flag': '標記問題', 'handover.reason': '問題說明',
+  'handover.acceptQ': '接手「{what}」嗎？接手後由你負責，無法復原。', 'handover.flagQ': '「{what}」有什麼問題？',
+  'handover.done': '完成交接', 'handover.doneQ': '完成交接嗎？前任經理將不能再查看這個區域。', 'handover.completed': '交接已完成',
+  'handover.empty': '目前沒有要交接的項目。', 'handover.late': '交接後才同步', 'handover.held': '前任經理交接後的修改',
+  'handover.release': '送出', 'handover.decline': '暫不採用',
+  'hkind.commitment': '承諾', 'hkind.claim': '費用申報', 'hkind.problem': '問題',
+  'error.handover_pending': '還有待接手的項目', 'error.handover_open': '這個區域已經在交接中',
+});
+extend('en', {
+  'handover.title': 'Handover checklist', 'handover.pending': 'To take over', 'handover.flagged': 'Flagged', 'handover.accepted': 'Taken over',
+  'handover.from': 'Handed over by', 'handover.deadline': 'Deadline', 'handover.accept': 'Take over', 'handover.flag': 'Flag', 'handover.reason': 'What is wrong',
+  'handover.acceptQ': 'Take over “{what}”? It becomes yours; this cannot be undone.', 'handover.flagQ': 'What is wrong with “{what}”?',
+  'handover.done': 'Complete the handover', 'handover.doneQ': 'Complete the handover? The previous manager no longer sees this territory.',
+  'handover.completed': 'Handover completed', 'handover.empty': 'Nothing to take over.', 'handover.late': 'synced after the handover',
+  'handover.held': 'Edits the previous manager made after the handover', 'handover.release': 'Deliver', 'handover.decline': 'Keep aside',
+  'hkind.commitment': 'Commitment', 'hkind.claim': 'Expense claim', 'hkind.problem': 'Problem',
+  'error.handover_pending': 'Some items are not taken over yet', 'error.handover_open': 'This territory is already being handed over',
+});
+
+const KEY = 'fieldsync.handovers';
+const STATES = ['pending', 'flagged', 'accepted'];
+const COLL = { commitment: 'commitments', claim: 'claims', problem: 'problems' };
+let last = 0, busy = null;
+
+/** The open handovers to me, as last read from the server. */
+export function cached() {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) ?? '[]').filter((x) => x.to === session()?.user);
+  } catch {
+    return [];
+  }
+}
+
+/** Reads them from the server when online (at most every 20 s unless `force`); resolves true when they changed. */
+export function refresh(force) {
+  if (busy) return busy;
+  if (!force && Date.now() - last < 20_000) return Promise.resolve(false);
+  last = Date.now();
+  return (busy = getJSON('/api/handovers?status=open').then((r) => {
+    const text = JSON.stringify((r.items ?? r).filter((x) => x.to === session()?.user));
+    if (text === localStorage.getItem(KEY)) return false;
+    localStorage.setItem(KEY, text);
+    return true;
+  }, () => false).finally(() => { busy = null; }));
+}
+
+/** Each item with its state (`st`) and reason: the record's review on the device, unless the server knows a later one. */
+function items(ho, docs) {
+  return ho.items.map((x) => {
+    const mine = docs.get(x.dealer)?.[COLL[x.kind]]?.[x.id]?.handover?.[ho.id];
+    const rv = mine?.review ?? {};
+    const st = STATES[Math.max(STATES.indexOf(x.state), rv.accepted ? 2 : rv.flagged ? 1 : 0)];
+    return { ...x, st, reason: mine?.reason ?? x.reason };
+  }).sort((a, b) => a.since - b.since);
+}
+
+const dealerDocs = () => new Map(local.dealers().map((d) => [d.id, d]));
+
+/** The home screen's link to the checklist (in `slot`), with the number of items to take over. */
+export function badge(slot) {
+  const draw = () => {
+    const docs = dealerDocs();
+    const list = cached();
+    const n = list.flatMap((ho) => items(ho, docs)).filter((x) => x.st === 'pending').length;
+    fill(slot, list.length ? h('a.button', { href: '#/handover', 'data-action': 'handover', 'data-pending': n }, `${t('handover.title')} (${n})`) : null);
+  };
+  draw();
+  refresh().then((c) => c && draw());
+}
+
+async function run(f, rerender) {
+  try {
+    await f();
+    rerender();
+  } catch (e) {
+    toast(errorText(e), 'error');
+  }
+}
+
+function row(x, hid, rerender) {
+  const go = (stage, reason) => run(async () => {
+    await local.edit('review', `dealer:${x.dealer}`, COLL[x.kind], x.id, hid, stage, reason, stamp());
+    toast(t('visit.saved'));
+  }, rerender);
+  const q = (k) => t(k).replace('{what}', x.title);
+  return h('li', { 'data-item': x.id, 'data-kind': x.kind, 'data-state': x.st },
+    h('div.row-main', h('strong', x.title), h('span.badge', t('hkind.' + x.kind)), x.late ? h('span.badge.warn', t('handover.late')) : null),
+    h('div.row-sub', h('a', { href: `#/dealer/${x.dealer}` }, x.dealer_name ?? x.dealer), h('span', fmtTime(x.since))),
+    x.reason ? h('div.muted', { 'data-test': 'reason' }, `${t('handover.reason')}${colon()}${x.reason}`) : null,
+    x.st === 'accepted' ? null : h('div.actions',
+      h('button.primary', { 'data-action': 'accept', onclick: async () => { if (await confirmStep(q('handover.acceptQ'), t('handover.accept'))) go('accepted', ''); } }, t('handover.accept')),
+      x.st === 'pending' ? h('button', { 'data-action': 'flag', onclick: async () => {
+        const a = await ask(q('handover.flagQ'), [['flag', t('handover.flag')], ['cancel', t('common.cancel')]], { label: t('handover.reason'), required: true });
+        if (a.choice === 'flag' && a.text) go('flagged', a.text);
+      } }, t('handover.flag')) : null));
+}
+
+/** The outgoing manager's late edits held for me, per document: deliver them or keep them aside (online only). */
+function held(hid, docs, rerender) {
+  const box = h('div', { 'data-test': 'held' });
+  getJSON(`/api/handovers/${hid}/held`).then((r) => {
+    const n = {};
+    for (const c of r.items ?? r) if (c.state === 'held') n[c.doc] = (n[c.doc] ?? 0) + 1;
+    fill(box, Object.entries(n).map(([doc, k]) => h('div.actions', { 'data-held': doc },
+      `${t('handover.held')}${colon()}${docs.get(doc.slice(7))?.profile.name ?? doc} (${k})`,
+      ['release', 'decline'].map((a) => h('button', { 'data-action': a, onclick: () => run(() => api(`/api/handovers/${hid}/held/${encodeURIComponent(doc)}/${a}`, { method: 'POST' }), rerender) }, t('handover.' + a))))));
+  }, () => {});
+  return box;
+}
+
+function card(ho, docs, rerender) {
+  const all = items(ho, docs);
+  const of = (s) => all.filter((x) => x.st === s);
+  return h('section.card', { 'data-handover': ho.id },
+    h('p.muted', `${t('handover.from')}${colon()}${ho.from_name ?? ho.from} · ${t('handover.deadline')}${colon()}${fmtTime(ho.deadline)}`),
+    STATES.map((s) => [h('h2', `${t('handover.' + s)} (${of(s).length})`), h('ul.plain', { 'data-group': s }, of(s).map((x) => row(x, ho.id, rerender)))]),
+    held(ho.id, docs, rerender),
+    h('button.primary', { 'data-action': 'complete', disabled: of('pending').length > 0, onclick: async () => {
+      if (!(await confirmStep(t('handover.doneQ'), t('handover.done')))) return;
+      run(async () => {
+        await (await import('../sync.js')).syncNow(); // my reviews first: the server counts them
+        await api(`/api/handovers/${ho.id}/complete`, { method: 'POST' });
+        await refresh(true);
+        toast(t('handover.completed'));
+      }, rerender);
+    } }, t('handover.done')));
+}
+
+export function handoverView(rerender) {
+  refresh().then((c) => c && rerender());
+  const docs = dealerDocs();
+  const list = cached();
+  return h('section', { 'data-section': 'handover' }, h('a.back', { href: '#/dealers' }, t('dealer.back')), h('h1', t('handover.title')),
+    list.length ? list.map((ho) => card(ho, docs, rerender)) : h('p.muted', t('handover.empty')));
+}
