@@ -17,7 +17,7 @@ extend('zh-Hant', {
   'handover.empty': '目前沒有要交接的項目。', 'handover.late': '交接後才同步', 'handover.held': '前任經理交接後的修改',
   'handover.release': '送出', 'handover.decline': '暫不採用',
   'hkind.commitment': '承諾', 'hkind.claim': '費用申報', 'hkind.problem': '問題',
-  'error.handover_pending': '還有待接手的項目', 'error.handover_open': '這個區域已經在交接中',
+  'error.handover_pending': '還有待接手的項目',
 });
 extend('en', {
   'handover.title': 'Handover checklist', 'handover.pending': 'To take over', 'handover.flagged': 'Flagged', 'handover.accepted': 'Taken over',
@@ -27,7 +27,7 @@ extend('en', {
   'handover.completed': 'Handover completed', 'handover.empty': 'Nothing to take over.', 'handover.late': 'synced after the handover',
   'handover.held': 'Edits the previous manager made after the handover', 'handover.release': 'Deliver', 'handover.decline': 'Keep aside',
   'hkind.commitment': 'Commitment', 'hkind.claim': 'Expense claim', 'hkind.problem': 'Problem',
-  'error.handover_pending': 'Some items are not taken over yet', 'error.handover_open': 'This territory is already being handed over',
+  'error.handover_pending': 'Some items are not taken over yet',
 });
 
 const KEY = 'fieldsync.handovers';
@@ -50,7 +50,7 @@ export function refresh(force) {
   if (!force && Date.now() - last < 20_000) return Promise.resolve(false);
   last = Date.now();
   return (busy = getJSON('/api/handovers?status=open').then((r) => {
-    const text = JSON.stringify((r.items ?? r).filter((x) => x.to === session()?.user));
+    const text = JSON.stringify(r.handovers.filter((x) => x.to === session()?.user));
     if (text === localStorage.getItem(KEY)) return false;
     localStorage.setItem(KEY, text);
     return true;
@@ -113,7 +113,7 @@ function held(hid, docs, rerender) {
   const box = h('div', { 'data-test': 'held' });
   getJSON(`/api/handovers/${hid}/held`).then((r) => {
     const n = {};
-    for (const c of r.items ?? r) if (c.state === 'held') n[c.doc] = (n[c.doc] ?? 0) + 1;
+    for (const c of r.held ?? r.items ?? r) if (c.state === 'held') n[c.doc] = (n[c.doc] ?? 0) + 1;
     fill(box, Object.entries(n).map(([doc, k]) => h('div.actions', { 'data-held': doc },
       `${t('handover.held')}${colon()}${docs.get(doc.slice(7))?.profile.name ?? doc} (${k})`,
       ['release', 'decline'].map((a) => h('button', { 'data-action': a, onclick: () => run(() => api(`/api/handovers/${hid}/held/${encodeURIComponent(doc)}/${a}`, { method: 'POST' }), rerender) }, t('handover.' + a))))));
@@ -127,7 +127,7 @@ function card(ho, docs, rerender) {
   return h('section.card', { 'data-handover': ho.id },
     h('p.muted', `${t('handover.from')}${colon()}${ho.from_name ?? ho.from} · ${t('handover.deadline')}${colon()}${fmtTime(ho.deadline)}`),
     STATES.map((s) => [h('h2', `${t('handover.' + s)} (${of(s).length})`), h('ul.plain', { 'data-group': s }, of(s).map((x) => row(x, ho.id, rerender)))]),
-    held(ho.id, docs, rerender),
+    ho.held ? held(ho.id, docs, rerender) : null,
     h('button.primary', { 'data-action': 'complete', disabled: of('pending').length > 0, onclick: async () => {
       if (!(await confirmStep(t('handover.doneQ'), t('handover.done')))) return;
       run(async () => {

@@ -55,7 +55,7 @@ function reassignForm(reload) {
 async function heldList(hid, reload) {
   const r = await getJSON(`/api/handovers/${encodeURIComponent(hid)}/held`);
   const docs = new Map();
-  for (const c of r.items ?? r) {
+  for (const c of r.held ?? r.items ?? r) {
     const d = docs.get(c.doc) ?? { doc: c.doc, held: 0, other: 0, received: 0 };
     if (c.state === 'held') d.held += 1;
     else d.other += 1;
@@ -74,10 +74,10 @@ async function heldList(hid, reload) {
 
 /** One open handover: who to whom, its counts, its held edits, "complete". */
 async function openItem(ho, reload) {
-  const n = Object.fromEntries(STATES.map((s) => [s, ho.items.filter((x) => x.state === s).length]));
+  const n = ho.counts ?? Object.fromEntries(STATES.map((s) => [s, ho.items.filter((x) => x.state === s).length]));
   const held = typeof ho.held === 'number' ? ho.held : ho.held?.held;
   return h('li', { 'data-handover': ho.id, 'data-territory': ho.territory },
-    h('div.row-main', h('strong', tname(ho.territory)), managerLink(ho.from), '→', managerLink(ho.to)),
+    h('div.row-main', h('strong', tname(ho.territory)), managerLink(ho.from), '→', h('a', { href: `#/office/manager/${encodeURIComponent(ho.to)}` }, ho.to_name ?? who(ho.to))),
     h('div.row-sub', h('span', `${t('handover.since')}: ${fmtTime(ho.reassigned_at)}`), h('span', `${t('handover.deadline')}: ${fmtTime(ho.deadline)}`)),
     h('div.tiles', STATES.map((s) => h('div.tile', { 'data-count': s }, h('b', String(n[s])), h('span', t('handover.' + s))))),
     held === 0 ? null : await heldList(ho.id, reload).catch(() => null),
@@ -115,7 +115,7 @@ export async function handoversTab(reload, filters, q, pager) {
   const paged = new URLSearchParams(page);
   paged.delete('page');
   const [open, risk] = await Promise.all([getJSON('/api/handovers?status=open'), getJSON(`/api/handovers/at-risk?${page}`)]);
-  const list = open.items ?? open;
+  const list = open.handovers ?? open.items ?? open;
   const role = session()?.role;
   return [role === 'head_office' || role === 'regional' ? reassignForm(reload) : null,
     h('section.card', { 'data-section': 'open-handovers' }, h('h2', `${t('handover.open')} (${list.length})`),
