@@ -9,10 +9,14 @@ import { api, getJSON } from '../api.js';
 import { t } from '../i18n.js';
 import { session } from '../session.js';
 import { h, fill, fmtTime, toast, errorText, confirmStep } from '../ui.js';
-import { who, territories, dealerLink, managerLink, table, fetchAll, csvButton } from './office-common.js';
+import { who, territories, dealerLink, table, fetchAll, csvButton } from './office-common.js';
 
 const STATES = ['accepted', 'flagged', 'pending'];
 const tname = (id) => territories.find((x) => x.id === id)?.name ?? id;
+/** Names of the managers of the handovers shown (a manager without territories is in no other list). */
+const names = new Map();
+const name = (id) => names.get(id) ?? who(id);
+const person = (id) => h('a', { href: `#/office/manager/${encodeURIComponent(id)}`, 'data-manager-link': id }, name(id));
 const num = (name, value, max) => h('input', { name, type: 'number', min: 0, max, step: 1, required: true, value, style: 'width:6em', 'aria-label': t('handover.' + name) });
 
 /** Runs `f` (a call to the server), says `done`, reloads; a refusal is said in the reader's language. */
@@ -41,7 +45,7 @@ function reassignForm(reload) {
   const grace = num('grace_days', 3, 90);
   const form = h('form.actions', { 'data-action': 'reassign-form', onsubmit: async (e) => {
     e.preventDefault();
-    const q = t('handover.reassignQ').replace('{territory}', tname(where.value)).replace('{from}', who(from.value)).replace('{to}', who(to.value.trim()));
+    const q = t('handover.reassignQ').replace('{territory}', tname(where.value)).replace('{from}', name(from.value)).replace('{to}', name(to.value.trim()));
     if (!(await confirmStep(q, t('handover.reassign')))) return;
     call(() => post(`/api/territories/${encodeURIComponent(where.value)}/handover`,
       { from: from.value, to: to.value.trim(), deadline_days: Number(deadline.value), grace_days: Number(grace.value) }), 'handover.reassigned', reload);
@@ -77,7 +81,7 @@ async function openItem(ho, reload) {
   const n = ho.counts ?? Object.fromEntries(STATES.map((s) => [s, ho.items.filter((x) => x.state === s).length]));
   const held = typeof ho.held === 'number' ? ho.held : ho.held?.held;
   return h('li', { 'data-handover': ho.id, 'data-territory': ho.territory },
-    h('div.row-main', h('strong', tname(ho.territory)), managerLink(ho.from), '→', h('a', { href: `#/office/manager/${encodeURIComponent(ho.to)}` }, ho.to_name ?? who(ho.to))),
+    h('div.row-main', h('strong', tname(ho.territory)), person(ho.from), '→', person(ho.to)),
     h('div.row-sub', h('span', `${t('handover.since')}: ${fmtTime(ho.reassigned_at)}`), h('span', `${t('handover.deadline')}: ${fmtTime(ho.deadline)}`)),
     h('div.tiles', STATES.map((s) => h('div.tile', { 'data-count': s }, h('b', String(n[s])), h('span', t('handover.' + s))))),
     held === 0 ? null : await heldList(ho.id, reload).catch(() => null),
@@ -93,7 +97,7 @@ function atRisk(p, q, pager) {
   const ages = p.totals?.by_age ?? [];
   const states = Array.isArray(p.totals?.by_state) ? p.totals.by_state : Object.entries(p.totals?.by_state ?? {}).map(([state, n]) => ({ state, n }));
   const cols = [[t('handover.item'), (x) => x.title], [t('handover.kind'), (x) => t('hkind.' + x.kind, x.kind)], [t('office.dealer'), (x) => x.dealer_name ?? x.dealer],
-    [t('dealers.territory'), (x) => tname(x.territory)], [t('handover.outgoing'), (x) => who(x.from)], [t('handover.incoming'), (x) => who(x.to)],
+    [t('dealers.territory'), (x) => tname(x.territory)], [t('handover.outgoing'), (x) => name(x.from)], [t('handover.incoming'), (x) => name(x.to)],
     [t('dealers.status'), (x) => t('handover.' + x.state, x.state)], [t('handover.reason'), (x) => x.reason ?? ''],
     [t('handover.age'), (x) => x.age_days], [t('handover.sinceHandover'), (x) => x.days_since_handover]];
   return h('section.card', { 'data-section': 'at-risk' }, h('h2', `${t('handover.atRisk')} (${p.total})`),
@@ -103,7 +107,7 @@ function atRisk(p, q, pager) {
     h('div.actions', csvButton('handovers-at-risk', cols, () => fetchAll(`/api/handovers/at-risk?${q}`))),
     table(cols.map((c) => c[0]), p.items.map((x) => h('tr', { 'data-item': x.id, 'data-state': x.state, class: x.state === 'flagged' ? 'overdue' : null },
       h('td', x.title), h('td', t('hkind.' + x.kind, x.kind)), h('td', dealerLink(x.dealer, x.dealer_name)), h('td', tname(x.territory)),
-      h('td', x.from ? managerLink(x.from) : ''), h('td', x.to ? managerLink(x.to) : ''),
+      h('td', person(x.from)), h('td', person(x.to)),
       h('td', h(`span.badge${x.state === 'flagged' ? '.overdue' : ''}`, t('handover.' + x.state, x.state))), h('td', x.reason ?? ''),
       h('td', { 'data-age-days': x.age_days }, h('span.badge', `${x.age_days} ${t('office.days')}`)), h('td', `${x.days_since_handover} ${t('office.days')}`)))),
     pager(p));
@@ -116,6 +120,7 @@ export async function handoversTab(reload, filters, q, pager) {
   paged.delete('page');
   const [open, risk] = await Promise.all([getJSON('/api/handovers?status=open'), getJSON(`/api/handovers/at-risk?${page}`)]);
   const list = open.handovers ?? open.items ?? open;
+  for (const ho of list) names.set(ho.from, ho.from_name).set(ho.to, ho.to_name);
   const role = session()?.role;
   return [role === 'head_office' || role === 'regional' ? reassignForm(reload) : null,
     h('section.card', { 'data-section': 'open-handovers' }, h('h2', `${t('handover.open')} (${list.length})`),
