@@ -67,13 +67,13 @@ function items(ho, docs) {
   }).sort((a, b) => a.since - b.since);
 }
 
-const dealerDocs = () => new Map(local.dealers().map((d) => [d.id, d]));
+const byId = (dealers) => new Map(dealers.map((d) => [d.id, d]));
 
-/** The home screen's link to the checklist (in `slot`), with the number of items to take over. */
-export function badge(slot) {
+/** The home screen's link to the checklist (in `slot`), with the number of items to take over (`dealers`: the states on the device). */
+export function badge(slot, dealers) {
   const draw = () => {
-    const docs = dealerDocs();
     const list = cached();
+    const docs = byId(list.length ? dealers : []);
     const n = list.flatMap((ho) => items(ho, docs)).filter((x) => x.st === 'pending').length;
     fill(slot, list.length ? h('a.button', { href: '#/handover', 'data-action': 'handover', 'data-pending': n }, `${t('handover.title')} (${n})`) : null);
   };
@@ -141,7 +141,7 @@ function card(ho, docs, rerender) {
 
 export function handoverView(rerender) {
   refresh().then((c) => c && rerender());
-  const docs = dealerDocs();
+  const docs = byId(local.dealers());
   const list = cached();
   return h('section', { 'data-section': 'handover' }, h('a.back', { href: '#/dealers' }, t('dealer.back')), h('h1', t('handover.title')),
     list.length ? list.map((ho) => card(ho, docs, rerender)) : h('p.muted', t('handover.empty')));
