@@ -39,7 +39,7 @@ function reassignForm(reload) {
     territories.map((x) => h('option', { value: x.id }, x.name)));
   const pick = () => fill(from, (territories.find((x) => x.id === where.value)?.managers ?? []).map((m) => h('option', { value: m.id }, m.name)));
   pick();
-  const known = new Map(territories.flatMap((x) => x.managers.map((m) => [m.id, m.name])));
+  const known = new Map([...territories.flatMap((x) => x.managers.map((m) => [m.id, m.name])), ...[...names].filter(([, n]) => n)]);
   const to = h('input', { name: 'to', required: true, list: 'handover-managers', autocomplete: 'off', style: 'width:12em', placeholder: t('handover.incoming'), 'aria-label': t('handover.incoming') });
   const deadline = num('deadline_days', 14, 90);
   const grace = num('grace_days', 3, 90);
@@ -49,7 +49,7 @@ function reassignForm(reload) {
     if (!(await confirmStep(q, t('handover.reassign')))) return;
     call(() => post(`/api/territories/${encodeURIComponent(where.value)}/handover`,
       { from: from.value, to: to.value.trim(), deadline_days: Number(deadline.value), grace_days: Number(grace.value) }), 'handover.reassigned', reload);
-  } }, where, from, to, h('datalist#handover-managers', [...known].map(([id, name]) => h('option', { value: id }, name))),
+  } }, where, from, to, h('datalist#handover-managers', [...known].map(([id, n]) => h('option', { value: id }, n))),
   h('label.inline', t('handover.deadline_days'), deadline), h('label.inline', t('handover.grace_days'), grace),
   h('button.primary', { type: 'submit' }, t('handover.reassign')));
   return h('section.card', { 'data-section': 'reassign' }, h('h2', t('handover.reassignTitle')), h('p.muted', t('handover.reassignHelp')), form);
