@@ -91,7 +91,7 @@ extend('zh-Hant', {
   'handover.released': '已送出', 'handover.declined': '已暫不採用，修改仍保留',
   'handover.atRisk': '風險項目', 'handover.item': '項目', 'handover.kind': '類型', 'handover.reason': '問題說明', 'handover.age': '建立至今',
   'handover.sinceHandover': '交接至今', 'hkind.commitment': '承諾', 'hkind.claim': '費用申報', 'hkind.problem': '問題',
-  'error.handover_pending': '還有待接手的項目', 'error.handover_open': '這個區域已經在交接中',
+  'error.handover_pending': '還有待接手的項目', 'error.handover_open': '這個區域已經在交接中', 'error.release_refused': '這些修改已經和經銷商資料衝突，仍保留待處理',
 });
 extend('en', {
   'office.handovers': 'Handovers', 'handover.reassignTitle': 'Hand a territory over', 'handover.reassign': 'Hand over',
@@ -107,4 +107,5 @@ extend('en', {
   'handover.atRisk': 'Items at risk', 'handover.item': 'Item', 'handover.kind': 'Kind', 'handover.reason': 'What is wrong', 'handover.age': 'Age',
   'handover.sinceHandover': 'Since the handover', 'hkind.commitment': 'Commitment', 'hkind.claim': 'Expense claim', 'hkind.problem': 'Problem',
   'error.handover_pending': 'Some items are not taken over yet', 'error.handover_open': 'This territory is already being handed over',
+  'error.release_refused': 'These edits no longer fit the dealer\'s record: they stay held',
 });

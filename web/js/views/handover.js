@@ -112,9 +112,7 @@ function row(x, hid, rerender) {
 function held(hid, docs, rerender) {
   const box = h('div', { 'data-test': 'held' });
   getJSON(`/api/handovers/${hid}/held`).then((r) => {
-    const n = {};
-    for (const c of r.held ?? r.items ?? r) if (c.state === 'held') n[c.doc] = (n[c.doc] ?? 0) + 1;
-    fill(box, Object.entries(n).map(([doc, k]) => h('div.actions', { 'data-held': doc },
+    fill(box, r.docs.filter((d) => d.state === 'held').map(({ doc, changes: k }) => h('div.actions', { 'data-held': doc },
       `${t('handover.held')}${colon()}${docs.get(doc.slice(7))?.profile.name ?? doc} (${k})`,
       ['release', 'decline'].map((a) => h('button', { 'data-action': a, onclick: () => run(() => api(`/api/handovers/${hid}/held/${encodeURIComponent(doc)}/${a}`, { method: 'POST' }), rerender) }, t('handover.' + a))))));
   }, () => {});

@@ -58,19 +58,11 @@ function reassignForm(reload) {
 /** The late edits held in handover `hid`: per document, deliver them to it or keep them aside. */
 async function heldList(hid, reload) {
   const r = await getJSON(`/api/handovers/${encodeURIComponent(hid)}/held`);
-  const docs = new Map();
-  for (const c of r.held ?? r.items ?? r) {
-    const d = docs.get(c.doc) ?? { doc: c.doc, held: 0, other: 0, received: 0 };
-    if (c.state === 'held') d.held += 1;
-    else d.other += 1;
-    d.received = Math.max(d.received, c.received_at ?? 0);
-    docs.set(c.doc, d);
-  }
-  const open = [...docs.values()].filter((d) => d.held);
+  const open = r.docs.filter((d) => d.state === 'held');
   if (!open.length) return null;
-  return h('div', { 'data-test': 'held' }, h('h3', `${t('handover.held')} (${open.reduce((n, d) => n + d.held, 0)})`),
+  return h('div', { 'data-test': 'held' }, h('h3', `${t('handover.held')} (${open.reduce((n, d) => n + d.changes, 0)})`),
     h('ul.plain', open.map((d) => h('li', { 'data-held': d.doc },
-      h('div.row-main', h('strong', d.doc.startsWith('dealer:') ? dealerLink(d.doc.slice(7)) : d.doc), h('span.badge', `${d.held} ${t('handover.changes')}`), h('span.muted', fmtTime(d.received))),
+      h('div.row-main', h('strong', d.doc.startsWith('dealer:') ? dealerLink(d.doc.slice(7)) : d.doc), h('span.badge', `${d.changes} ${t('handover.changes')}`), h('span.muted', `${fmtTime(d.first_stamped_at)} – ${fmtTime(d.last_stamped_at)}`)),
       h('div.actions', ['release', 'decline'].map((a) => h('button', { type: 'button', 'data-action': a, onclick: async () => {
         if (await confirmStep(t(`handover.${a}Q`), t('handover.' + a))) call(() => post(`/api/handovers/${encodeURIComponent(hid)}/held/${encodeURIComponent(d.doc)}/${a}`), `handover.${a}d`, reload);
       } }, t('handover.' + a))))))));
