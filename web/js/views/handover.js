@@ -17,7 +17,7 @@ extend('zh-Hant', {
   'handover.empty': '目前沒有要交接的項目。', 'handover.late': '交接後才同步', 'handover.held': '前任經理交接後的修改',
   'handover.release': '送出', 'handover.decline': '暫不採用',
   'hkind.commitment': '承諾', 'hkind.claim': '費用申報', 'hkind.problem': '問題',
-  'error.handover_pending': '還有待接手的項目',
+  'error.handover_pending': '還有待接手的項目', 'error.release_refused': '這些修改和目前的資料衝突，仍保留待處理',
 });
 extend('en', {
   'handover.title': 'Handover checklist', 'handover.pending': 'To take over', 'handover.flagged': 'Flagged', 'handover.accepted': 'Taken over',
@@ -27,7 +27,7 @@ extend('en', {
   'handover.completed': 'Handover completed', 'handover.empty': 'Nothing to take over.', 'handover.late': 'synced after the handover',
   'handover.held': 'Edits the previous manager made after the handover', 'handover.release': 'Deliver', 'handover.decline': 'Keep aside',
   'hkind.commitment': 'Commitment', 'hkind.claim': 'Expense claim', 'hkind.problem': 'Problem',
-  'error.handover_pending': 'Some items are not taken over yet',
+  'error.handover_pending': 'Some items are not taken over yet', 'error.release_refused': 'These edits no longer fit: they stay held',
 });
 
 const KEY = 'fieldsync.handovers';
