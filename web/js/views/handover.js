@@ -44,17 +44,20 @@ export function cached() {
   }
 }
 
-/** Reads them from the server when online (at most every 20 s unless `force`); resolves true when they changed. */
+/** Reads them from the server when online (at most every 20 s unless `force`; a busy server is asked again
+ * shortly, a failure next time); resolves true when they changed. */
 export function refresh(force) {
   if (busy) return busy;
   if (!force && Date.now() - last < 20_000) return Promise.resolve(false);
   last = Date.now();
-  return (busy = getJSON('/api/handovers?status=open').then((r) => {
+  const get = (n) => getJSON('/api/handovers?status=open').catch((e) => (n && e.status >= 429
+    ? new Promise((ok) => setTimeout(ok, 1500)).then(() => get(n - 1)) : Promise.reject(e)));
+  return (busy = get(4).then((r) => {
     const text = JSON.stringify(r.handovers.filter((x) => x.to === session()?.user));
     if (text === localStorage.getItem(KEY)) return false;
     localStorage.setItem(KEY, text);
     return true;
-  }, () => false).finally(() => { busy = null; }));
+  }, () => { last = 0; return false; }).finally(() => { busy = null; }));
 }
 
 /** Each item with its state (`st`) and reason: the record's review on the device, unless the server knows a later one. */
