@@ -117,10 +117,7 @@ for (const [lang, locale] of LANGS) {
     const ctx = await context(browser, { locale });
     const phone = await login(ctx, TOKENS.tsai);
     await phone.goto(`${BASE}/#/handover`);
-    await phone.locator('[data-section=handover] [data-item=hcl-1] [data-action=accept]').waitFor().catch(async (e) => {
-      console.log('DEBUG', await phone.evaluate(() => [location.hash, localStorage.getItem('fieldsync.handovers')?.slice(0, 300), document.querySelector('main').innerText.slice(0, 600)]));
-      throw e;
-    });
+    await phone.locator('[data-section=handover] [data-item=hcl-1] [data-action=accept]').waitFor();
     for (const p of await audit(phone)) problems.push(`checklist: ${p}`);
     await ctx.close();
     const hoCtx = await context(browser, { locale, viewport: { width: 1280, height: 900 } });
