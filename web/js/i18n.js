@@ -223,8 +223,8 @@ Object.assign(en, {
   'escalation.responded': 'Head office answered', 'escalation.response': 'Head office', 'escalation.assignedTo': 'Assigned to',
 });
 // Territory handover: a sync refusal the outgoing manager's or the incoming manager's phone may show (views/handover.js has the rest).
-Object.assign(zh, { 'rule.handed_over': '這個區域已交接，交接後的修改要由接手的經理確認', 'rule.not_incoming': '只有接手的經理能確認交接項目' });
-Object.assign(en, { 'rule.handed_over': 'this territory was handed over: the new manager reviews edits made after that', 'rule.not_incoming': 'only the incoming manager reviews handover items' });
+Object.assign(zh, { 'rule.handed_over': '區域已交接，這筆修改待接手經理確認', 'rule.not_incoming': '只有接手經理能確認交接項目' });
+Object.assign(en, { 'rule.handed_over': 'the territory was handed over: the new manager reviews this edit', 'rule.not_incoming': 'only the incoming manager reviews handovers' });
 let current = localStorage.getItem(KEY) ?? defaultLang();
 
 function defaultLang() {

@@ -2,7 +2,7 @@
 // manager as the server listed them (GET /api/handovers, kept on the phone for offline use), each in the state
 // of its record on the device, else the server's: Pending, then Flagged, then Accepted. Accepting (asked first)
 // or flagging (with a reason) is a signed change on the record by core (`review`; accepting makes the record
-// mine); the server decides. Online: the outgoing manager's late edits held for review, and "done".
+// mine); the server decides. Online: "done" (the outgoing manager's late edits held for review are on head office's tab).
 import { t, extend } from '../i18n.js';
 import { api, getJSON } from '../api.js';
 import * as local from '../local.js';
@@ -13,21 +13,17 @@ extend('zh-Hant', {
   'handover.title': '交接清單', 'handover.pending': '待接手', 'handover.flagged': '已標記', 'handover.accepted': '已接手',
   'handover.from': '交接自', 'handover.deadline': '期限', 'handover.accept': '接手', 'handover.flag': '標記問題', 'handover.reason': '問題說明',
   'handover.acceptQ': '接手「{what}」嗎？接手後由你負責，無法復原。', 'handover.flagQ': '「{what}」有什麼問題？',
-  'handover.done': '完成交接', 'handover.doneQ': '完成交接嗎？前任經理將不能再查看這個區域。', 'handover.completed': '交接已完成',
-  'handover.empty': '目前沒有要交接的項目。', 'handover.late': '交接後才同步', 'handover.held': '前任經理交接後的修改',
-  'handover.release': '送出', 'handover.decline': '暫不採用',
-  'hkind.commitment': '承諾', 'hkind.claim': '費用申報', 'hkind.problem': '問題',
-  'error.handover_pending': '還有待接手的項目', 'error.release_refused': '這些修改和目前的資料衝突，仍保留待處理',
+  'handover.done': '完成交接', 'handover.doneQ': '完成交接嗎？前任經理將看不到這個區域。', 'handover.completed': '交接已完成',
+  'handover.empty': '沒有要交接的項目。', 'handover.late': '交接後才同步',
+  'hkind.commitment': '承諾', 'hkind.claim': '費用申報', 'hkind.problem': '問題', 'error.handover_pending': '還有待接手的項目',
 });
 extend('en', {
-  'handover.title': 'Handover checklist', 'handover.pending': 'To take over', 'handover.flagged': 'Flagged', 'handover.accepted': 'Taken over',
-  'handover.from': 'Handed over by', 'handover.deadline': 'Deadline', 'handover.accept': 'Take over', 'handover.flag': 'Flag', 'handover.reason': 'What is wrong',
-  'handover.acceptQ': 'Take over “{what}”? It becomes yours; this cannot be undone.', 'handover.flagQ': 'What is wrong with “{what}”?',
-  'handover.done': 'Complete the handover', 'handover.doneQ': 'Complete the handover? The previous manager no longer sees this territory.',
-  'handover.completed': 'Handover completed', 'handover.empty': 'Nothing to take over.', 'handover.late': 'synced after the handover',
-  'handover.held': 'Edits the previous manager made after the handover', 'handover.release': 'Deliver', 'handover.decline': 'Keep aside',
-  'hkind.commitment': 'Commitment', 'hkind.claim': 'Expense claim', 'hkind.problem': 'Problem',
-  'error.handover_pending': 'Some items are not taken over yet', 'error.release_refused': 'These edits no longer fit: they stay held',
+  'handover.title': 'Handover', 'handover.pending': 'To take over', 'handover.flagged': 'Flagged', 'handover.accepted': 'Taken over',
+  'handover.from': 'From', 'handover.deadline': 'Deadline', 'handover.accept': 'Take over', 'handover.flag': 'Flag', 'handover.reason': 'What is wrong',
+  'handover.acceptQ': 'Take over “{what}” for good? It becomes yours.', 'handover.flagQ': 'What is wrong with “{what}”?',
+  'handover.done': 'Complete', 'handover.doneQ': 'Complete the handover? The previous manager loses the territory.',
+  'handover.completed': 'Handover completed', 'handover.empty': 'Nothing to take over.', 'handover.late': 'synced late',
+  'hkind.commitment': 'Commitment', 'hkind.claim': 'Expense claim', 'hkind.problem': 'Problem', 'error.handover_pending': 'Some items are not taken over yet',
 });
 
 const KEY = 'fieldsync.handovers';
@@ -36,13 +32,7 @@ const COLL = { commitment: 'commitments', claim: 'claims', problem: 'problems' }
 let last = 0, busy = null;
 
 /** The open handovers to me, as last read from the server. */
-export function cached() {
-  try {
-    return JSON.parse(localStorage.getItem(KEY) ?? '[]').filter((x) => x.to === session()?.user);
-  } catch {
-    return [];
-  }
-}
+export const cached = () => JSON.parse(localStorage.getItem(KEY) ?? '[]').filter((x) => x.to === session()?.user);
 
 /** Reads them from the server when online (at most every 20 s unless `force`; a busy server is asked again
  * shortly, a failure next time); resolves true when they changed. */
@@ -94,12 +84,9 @@ async function run(f, rerender) {
 }
 
 function row(x, hid, rerender) {
-  const go = (stage, reason) => run(async () => {
-    await local.edit('review', `dealer:${x.dealer}`, COLL[x.kind], x.id, hid, stage, reason, stamp());
-    toast(t('visit.saved'));
-  }, rerender);
+  const go = (stage, reason) => run(() => local.edit('review', `dealer:${x.dealer}`, COLL[x.kind], x.id, hid, stage, reason, stamp()), rerender);
   const q = (k) => t(k).replace('{what}', x.title);
-  return h('li', { 'data-item': x.id, 'data-kind': x.kind, 'data-state': x.st },
+  return h('li', { 'data-item': x.id, 'data-state': x.st },
     h('div.row-main', h('strong', x.title), h('span.badge', t('hkind.' + x.kind)), x.late ? h('span.badge.warn', t('handover.late')) : null),
     h('div.row-sub', h('a', { href: `#/dealer/${x.dealer}` }, x.dealer_name ?? x.dealer), h('span', fmtTime(x.since))),
     x.reason ? h('div.muted', { 'data-test': 'reason' }, `${t('handover.reason')}${colon()}${x.reason}`) : null,
@@ -111,24 +98,12 @@ function row(x, hid, rerender) {
       } }, t('handover.flag')) : null));
 }
 
-/** The outgoing manager's late edits held for me, per document: deliver them or keep them aside (online only). */
-function held(hid, docs, rerender) {
-  const box = h('div', { 'data-test': 'held' });
-  getJSON(`/api/handovers/${hid}/held`).then((r) => {
-    fill(box, r.docs.filter((d) => d.state === 'held').map(({ doc, changes: k }) => h('div.actions', { 'data-held': doc },
-      `${t('handover.held')}${colon()}${docs.get(doc.slice(7))?.profile.name ?? doc} (${k})`,
-      ['release', 'decline'].map((a) => h('button', { 'data-action': a, onclick: () => run(() => api(`/api/handovers/${hid}/held/${encodeURIComponent(doc)}/${a}`, { method: 'POST' }), rerender) }, t('handover.' + a))))));
-  }, () => {});
-  return box;
-}
-
 function card(ho, docs, rerender) {
   const all = items(ho, docs);
   const of = (s) => all.filter((x) => x.st === s);
   return h('section.card', { 'data-handover': ho.id },
     h('p.muted', `${t('handover.from')}${colon()}${ho.from_name ?? ho.from} · ${t('handover.deadline')}${colon()}${fmtTime(ho.deadline)}`),
     STATES.map((s) => [h('h2', `${t('handover.' + s)} (${of(s).length})`), h('ul.plain', { 'data-group': s }, of(s).map((x) => row(x, ho.id, rerender)))]),
-    ho.held ? held(ho.id, docs, rerender) : null,
     h('button.primary', { 'data-action': 'complete', disabled: of('pending').length > 0, onclick: async () => {
       if (!(await confirmStep(t('handover.doneQ'), t('handover.done')))) return;
       run(async () => {
