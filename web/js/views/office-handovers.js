@@ -8,7 +8,7 @@
 import { api, getJSON } from '../api.js';
 import { t } from '../i18n.js';
 import { session } from '../session.js';
-import { h, fill, fmtTime, toast, errorText, confirmStep } from '../ui.js';
+import { h, fill, fmtTime, toast, errorText, confirmStep, colon } from '../ui.js';
 import { who, territories, dealerLink, table, fetchAll, csvButton } from './office-common.js';
 
 const STATES = ['accepted', 'flagged', 'pending'];
@@ -74,7 +74,7 @@ async function openItem(ho, reload) {
   const held = typeof ho.held === 'number' ? ho.held : ho.held?.held;
   return h('li', { 'data-handover': ho.id, 'data-territory': ho.territory },
     h('div.row-main', h('strong', tname(ho.territory)), person(ho.from), '→', person(ho.to)),
-    h('div.row-sub', h('span', `${t('handover.since')}: ${fmtTime(ho.reassigned_at)}`), h('span', `${t('handover.deadline')}: ${fmtTime(ho.deadline)}`)),
+    h('div.row-sub', h('span', `${t('handover.since')}${colon()}${fmtTime(ho.reassigned_at)}`), h('span', `${t('handover.deadline')}${colon()}${fmtTime(ho.deadline)}`)),
     h('div.tiles', STATES.map((s) => h('div.tile', { 'data-count': s }, h('b', String(n[s])), h('span', t('handover.' + s))))),
     held === 0 ? null : await heldList(ho.id, reload).catch(() => null),
     h('div.actions', h('button', { type: 'button', 'data-action': 'complete', disabled: n.pending > 0, title: n.pending ? t('error.handover_pending') : null, onclick: async () => {
@@ -89,7 +89,7 @@ function atRisk(p, q, pager) {
   const ages = p.totals?.by_age ?? [];
   const states = Array.isArray(p.totals?.by_state) ? p.totals.by_state : Object.entries(p.totals?.by_state ?? {}).map(([state, n]) => ({ state, n }));
   const cols = [[t('handover.item'), (x) => x.title], [t('handover.kind'), (x) => t('hkind.' + x.kind, x.kind)], [t('office.dealer'), (x) => x.dealer_name ?? x.dealer],
-    [t('dealers.territory'), (x) => tname(x.territory)], [t('handover.outgoing'), (x) => name(x.from)], [t('handover.incoming'), (x) => name(x.to)],
+    [t('dealers.territory'), (x) => tname(x.territory)], [t('handover.outgoing'), (x) => name(x.from)], [t('handover.toManager'), (x) => name(x.to)],
     [t('dealers.status'), (x) => t('handover.' + x.state, x.state)], [t('handover.reason'), (x) => x.reason ?? ''],
     [t('handover.age'), (x) => x.age_days], [t('handover.sinceHandover'), (x) => x.days_since_handover]];
   return h('section.card', { 'data-section': 'at-risk' }, h('h2', `${t('handover.atRisk')} (${p.total})`),
