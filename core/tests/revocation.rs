@@ -252,6 +252,47 @@ fn after_a_discard_the_next_edit_is_accepted_and_a_reset_resends_every_actors_ch
     );
 }
 
+#[test]
+fn a_territory_taken_away_right_after_a_discard_still_leaves_the_device() {
+    let (mut hub, mut m1) = setup();
+    let c: ClaimId = "c1".parse().unwrap();
+    let claim = ExpenseClaim::new(
+        ExpenseCategory::Placement,
+        "鋪市",
+        Money {
+            minor: 100,
+            currency: "TWD".parse().unwrap(),
+        },
+        user("m1"),
+        stamp("m1", 2).at,
+    );
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .insert(&c, &claim, &stamp("m1", 2))
+        .unwrap();
+    // The manager approves their own claim: refused; they discard it.
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .advance::<ExpenseClaim>(&c, ClaimStage::Approved, json!(null), &stamp("m1", 3))
+        .unwrap();
+    let resp = hub.sync(&manager("m1"), &m1.sync_request()).unwrap();
+    assert_eq!(resp.rejected.len(), 1);
+    m1.apply_response(&resp).unwrap();
+    m1.discard_pending(&DocId::Dealer(dealer())).unwrap();
+    // Before the next sync, t-north is taken away (a handover ended).
+    sync(&mut hub, &nobody("m1"), &mut m1);
+    assert_eq!(
+        m1.doc_ids().count(),
+        0,
+        "nothing of t-north stays readable after a discard"
+    );
+    assert_eq!(
+        m1.undelivered().count(),
+        0,
+        "the discarded edit was the only one"
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Visit,

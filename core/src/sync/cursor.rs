@@ -107,6 +107,12 @@ impl Cursor {
         }
     }
 
+    /// Reads `territory` from the start again, still naming it (so a server that
+    /// no longer lets the device read it says so, and the device removes it).
+    pub fn rewind(&mut self, territory: &TerritoryId) {
+        self.seqs.insert(territory.clone(), Pos::default());
+    }
+
     /// Every tagged position: (territory, sequence number, tag), for the server to check.
     pub fn tagged(&self) -> impl Iterator<Item = (&TerritoryId, u64, &str)> {
         self.seqs

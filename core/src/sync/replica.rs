@@ -536,7 +536,9 @@ impl Replica {
             e.dirty = false;
         }
         self.rejections.remove(id);
-        self.cursor.remove(&territory);
+        // Read from the start again, still named: if the territory is taken away
+        // before the next sync, the server names it as revoked.
+        self.cursor.rewind(&territory);
         self.fresh_actor()?;
         Ok(())
     }
