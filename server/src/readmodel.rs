@@ -64,6 +64,8 @@ pub struct ClaimRow {
     pub status: String,
     pub requested_by: String,
     pub requested_at: i64,
+    /// Who carries it now (`ExpenseClaim::holder`: the incoming manager who took it over, else its requester).
+    pub owner: String,
     /// The day it was spent on (`YYYY-MM-DD`, `model::claim_ageing::spent_on`), once spent.
     pub spent_on: Option<String>,
 }
@@ -268,6 +270,7 @@ pub fn materialise(doc: &mut Document, approvals: &ApprovalLimits) -> Result<Rea
                         status: Standing::status_of(c).to_owned(),
                         requested_by: requested.map(|s| s.by.to_string()).unwrap_or_default(),
                         requested_at: requested.map(|s| s.at.millis()).unwrap_or_default(),
+                        owner: c.holder().map(|u| u.to_string()).unwrap_or_default(),
                         spent_on: c
                             .status
                             .step(ClaimStage::Spent)

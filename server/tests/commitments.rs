@@ -316,6 +316,29 @@ async fn self_approval_is_refused_and_approvers_stay_within_their_limits(backend
     sc.server.stop().await;
 }
 
+/// Each commitment on head office's page of `dn()`: (id, "status/overdue").
+async fn on_dealer_page(sc: &Scene) -> Vec<(String, String)> {
+    let page = sc
+        .server
+        .get_json(&sc.ho.token, &format!("/api/dealers/{}", dn()))
+        .await;
+    let mut out: Vec<(String, String)> = page["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let s = &c["standing"];
+            let late = if s["overdue"] == true { "overdue" } else { "" };
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                format!("{}/{late}", s["status"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 async fn above_authority_is_not_counted_until_approved(backend: Backend) {
     let mut sc = scene_with_limits(backend).await;
     // Both made ten days ago and due five days ago: overdue if made.
@@ -328,6 +351,14 @@ async fn above_authority_is_not_counted_until_approved(backend: Backend) {
     assert_eq!(n_of(&totals, "open"), 1, "{totals}");
     assert_eq!(n_of(&totals, "pending_approval"), 1, "{totals}");
     assert_eq!(open_at_dealer(&sc).await, 1);
+    assert_eq!(
+        on_dealer_page(&sc).await,
+        pairs(&[
+            ("k-above", "pending_approval/"),
+            ("k-small", "open/overdue")
+        ]),
+        "head office's dealer page shows the pending one as pending, not overdue"
+    );
     let manager = sc.server.get_json(&sc.ho.token, "/api/managers/m1").await;
     assert_eq!(manager["commitments"]["overdue"], 1, "{manager}");
     assert_eq!(
@@ -346,6 +377,10 @@ async fn above_authority_is_not_counted_until_approved(backend: Backend) {
     assert_eq!(totals["overdue"], 2, "{totals}");
     assert_eq!(n_of(&totals, "pending_approval"), 0, "{totals}");
     assert_eq!(open_at_dealer(&sc).await, 2);
+    assert_eq!(
+        on_dealer_page(&sc).await,
+        pairs(&[("k-above", "approved/overdue"), ("k-small", "open/overdue")])
+    );
     let manager = sc.server.get_json(&sc.ho.token, "/api/managers/m1").await;
     assert_eq!(manager["commitments"]["overdue"], 2, "{manager}");
     assert!(

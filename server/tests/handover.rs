@@ -321,6 +321,18 @@ async fn handover_story_through_the_server(backend: Backend) {
         .unwrap();
     assert_eq!(flagged["reason"], "經銷商說已談妥，需再確認");
     assert_eq!(flagged["by"], "m2");
+    // Head office's claims list names who carries the claim now.
+    let claims = sc.server.get_json(&sc.ho.token, "/api/claims").await;
+    let row = claims["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == c.as_str())
+        .expect("the claim is listed");
+    assert_eq!(
+        (&row["requested_by"], &row["owner"]),
+        (&json!("m1"), &json!("m2"))
+    );
 
     // 4. Head office's at-risk list holds only the flagged problem, with its age.
     let risk = sc

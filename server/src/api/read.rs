@@ -23,7 +23,8 @@ use crate::state::AppState;
 use crate::store::{Filter, Page};
 use crate::zone::Todays;
 use fieldsync_core::calendar::Day;
-use fieldsync_core::model::{Standing, Tracked};
+use fieldsync_core::model::{Commitment, Standing, Tracked};
+use fieldsync_core::money::Money;
 use fieldsync_core::zone::Zone;
 
 pub(crate) const DEFAULT_PER_PAGE: i64 = 50;
@@ -185,6 +186,9 @@ pub struct ClaimRow {
     requested_by: String,
     /// Epoch ms.
     requested_at: i64,
+    /// Who carries it now: the manager who took it over in a territory handover, else its requester.
+    #[schema(value_type = UserId)]
+    owner: String,
     /// The day it was spent on (`YYYY-MM-DD`), once spent.
     #[schema(format = Date)]
     spent_on: Option<String>,
@@ -937,7 +941,7 @@ pub async fn claims(
             "c.id AS id, c.dealer AS dealer, COALESCE(d.name, c.dealer) AS dealer_name, c.territory AS territory, \
              c.category AS category, c.purpose AS purpose, c.amount_minor AS amount_minor, c.currency AS currency, \
              c.spent_minor AS spent_minor, c.status AS status, c.requested_by AS requested_by, c.requested_at AS requested_at, \
-             c.spent_on AS spent_on",
+             c.spent_on AS spent_on, COALESCE(c.owner, c.requested_by) AS owner",
             "rm_claims c LEFT JOIN rm_dealers d ON d.id = c.dealer",
             "c.requested_at DESC, c.id",
             &f,
@@ -960,6 +964,7 @@ pub async fn claims(
                 status: get_s(r, "status")?,
                 requested_by: get_s(r, "requested_by")?,
                 requested_at: get_i(r, "requested_at")?,
+                owner: get_s(r, "owner")?,
                 spent_on: r.try_get("spent_on")?,
             })
         }),
@@ -1234,9 +1239,35 @@ fn tracked<K: ToString, R: Tracked>(map: &BTreeMap<K, R>, today: Day) -> Vec<Val
         .collect()
 }
 
+/// The commitments as [`tracked`] shows them, except that one above its maker's
+/// `authority` and not yet approved stands as `pending_approval`, never overdue:
+/// it does not count as made (as in the read model and on the phone).
+fn commitments_json(
+    map: &BTreeMap<CommitmentId, Commitment>,
+    today: Day,
+    authority: Option<&[Money]>,
+) -> Vec<Value> {
+    let mut out = tracked(map, today);
+    for (v, c) in out.iter_mut().zip(map.values()) {
+        if c.is_pending(authority)
+            && let Some(Value::Object(s)) = v.get_mut("standing")
+        {
+            s.insert("status".into(), Value::from("pending_approval"));
+            s.insert("overdue".into(), Value::Bool(false));
+        }
+    }
+    out
+}
+
 /// The dealer document's whole state as JSON, its records' standing on `today`
-/// in its territory's `zone` (CPU work: run on a blocking thread).
-fn dealer_json(snapshot: &[u8], zone: &Zone, today: Day) -> Result<Value, ApiError> {
+/// in its territory's `zone`, commitments against the territory's commitment
+/// `authority` (CPU work: run on a blocking thread).
+fn dealer_json(
+    snapshot: &[u8],
+    zone: &Zone,
+    today: Day,
+    authority: Option<&[Money]>,
+) -> Result<Value, ApiError> {
     let doc = Document::load(snapshot, Hub::actor())
         .map_err(|e| ApiError::Internal(format!("stored dealer does not load: {e}")))?;
     let s = doc
@@ -1249,7 +1280,7 @@ fn dealer_json(snapshot: &[u8], zone: &Zone, today: Day) -> Result<Value, ApiErr
         "today": today.to_string(),
         "profile": serde_json::to_value(&s.profile).unwrap_or(Value::Null),
         "visits": records(&s.visits, Some("at")),
-        "commitments": tracked(&s.commitments, today),
+        "commitments": commitments_json(&s.commitments, today, authority),
         "claims": tracked(&s.claims, today),
         "problems": tracked(&s.problems, today),
         "activities": tracked(&s.activities, today),
@@ -1291,9 +1322,17 @@ pub async fn dealer(
         todays.zone(&stored.territory),
         todays.today(&stored.territory).day,
     );
-    let value = tokio::task::spawn_blocking(move || dealer_json(&stored.snapshot, &zone, today))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let territory: TerritoryId = stored.territory.parse().map_err(|_| {
+        ApiError::Internal(format!("stored territory {} is invalid", stored.territory))
+    })?;
+    let authority = crate::api::approvals::load(&state)
+        .await?
+        .authority(&territory);
+    let value = tokio::task::spawn_blocking(move || {
+        dealer_json(&stored.snapshot, &zone, today, authority.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(Json(value))
 }
 

@@ -398,8 +398,8 @@ async fn write_read_model(
             }
             for c in &d.claims {
                 sqlx::query(
-                    "INSERT INTO rm_claims (id, dealer, territory, category, purpose, amount_minor, currency, spent_minor, status, requested_by, requested_at, spent_on) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    "INSERT INTO rm_claims (id, dealer, territory, category, purpose, amount_minor, currency, spent_minor, status, requested_by, requested_at, spent_on, owner) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&c.id)
                 .bind(&r.id)
@@ -413,6 +413,7 @@ async fn write_read_model(
                 .bind(&c.requested_by)
                 .bind(c.requested_at)
                 .bind(c.spent_on.as_deref())
+                .bind(&c.owner)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -153,7 +153,8 @@ const loaders = {
     const p = await getJSON(`/api/claims?${q}&page=${opts.page}&per_page=50`);
     const cols = [[t('claim.purpose'), (c) => c.purpose], [t('office.dealer'), (c) => c.dealer_name], [t('claim.category'), (c) => t('ecat.' + c.category)], [t('dealers.status'), (c) => t('claim.' + c.status)],
       [t('office.amount'), (c) => c.amount_minor / 100], [t('office.currency'), (c) => c.currency], [t('office.spent'), (c) => (c.spent_minor == null ? '' : c.spent_minor / 100)],
-      [t('office.requestedBy'), (c) => who(c.requested_by)], [t('office.when'), (c) => fmtTime(c.requested_at)]];
+      [t('office.requestedBy'), (c) => who(c.requested_by)], [t('office.holder'), (c) => (c.owner && c.owner !== c.requested_by ? who(c.owner) : '')],
+      [t('office.when'), (c) => fmtTime(c.requested_at)]];
     const stage = (s) => {
       const rows = p.totals.by_status.filter((x) => x.status === s);
       const n = rows.reduce((a, x) => a + x.n, 0);
