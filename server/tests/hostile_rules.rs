@@ -58,6 +58,7 @@ on_both_backends!(
     a_decision_changed_afterwards,
     a_handover_review_by_someone_not_taking_over,
     a_handover_reason_without_flagging,
+    keeping_a_commitment_above_authority_before_approval,
 );
 
 const T0: i64 = 1_767_225_600_000;
@@ -1008,6 +1009,44 @@ async fn a_handover_reason_without_flagging(backend: Backend) {
     commit(&mut raw, &sc.m2);
     let token = sc.m2.token.clone();
     sc.refused(token, &mut raw, RejectCode::Invalid, "immutable")
+        .await;
+    sc.stop().await;
+}
+
+/// A commitment above the maker's authority (head office's `commitment` limit) is
+/// pending approval: a crafted `kept` step before a supervisor approved it is
+/// refused (`pending_approval`), and the commitment still waits for approval.
+async fn keeping_a_commitment_above_authority_before_approval(backend: Backend) {
+    let mut sc = scene(backend).await;
+    let limits = serde_json::json!({"limits": [
+        {"kind": "commitment", "role": "manager", "currency": "TWD", "max_minor": 100_000},
+    ]});
+    let r = approvers::put_limits(&sc.server, &sc.ho.token, &limits).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    // m1 honestly promises NT$5,000, above their NT$1,000: pending approval.
+    let big: CommitmentId = "k-big".parse().unwrap();
+    let s = sc.m1.stamp();
+    let due: Day = "2026-03-01".parse().unwrap();
+    let mut c = Commitment::new("送冰箱", "林老闆", s.user.clone(), s.at, due);
+    c.amount = Some(Money::new(500_000, "TWD".parse().unwrap()).unwrap());
+    let dealer = sc.dealer.clone();
+    sc.m1
+        .replica
+        .dealer_mut(&dealer)
+        .unwrap()
+        .insert(&big, &c, &s)
+        .unwrap();
+    assert!(
+        sc.m1.sync().await.is_empty(),
+        "a pending commitment is taken"
+    );
+    // Then marks it kept with a crafted change, skipping the approval.
+    let mut raw = raw_copy(&sc.m1, &sc.doc_id());
+    let status = at(&raw, &["commitments", big.as_str(), "status"]);
+    step(&mut raw, &status, "kept", "m1");
+    commit(&mut raw, &sc.m1);
+    let token = sc.m1.token.clone();
+    sc.refused(token, &mut raw, RejectCode::Invalid, "pending_approval")
         .await;
     sc.stop().await;
 }
