@@ -37,6 +37,27 @@ fn visit(r: &mut Replica, id: &str, who: &str, at: i64) -> VisitId {
     v
 }
 
+/// m1 requests claim c1 (NT$1) at d-lin, unsynced.
+fn request_claim(m1: &mut Replica) -> ClaimId {
+    let c: ClaimId = "c1".parse().unwrap();
+    let money = Money {
+        minor: 100,
+        currency: "TWD".parse().unwrap(),
+    };
+    let claim = ExpenseClaim::new(
+        ExpenseCategory::Placement,
+        "鋪市",
+        money,
+        user("m1"),
+        stamp("m1", 2).at,
+    );
+    m1.dealer_mut(&dealer())
+        .unwrap()
+        .insert(&c, &claim, &stamp("m1", 2))
+        .unwrap();
+    c
+}
+
 fn hub_visits(hub: &Hub) -> BTreeSet<VisitId> {
     hub.doc(&DocId::Dealer(dealer()))
         .map(|d| d.dealer_state().unwrap().visits.into_keys().collect())
@@ -196,21 +217,7 @@ fn a_new_device_gets_a_fresh_actor_and_its_earlier_changes_stay_its_own() {
 fn after_a_discard_the_next_edit_is_accepted_and_a_reset_resends_every_actors_changes() {
     let (mut hub, mut m1) = setup();
     let backup = hub.feed_len(&territory());
-    let c: ClaimId = "c1".parse().unwrap();
-    let claim = ExpenseClaim::new(
-        ExpenseCategory::Placement,
-        "鋪市",
-        Money {
-            minor: 100,
-            currency: "TWD".parse().unwrap(),
-        },
-        user("m1"),
-        stamp("m1", 2).at,
-    );
-    m1.dealer_mut(&dealer())
-        .unwrap()
-        .insert(&c, &claim, &stamp("m1", 2))
-        .unwrap();
+    let c = request_claim(&mut m1);
     // Pushed and stored, but the answer never arrives.
     let lost = m1.sync_request();
     hub.sync(&manager("m1"), &lost).unwrap();
@@ -255,21 +262,7 @@ fn after_a_discard_the_next_edit_is_accepted_and_a_reset_resends_every_actors_ch
 #[test]
 fn a_territory_taken_away_right_after_a_discard_still_leaves_the_device() {
     let (mut hub, mut m1) = setup();
-    let c: ClaimId = "c1".parse().unwrap();
-    let claim = ExpenseClaim::new(
-        ExpenseCategory::Placement,
-        "鋪市",
-        Money {
-            minor: 100,
-            currency: "TWD".parse().unwrap(),
-        },
-        user("m1"),
-        stamp("m1", 2).at,
-    );
-    m1.dealer_mut(&dealer())
-        .unwrap()
-        .insert(&c, &claim, &stamp("m1", 2))
-        .unwrap();
+    let c = request_claim(&mut m1);
     // The manager approves their own claim: refused; they discard it.
     m1.dealer_mut(&dealer())
         .unwrap()
