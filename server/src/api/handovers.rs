@@ -915,23 +915,13 @@ pub async fn release(
         .user(&h.from_user)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("user {} vanished", h.from_user)))?;
-    let role: Role = from
-        .role
-        .parse()
-        .map_err(|_| ApiError::Internal(format!("user {} has unknown role", from.id)))?;
     let territory: TerritoryId = h
         .territory
         .parse()
         .map_err(|_| ApiError::Internal(format!("territory {} is invalid", h.territory)))?;
     // As the outgoing manager, in this territory only: their edits, their device.
-    let principal = fieldsync_core::sync::Principal {
-        user: h
-            .from_user
-            .parse()
-            .map_err(|_| ApiError::Internal(format!("user id {} is invalid", h.from_user)))?,
-        role,
-        territories: [territory].into_iter().collect(),
-    };
+    let mut principal = crate::auth::principal_of(&state, &from).await?;
+    principal.territories = [territory].into_iter().collect();
     let push = fieldsync_core::sync::DocChanges {
         doc: doc_id,
         changes: rows
