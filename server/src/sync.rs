@@ -15,7 +15,7 @@ use fieldsync_core::calendar::Timestamp;
 use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{HandoverId, TerritoryId};
 use fieldsync_core::model::open_items;
-use fieldsync_core::schema::ApprovalLimits;
+use fieldsync_core::schema::{ApprovalLimits, Rule};
 use fieldsync_core::stamp::Stamp;
 use fieldsync_core::sync::handover::{Handovers, Outgoing};
 use fieldsync_core::sync::ingest::{Context, decode_changes};
@@ -267,9 +267,6 @@ pub(crate) struct Known {
     pub now: i64,
 }
 
-/// The rule name under which the late rule refuses an outgoing manager's push.
-pub const HANDED_OVER: &str = "handed_over";
-
 fn handover_id(h: &HandoverRow) -> Result<HandoverId, ApiError> {
     h.id.parse()
         .map_err(|_| ApiError::Internal(format!("stored handover id {} is invalid", h.id)))
@@ -508,7 +505,7 @@ pub(crate) async fn push_doc(
         let Decided { hashes, commit } = match decided {
             Ok(d) => d,
             Err(r) => {
-                if !release && r.rule.as_deref() == Some(HANDED_OVER) {
+                if !release && r.rule.as_deref() == Some(Rule::HandedOver.as_str()) {
                     hold(state, principal, device, push, known).await?;
                 }
                 return Ok(Err(r));
