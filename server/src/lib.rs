@@ -64,6 +64,7 @@ pub fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
         utoipa_axum::routes!(api::read::territories),
         utoipa_axum::routes!(api::read::dealers),
         utoipa_axum::routes!(api::read::dealer),
+        utoipa_axum::routes!(api::history::history),
         utoipa_axum::routes!(api::read::manager),
         utoipa_axum::routes!(api::read::visits),
         utoipa_axum::routes!(api::read::commitments),

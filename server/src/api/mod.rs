@@ -5,6 +5,7 @@ pub mod ageing;
 pub mod approvals;
 pub mod cursor;
 pub mod handovers;
+pub mod history;
 pub mod me;
 pub mod ops;
 pub mod photos;

@@ -6,6 +6,7 @@ mod approvals;
 mod docs;
 mod epoch;
 mod handovers;
+mod history;
 mod identity;
 mod photos;
 mod queries;
