@@ -109,3 +109,23 @@ extend('en', {
   'error.handover_pending': 'Some items are not taken over yet', 'error.handover_open': 'This territory is already being handed over',
   'error.release_refused': 'These edits no longer fit the dealer\'s record: they stay held',
 });
+// A record's audit history: each field's writes, who made them on which device, the device's and the server's time,
+// and the values that lost a concurrent edit (views/office-history.js, opened from views/office-dealer.js).
+extend('zh-Hant', {
+  'history.open': '歷程', 'history.column': '修改歷程', 'history.title': '「{label}」的修改歷程', 'history.of': '「{label}」的歷程', 'history.visit': '拜訪',
+  'history.value': '內容', 'history.user': '修改人', 'history.device': '裝置', 'history.deviceTime': '裝置時間',
+  'history.serverTime': '伺服器收到時間', 'history.concurrent': '同時修改', 'history.lost': '未採用（同時修改時落選）',
+  'history.beat': '勝過', 'history.deleted': '（已刪除）', 'history.notReceived': '未經伺服器', 'history.manual': '手動輸入',
+  'history.close': '關閉', 'history.empty': '沒有修改紀錄。', 'history.name': '名稱',
+  'history.field.made_by': '承諾人', 'history.field.made_at': '承諾時間', 'history.field.manager': '經理', 'history.field.at': '時間',
+  'history.field.decided': '總部決定', 'history.field.handover': '交接', 'history.part.by': '由', 'history.part.at': '時間', 'history.part.text': '內容',
+});
+extend('en', {
+  'history.open': 'History', 'history.column': 'Edit history', 'history.title': 'Edit history of “{label}”', 'history.of': 'History of “{label}”', 'history.visit': 'Visit',
+  'history.value': 'Value', 'history.user': 'By', 'history.device': 'Device', 'history.deviceTime': 'Device time',
+  'history.serverTime': 'Received by server', 'history.concurrent': 'Concurrent edits', 'history.lost': 'Lost to a concurrent edit',
+  'history.beat': 'Won over', 'history.deleted': '(deleted)', 'history.notReceived': 'Not through the server', 'history.manual': 'typed',
+  'history.close': 'Close', 'history.empty': 'No edits recorded.', 'history.name': 'Name',
+  'history.field.made_by': 'Made by', 'history.field.made_at': 'Made at', 'history.field.manager': 'Manager', 'history.field.at': 'When',
+  'history.field.decided': 'Head office decision', 'history.field.handover': 'Handover', 'history.part.by': 'by', 'history.part.at': 'when', 'history.part.text': 'text',
+});
