@@ -8,4 +8,7 @@ pub mod handovers;
 pub mod me;
 pub mod ops;
 pub mod photos;
+pub mod pnl;
 pub mod read;
+pub mod sales;
+pub mod sales_import;

@@ -9,6 +9,7 @@ mod handovers;
 mod identity;
 mod photos;
 mod queries;
+mod sales;
 mod secrets;
 
 use std::path::Path;
@@ -27,6 +28,7 @@ pub use handovers::{
 pub use identity::{CodeRefusal, DeviceRow, NewDevice, PendingCode, TokenSession, UserRow};
 pub use photos::{NewPhoto, PhotoPut};
 pub use queries::{Filter, Page};
+pub use sales::{Figure, SalesFigure, SalesWriteError};
 pub use secrets::{Attempt, SecretCheck, SecretRecord, SecretState};
 
 /// What can go wrong talking to the database.
