@@ -9,4 +9,7 @@ pub mod history;
 pub mod me;
 pub mod ops;
 pub mod photos;
+pub mod pnl;
 pub mod read;
+pub mod sales;
+pub mod sales_import;
