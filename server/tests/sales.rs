@@ -77,7 +77,14 @@ async fn put(
 }
 
 /// Sets a figure and checks it was taken.
-async fn set(server: &TestServer, token: &str, dealer: &str, month: &str, figure: &str, minor: i64) {
+async fn set(
+    server: &TestServer,
+    token: &str,
+    dealer: &str,
+    month: &str,
+    figure: &str,
+    minor: i64,
+) {
     let r = put(
         server,
         token,
@@ -86,7 +93,12 @@ async fn set(server: &TestServer, token: &str, dealer: &str, month: &str, figure
         json!({"figure": figure, "amount_minor": minor, "currency": "TWD"}),
     )
     .await;
-    assert_eq!(r.status(), 200, "{figure} {dealer} {month}: {:?}", r.text().await);
+    assert_eq!(
+        r.status(),
+        200,
+        "{figure} {dealer} {month}: {:?}",
+        r.text().await
+    );
 }
 
 async fn import(server: &TestServer, token: &str, csv: &str) -> reqwest::Response {
@@ -104,11 +116,48 @@ async fn import(server: &TestServer, token: &str, csv: &str) -> reqwest::Respons
 /// The figures of the scene: d-n 2026-01 target 80,000 actual 100,000 (m1) and 2026-02 actual
 /// 60,000 (m1); d-s 2026-01 target 100,000 (head office) and actual 50,000 (imported).
 async fn figures(s: &Scene) {
-    set(&s.server, &s.r1.token, "d-n", "2026-01", "target", 8_000_000).await;
-    set(&s.server, &s.m1.token, "d-n", "2026-01", "actual", 10_000_000).await;
-    set(&s.server, &s.m1.token, "d-n", "2026-02", "actual", 6_000_000).await;
-    set(&s.server, &s.ho.token, "d-s", "2026-01", "target", 10_000_000).await;
-    let r = import(&s.server, &s.ho.token, "dealer,month,amount,currency\nd-s,2026-01,50000,TWD\n").await;
+    set(
+        &s.server,
+        &s.r1.token,
+        "d-n",
+        "2026-01",
+        "target",
+        8_000_000,
+    )
+    .await;
+    set(
+        &s.server,
+        &s.m1.token,
+        "d-n",
+        "2026-01",
+        "actual",
+        10_000_000,
+    )
+    .await;
+    set(
+        &s.server,
+        &s.m1.token,
+        "d-n",
+        "2026-02",
+        "actual",
+        6_000_000,
+    )
+    .await;
+    set(
+        &s.server,
+        &s.ho.token,
+        "d-s",
+        "2026-01",
+        "target",
+        10_000_000,
+    )
+    .await;
+    let r = import(
+        &s.server,
+        &s.ho.token,
+        "dealer,month,amount,currency\nd-s,2026-01,50000,TWD\n",
+    )
+    .await;
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
 }
 
@@ -148,23 +197,50 @@ async fn targets_actuals_and_achievement_by_dealer_territory_and_manager(backend
     let south = one(&totals["by_territory"], "territory", "t-south");
     assert_eq!(south["achievement"], 0.5);
     // A manager's figures are their territories'; the regional manager is not a manager.
-    assert_eq!(one(&totals["by_manager"], "manager", "m1")["actual_minor"], 16_000_000);
-    assert_eq!(one(&totals["by_manager"], "manager", "m2")["target_minor"], 10_000_000);
+    assert_eq!(
+        one(&totals["by_manager"], "manager", "m1")["actual_minor"],
+        16_000_000
+    );
+    assert_eq!(
+        one(&totals["by_manager"], "manager", "m2")["target_minor"],
+        10_000_000
+    );
     assert_eq!(totals["by_manager"].as_array().unwrap().len(), 2);
 
     // Filters: one month; one manager's dealers; one dealer; paging keeps the total.
-    let jan = s.server.get_json(&s.ho.token, "/api/sales?from=2026-01&to=2026-01").await;
+    let jan = s
+        .server
+        .get_json(&s.ho.token, "/api/sales?from=2026-01&to=2026-01")
+        .await;
     assert_eq!(jan["total"], 2);
     assert_eq!(jan["totals"]["all"][0]["actual_minor"], 15_000_000);
-    let m2 = s.server.get_json(&s.ho.token, "/api/sales?manager=m2").await;
+    let m2 = s
+        .server
+        .get_json(&s.ho.token, "/api/sales?manager=m2")
+        .await;
     assert_eq!(m2["total"], 1);
     assert_eq!(m2["items"][0]["actual_source"], "import");
-    let page = s.server.get_json(&s.ho.token, "/api/sales?per_page=1&page=3").await;
-    assert_eq!((page["total"].as_i64(), page["items"].as_array().unwrap().len()), (Some(3), 1));
+    let page = s
+        .server
+        .get_json(&s.ho.token, "/api/sales?per_page=1&page=3")
+        .await;
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(3), 1)
+    );
     // A manager reads only their own territory's.
     let mine = s.server.get_json(&s.m1.token, "/api/sales").await;
     assert_eq!(mine["total"], 2);
-    assert_eq!(s.server.get(&s.m1.token, "/api/sales?territory=t-south").await.status(), 403);
+    assert_eq!(
+        s.server
+            .get(&s.m1.token, "/api/sales?territory=t-south")
+            .await
+            .status(),
+        403
+    );
     let bad = s.server.get(&s.ho.token, "/api/sales?from=2026-13").await;
     assert_eq!(bad.status(), 400);
 }
@@ -188,17 +264,49 @@ async fn only_the_right_people_set_figures_and_bad_ones_change_nothing(backend: 
     // Bad values and unknown dealers.
     for (dealer, month, b, want) in [
         ("d-n", "2026-13", body("actual"), (400, "invalid")),
-        ("d-n", "2026-01", json!({"figure": "actual", "amount_minor": -1, "currency": "TWD"}), (400, "invalid")),
-        ("d-n", "2026-01", json!({"figure": "actual", "amount_minor": 1, "currency": "twd"}), (400, "invalid")),
-        ("d-n", "2026-01", json!({"figure": "forecast", "amount_minor": 1, "currency": "TWD"}), (400, "invalid")),
-        ("d-n", "2026-01", json!({"figure": "actual"}), (400, "malformed")),
+        (
+            "d-n",
+            "2026-01",
+            json!({"figure": "actual", "amount_minor": -1, "currency": "TWD"}),
+            (400, "invalid"),
+        ),
+        (
+            "d-n",
+            "2026-01",
+            json!({"figure": "actual", "amount_minor": 1, "currency": "twd"}),
+            (400, "invalid"),
+        ),
+        (
+            "d-n",
+            "2026-01",
+            json!({"figure": "forecast", "amount_minor": 1, "currency": "TWD"}),
+            (400, "invalid"),
+        ),
+        (
+            "d-n",
+            "2026-01",
+            json!({"figure": "actual"}),
+            (400, "malformed"),
+        ),
         ("d-none", "2026-01", body("actual"), (404, "not_found")),
     ] {
         let r = put(&s.server, &s.ho.token, dealer, month, b).await;
-        assert_eq!(code(r).await, (want.0, want.1.to_owned()), "{dealer} {month}");
+        assert_eq!(
+            code(r).await,
+            (want.0, want.1.to_owned()),
+            "{dealer} {month}"
+        );
     }
     // One currency a month: an actual in another currency than the target is refused.
-    set(&s.server, &s.ho.token, "d-n", "2026-01", "target", 8_000_000).await;
+    set(
+        &s.server,
+        &s.ho.token,
+        "d-n",
+        "2026-01",
+        "target",
+        8_000_000,
+    )
+    .await;
     let r = put(
         &s.server,
         &s.m1.token,
@@ -213,7 +321,15 @@ async fn only_the_right_people_set_figures_and_bad_ones_change_nothing(backend: 
     assert_eq!(all["total"], 1);
     assert_eq!(all["items"][0]["actual_minor"], Json::Null);
     // Writing a figure again replaces it.
-    set(&s.server, &s.ho.token, "d-n", "2026-01", "target", 9_000_000).await;
+    set(
+        &s.server,
+        &s.ho.token,
+        "d-n",
+        "2026-01",
+        "target",
+        9_000_000,
+    )
+    .await;
     let all = s.server.get_json(&s.ho.token, "/api/sales").await;
     assert_eq!(all["items"][0]["target_minor"], 9_000_000);
 }
@@ -223,10 +339,19 @@ async fn the_csv_import_takes_every_line_or_none(backend: Backend) {
     let code = |r: reqwest::Response| async move {
         let status = r.status().as_u16();
         let b: Json = r.json().await.unwrap();
-        (status, b["code"].as_str().unwrap_or_default().to_owned(), b["message"].as_str().unwrap_or_default().to_owned())
+        (
+            status,
+            b["code"].as_str().unwrap_or_default().to_owned(),
+            b["message"].as_str().unwrap_or_default().to_owned(),
+        )
     };
     // Only head office imports.
-    let r = import(&s.server, &s.m1.token, "dealer,month,amount,currency\nd-n,2026-01,1,TWD\n").await;
+    let r = import(
+        &s.server,
+        &s.m1.token,
+        "dealer,month,amount,currency\nd-n,2026-01,1,TWD\n",
+    )
+    .await;
     assert_eq!(code(r).await.0, 403);
     // A bad line or an unknown dealer: nothing imported, the lines named.
     let r = import(
@@ -247,7 +372,10 @@ async fn the_csv_import_takes_every_line_or_none(backend: Backend) {
     let (status, _, message) = code(r).await;
     assert_eq!(status, 400);
     assert!(message.contains("d-x"), "{message}");
-    assert_eq!(s.server.get_json(&s.ho.token, "/api/sales").await["total"], 0);
+    assert_eq!(
+        s.server.get_json(&s.ho.token, "/api/sales").await["total"],
+        0
+    );
     // Excel's CSV UTF-8: a byte-order mark, zh-Hant headers in another order, thousands separators.
     let r = import(
         &s.server,
@@ -284,7 +412,11 @@ async fn claim(
         st.user.clone(),
         st.at,
     );
-    dev.replica.dealer_mut(&d).unwrap().insert(&id, &c, &st).unwrap();
+    dev.replica
+        .dealer_mut(&d)
+        .unwrap()
+        .insert(&id, &c, &st)
+        .unwrap();
     assert!(dev.sync().await.is_empty());
     if approve {
         s.ho.sync().await;
@@ -319,9 +451,36 @@ async fn profit_and_loss_sets_spend_against_sales(backend: Backend) {
     figures(&s).await;
     // Claims, all requested in 2026-01 (the devices' clocks): d-n spent 9,000 of 10,000 (event);
     // d-n 5,000 only requested (no spend yet); d-s 20,000 approved, not yet spent (training).
-    claim(&mut s, "m1", "d-n", ExpenseCategory::Event, 1_000_000, true, Some(900_000)).await;
-    claim(&mut s, "m1", "d-n", ExpenseCategory::Placement, 500_000, false, None).await;
-    claim(&mut s, "m2", "d-s", ExpenseCategory::Training, 2_000_000, true, None).await;
+    claim(
+        &mut s,
+        "m1",
+        "d-n",
+        ExpenseCategory::Event,
+        1_000_000,
+        true,
+        Some(900_000),
+    )
+    .await;
+    claim(
+        &mut s,
+        "m1",
+        "d-n",
+        ExpenseCategory::Placement,
+        500_000,
+        false,
+        None,
+    )
+    .await;
+    claim(
+        &mut s,
+        "m2",
+        "d-s",
+        ExpenseCategory::Training,
+        2_000_000,
+        true,
+        None,
+    )
+    .await;
 
     let p = s.server.get_json(&s.ho.token, "/api/pnl").await;
     assert_eq!(p["total"][0]["sales_minor"], 21_000_000);
@@ -330,23 +489,45 @@ async fn profit_and_loss_sets_spend_against_sales(backend: Backend) {
     assert_eq!(p["total"][0]["net_minor"], 21_000_000 - 2_900_000);
     let jan = one(&p["months"], "month", "2026-01");
     assert_eq!(
-        (jan["sales_minor"].as_i64(), jan["spend_minor"].as_i64(), jan["net_minor"].as_i64()),
+        (
+            jan["sales_minor"].as_i64(),
+            jan["spend_minor"].as_i64(),
+            jan["net_minor"].as_i64()
+        ),
         (Some(15_000_000), Some(2_900_000), Some(12_100_000))
     );
     let feb = one(&p["months"], "month", "2026-02");
-    assert_eq!((feb["sales_minor"].as_i64(), feb["spend_minor"].as_i64()), (Some(6_000_000), Some(0)));
+    assert_eq!(
+        (feb["sales_minor"].as_i64(), feb["spend_minor"].as_i64()),
+        (Some(6_000_000), Some(0))
+    );
     // Highest spend first.
     assert_eq!(p["by_dealer"][0]["dealer"], "d-s");
     assert_eq!(p["by_dealer"][0]["name"], "南方電器");
     assert_eq!(p["by_dealer"][0]["spend_minor"], 2_000_000);
     assert_eq!(p["by_dealer"][1]["net_minor"], 16_000_000 - 900_000);
     assert_eq!(p["by_category"][0]["category"], "training");
-    assert_eq!(one(&p["by_category"], "category", "event")["spend_minor"], 900_000);
-    assert!(p["by_category"].as_array().unwrap().iter().all(|c| c["category"] != "placement"));
-    assert_eq!(one(&p["by_month_category"], "category", "event")["month"], "2026-01");
+    assert_eq!(
+        one(&p["by_category"], "category", "event")["spend_minor"],
+        900_000
+    );
+    assert!(
+        p["by_category"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["category"] != "placement")
+    );
+    assert_eq!(
+        one(&p["by_month_category"], "category", "event")["month"],
+        "2026-01"
+    );
 
     // One territory, one month, one manager: the same rule on a slice.
-    let north = s.server.get_json(&s.ho.token, "/api/pnl?territory=t-north&from=2026-02").await;
+    let north = s
+        .server
+        .get_json(&s.ho.token, "/api/pnl?territory=t-north&from=2026-02")
+        .await;
     assert_eq!(north["total"][0]["sales_minor"], 6_000_000);
     assert_eq!(north["total"][0]["spend_minor"], 0);
     let m2 = s.server.get_json(&s.ho.token, "/api/pnl?manager=m2").await;
@@ -355,5 +536,11 @@ async fn profit_and_loss_sets_spend_against_sales(backend: Backend) {
     // A manager sees their own territory only.
     let mine = s.server.get_json(&s.m1.token, "/api/pnl").await;
     assert_eq!(mine["total"][0]["spend_minor"], 900_000);
-    assert_eq!(s.server.get(&s.m1.token, "/api/pnl?territory=t-south").await.status(), 403);
+    assert_eq!(
+        s.server
+            .get(&s.m1.token, "/api/pnl?territory=t-south")
+            .await
+            .status(),
+        403
+    );
 }

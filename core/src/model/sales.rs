@@ -112,7 +112,17 @@ mod tests {
         let m: Month = "2026-12".parse().unwrap();
         assert_eq!(m.to_string(), "2026-12");
         assert_eq!(m.next().unwrap().to_string(), "2027-01");
-        for bad in ["2026-13", "2026-00", "26-12", "2026/12", "2026-1", "1999-12", "2100-01", "２０２６-12", ""] {
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "26-12",
+            "2026/12",
+            "2026-1",
+            "1999-12",
+            "2100-01",
+            "２０２６-12",
+            "",
+        ] {
             assert!(bad.parse::<Month>().is_err(), "{bad} accepted");
         }
         assert!("2026-11".parse::<Month>().unwrap() < m);
@@ -129,9 +139,27 @@ mod tests {
     #[test]
     fn figures_are_checked_and_achievement_needs_a_target() {
         let twd = "TWD".parse().unwrap();
-        assert!(check_figure(&Money { minor: 0, currency: twd }).is_ok());
-        assert!(check_figure(&Money { minor: -1, currency: twd }).is_err());
-        assert!(check_figure(&Money { minor: MAX_SALES_MINOR + 1, currency: twd }).is_err());
+        assert!(
+            check_figure(&Money {
+                minor: 0,
+                currency: twd
+            })
+            .is_ok()
+        );
+        assert!(
+            check_figure(&Money {
+                minor: -1,
+                currency: twd
+            })
+            .is_err()
+        );
+        assert!(
+            check_figure(&Money {
+                minor: MAX_SALES_MINOR + 1,
+                currency: twd
+            })
+            .is_err()
+        );
         assert_eq!(achievement(Some(200), Some(150)), Some(0.75));
         assert_eq!(achievement(Some(0), Some(150)), None);
         assert_eq!(achievement(None, Some(150)), None);

@@ -170,7 +170,12 @@ pub async fn pnl(
             currency: currency.to_owned(),
             ..Line::default()
         };
-        add(total.entry(currency.to_owned()).or_insert_with(fresh), s, t, sp);
+        add(
+            total.entry(currency.to_owned()).or_insert_with(fresh),
+            s,
+            t,
+            sp,
+        );
         add(
             months
                 .entry((month.to_owned(), currency.to_owned()))
@@ -220,7 +225,10 @@ pub async fn pnl(
     let mut by_dealer: Vec<DealerLine> = dealers
         .into_iter()
         .map(|((dealer, _), line)| DealerLine {
-            name: names.get(&dealer).cloned().unwrap_or_else(|| dealer.clone()),
+            name: names
+                .get(&dealer)
+                .cloned()
+                .unwrap_or_else(|| dealer.clone()),
             dealer,
             line,
         })

@@ -1,10 +1,10 @@
 //! Monthly sales over HTTP: a dealer's target (head office, regional manager) and actual (the territory's managers), each month, and the list with achievement per dealer, territory and manager.
 
 use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use fieldsync_core::model::Month;
 use fieldsync_core::model::sales::{achievement, check_figure};
 use fieldsync_core::money::{Currency, Money};
@@ -12,7 +12,7 @@ use fieldsync_core::schema::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::read::{
     ListQuery, Paged, get_oi, get_s, internal, paged, query, scope, text, with_totals,
@@ -136,7 +136,12 @@ async fn sales_totals(state: &AppState, f: &Filter) -> Result<Value, ApiError> {
          CAST(SUM(s.actual_minor) AS BIGINT) AS actual_minor";
     let all = state
         .store
-        .select_rows(SUMS, SALES_FROM, f, "GROUP BY s.currency ORDER BY s.currency")
+        .select_rows(
+            SUMS,
+            SALES_FROM,
+            f,
+            "GROUP BY s.currency ORDER BY s.currency",
+        )
         .await?;
     let territories = state
         .store
@@ -206,10 +211,7 @@ pub async fn list(
         )
         .await?;
     let totals = sales_totals(&state, &f).await?;
-    with_totals(
-        paged(rows, total, page, sales_row),
-        totals,
-    )
+    with_totals(paged(rows, total, page, sales_row), totals)
 }
 
 /// Who may write `figure` for a dealer in `territory`: targets are head office's and
@@ -381,8 +383,5 @@ async fn read_back(state: &AppState, f: &Filter) -> Result<Option<SalesRow>, Api
         .store
         .select_page(SALES_COLUMNS, SALES_FROM, "s.month DESC, s.dealer", f, one)
         .await?;
-    rows.first()
-        .map(sales_row)
-        .transpose()
-        .map_err(internal)
+    rows.first().map(sales_row).transpose().map_err(internal)
 }

@@ -63,7 +63,12 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns, String> {
 /// An amount in major units (`12500`, `12,500.5`, `12500.50`) as minor units (×100).
 pub fn parse_amount(text: &str) -> Result<i64, String> {
     let t: String = text.trim().chars().filter(|c| *c != ',').collect();
-    let bad = || format!("'{}' is not an amount such as 12500 or 12500.50", text.trim());
+    let bad = || {
+        format!(
+            "'{}' is not an amount such as 12500 or 12500.50",
+            text.trim()
+        )
+    };
     let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
     if whole.is_empty()
         || frac.len() > 2
@@ -99,7 +104,9 @@ fn read_lines(body: &str) -> Result<Vec<(usize, Line)>, Vec<String>> {
     for (i, record) in reader.records().enumerate() {
         let n = i + 2;
         if lines.len() + errors.len() >= MAX_IMPORT_LINES {
-            errors.push(format!("more than {MAX_IMPORT_LINES} lines; split the file"));
+            errors.push(format!(
+                "more than {MAX_IMPORT_LINES} lines; split the file"
+            ));
             break;
         }
         let record = match record {
@@ -176,7 +183,10 @@ pub async fn import(
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(e.body_text())
         } else {
-            ApiError::bad("bad_csv", "the file is not UTF-8 text; save it as CSV UTF-8")
+            ApiError::bad(
+                "bad_csv",
+                "the file is not UTF-8 text; save it as CSV UTF-8",
+            )
         }
     })?;
     let lines = read_lines(&body).map_err(|e| refusal(&e))?;
@@ -189,7 +199,10 @@ pub async fn import(
             territories.insert(dealer.clone(), known);
         }
         if territories.get(dealer) == Some(&false) {
-            unknown.push(format!("line {n}: no dealer '{}'", dealer.chars().take(40).collect::<String>()));
+            unknown.push(format!(
+                "line {n}: no dealer '{}'",
+                dealer.chars().take(40).collect::<String>()
+            ));
         }
     }
     if !unknown.is_empty() {
@@ -236,10 +249,14 @@ mod tests {
 
     #[test]
     fn a_file_reads_whole_or_lists_its_bad_lines() {
-        let ok = "\u{feff}經銷商,月份,銷售額,幣別\nd-1,2026-11,\"1,000\",TWD\n\nd-2,2026-11,5.5,TWD\n";
+        let ok =
+            "\u{feff}經銷商,月份,銷售額,幣別\nd-1,2026-11,\"1,000\",TWD\n\nd-2,2026-11,5.5,TWD\n";
         let lines = read_lines(ok).unwrap();
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].1, ("d-1".into(), "2026-11".into(), 100_000, "TWD".into()));
+        assert_eq!(
+            lines[0].1,
+            ("d-1".into(), "2026-11".into(), 100_000, "TWD".into())
+        );
         let bad = "dealer,month,amount,currency\nd-1,2026-13,5,TWD\nd-2,2026-11,5,twd\nd-3,2026-11,5,TWD\n";
         let errors = read_lines(bad).unwrap_err();
         assert_eq!(errors.len(), 2);
