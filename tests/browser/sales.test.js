@@ -78,7 +78,7 @@ test('head office sets a target, imports actuals from CSV and reads the profit a
   writeFileSync(file, `dealer,month,amount,currency\nd-sa-1,${MONTH},1,TWD\nd-sa-2,2026-13,1,TWD\n`);
   await page.locator('input[name=csv]').setInputFiles(file);
   await page.click('[data-action=import]');
-  await eventually(async () => (await page.locator('.import-result').innerText()).includes('line 3'), true);
+  await seeText(page.locator('[data-test=bad-lines]'), '第 3 行有誤');
   await seeText(page.locator('.import-result p.error'), '檔案有誤，沒有匯入任何資料');
   await eventually(async () => row.locator('.achievement').innerText(), '80%');
   await shot(page, '36-office-sales');

@@ -38,8 +38,8 @@ function setForm(F, reload) {
   const month = h('input', { type: 'month', name: 'month', required: true, value: new Date().toISOString().slice(0, 7) });
   const figure = h('select', { name: 'figure', 'aria-label': t('sales.figure') }, figures.map((f) => h('option', { value: f }, t('sales.' + f))));
   const amount = h('input', { type: 'number', name: 'amount', min: 0, step: '0.01', required: true, inputmode: 'decimal' });
-  const currency = h('input', { name: 'currency', value: 'TWD', required: true, pattern: '[A-Z]{3}', maxlength: 3, size: 4 });
-  return h('form.inline-form', { 'data-form': 'sales', onsubmit: async (e) => {
+  const currency = h('input', { name: 'currency', value: 'TWD', required: true, pattern: '[A-Z]{3}', maxlength: 3, style: 'min-width:5rem;width:5rem' });
+  return h('form.filters', { 'data-form': 'sales', onsubmit: async (e) => {
     e.preventDefault();
     const b = e.target.querySelector('button');
     b.disabled = true;
@@ -52,7 +52,7 @@ function setForm(F, reload) {
       toast(errorText(err), 'error');
       b.disabled = false;
     }
-  } }, h('strong', F.dealerName), h('label.inline', h('span', t('office.month')), month), figure,
+  } }, h('strong', { style: 'white-space:nowrap' }, F.dealerName), h('label.inline', h('span', t('office.month')), month), figure,
   h('label.inline', h('span', t('office.amount')), amount), h('label.inline', h('span', t('office.currency')), currency),
   h('button', { type: 'submit' }, t('sales.set')));
 }
@@ -64,16 +64,23 @@ function importForm(reload) {
   const out = h('div.import-result', { role: 'status' });
   return h('div.import', h('label.inline', h('span', t('sales.import')), file),
     h('button.small', { 'data-action': 'import', onclick: async (e) => {
+      const b = e.currentTarget;
       const f = file.files?.[0];
       if (!f) { file.focus(); return; }
-      e.currentTarget.disabled = true;
+      b.disabled = true;
+      out.replaceChildren();
       try {
         const r = JSON.parse(await api('/api/sales/import', { method: 'POST', body: await f.text(), type: 'text/csv; charset=utf-8' }));
         toast(t('sales.imported').replace('{n}', r.imported));
         reload();
       } catch (err) {
-        out.replaceChildren(h('p.error', errorText(err)), err.code === 'bad_csv' ? h('pre.muted', err.message) : null);
-        e.currentTarget.disabled = false;
+        // The lines named in the server's refusal, in the user's words; its own text (English) on request.
+        const lines = [...new Set([...(err.message ?? '').matchAll(/line (\d+)/g)].map((m) => m[1]))];
+        out.replaceChildren(h('p.error', errorText(err)),
+          err.code === 'bad_csv' && lines.length ? h('p', { 'data-test': 'bad-lines' }, t('sales.badLines').replace('{lines}', lines.join(', '))) : null,
+          err.code === 'bad_csv' ? h('details', h('summary', t('sales.details')), h('pre.muted', err.message)) : null);
+      } finally {
+        b.disabled = false;
       }
     } }, t('sales.importButton')), h('p.muted', t('sales.importHelp')), out);
 }
