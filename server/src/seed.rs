@@ -6,6 +6,7 @@ use fieldsync_core::geo::{GeoFix, GeoPoint};
 use fieldsync_core::ids::{
     ClaimId, CommitmentId, DealerId, DeviceId, IdError, ProblemId, TerritoryId, UserId, VisitId,
 };
+use fieldsync_core::model::Month;
 use fieldsync_core::model::{
     ClaimStage, Commitment, CommitmentStatus, DealerKind, DealerProfile, DealerStatus,
     ExpenseCategory, ExpenseClaim, Problem, ProblemCategory, ProblemStatus, Severity, Territory,
@@ -20,7 +21,7 @@ use crate::admin::{AdminError, add_user, issue_device};
 use crate::auth::principal_of;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::now_millis;
+use crate::store::{Figure, SalesFigure, now_millis};
 
 /// Why seeding failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,8 @@ pub enum SeedError {
     Id(#[from] IdError),
     #[error("the server refused demo data: {0}")]
     Refused(String),
+    #[error(transparent)]
+    Sales(#[from] crate::store::SalesWriteError),
 }
 
 /// A demo person: (user id, name, role, territories, fixed token).
@@ -177,6 +180,68 @@ impl Lcg {
     fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[usize::try_from(self.next(xs.len() as u64)).unwrap_or(0)]
     }
+}
+
+/// Head office's monthly targets and the actual sales of every active or dormant demo dealer for the
+/// last three months (this month's actual still partial); returns how many dealer months.
+async fn seed_sales(
+    state: &AppState,
+    now: i64,
+    dealers: usize,
+    rng: &mut Lcg,
+) -> Result<usize, SeedError> {
+    let Some(this) = Timestamp(now).day().ok().and_then(Month::of) else {
+        return Ok(0);
+    };
+    let months: Vec<Month> = [
+        this.previous().and_then(Month::previous),
+        this.previous(),
+        Some(this),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut rows: Vec<(String, String, i64, i64)> = Vec::new();
+    for n in 1..=dealers {
+        // As the dealers were made: no sales for prospects or terminated dealers.
+        if n % 9 == 4 || (n % 9 == 8 && n > 30) {
+            continue;
+        }
+        for (i, month) in months.iter().enumerate() {
+            let target = (200 + i64::try_from(rng.next(600)).unwrap_or(0)) * 100_000;
+            let mut share = 60 + i64::try_from(rng.next(70)).unwrap_or(0);
+            if i + 1 == months.len() {
+                share /= 2;
+            }
+            rows.push((
+                format!("d-{n:03}"),
+                month.to_string(),
+                target,
+                target * share / 100,
+            ));
+        }
+    }
+    let figures: Vec<SalesFigure<'_>> = rows
+        .iter()
+        .flat_map(|(dealer, month, target, actual)| {
+            [
+                (Figure::Target, *target, None, "ho-wang"),
+                (Figure::Actual, *actual, Some("import"), "ho-wang"),
+            ]
+            .map(|(figure, minor, source, by)| SalesFigure {
+                dealer,
+                month,
+                currency: "TWD",
+                minor,
+                figure,
+                source,
+                by,
+                at: now,
+            })
+        })
+        .collect();
+    state.store.set_sales(&figures).await?;
+    Ok(rows.len())
 }
 
 struct Actor {
@@ -524,8 +589,10 @@ pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
         }
     }
 
+    let n_sales = seed_sales(state, now, dealer_no, &mut rng).await?;
+
     let mut out = format!(
-        "demo data: {} territories, {} people, {dealer_no} dealers, {n_visits} visits, {n_commitments} commitments, {} claims, {n_problems} problems\n\n\
+        "demo data: {} territories, {} people, {dealer_no} dealers, {n_visits} visits, {n_commitments} commitments, {} claims, {n_problems} problems, {n_sales} dealer months of sales\n\n\
          Demo device tokens (demo only; paste one into the app's login form at http://HOST/):\n",
         TERRITORIES.len(),
         PEOPLE.len(),

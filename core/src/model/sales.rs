@@ -55,6 +55,20 @@ impl Month {
         }
     }
 
+    /// The month before it (2000-01 has none).
+    pub fn previous(self) -> Option<Month> {
+        if self.month == 1 {
+            Month::new(self.year.checked_sub(1)?, 12)
+        } else {
+            Month::new(self.year, self.month - 1)
+        }
+    }
+
+    /// The month a day falls in.
+    pub fn of(day: Day) -> Option<Month> {
+        day.to_string().get(..7)?.parse().ok()
+    }
+
     /// The instants it covers in UTC, as `[start, end)` epoch milliseconds (the month
     /// of a read-model timestamp is taken in UTC, as on head office's claims list).
     pub fn utc_range(self) -> (Timestamp, Option<Timestamp>) {
@@ -112,6 +126,9 @@ mod tests {
         let m: Month = "2026-12".parse().unwrap();
         assert_eq!(m.to_string(), "2026-12");
         assert_eq!(m.next().unwrap().to_string(), "2027-01");
+        assert_eq!(m.next().unwrap().previous(), Some(m));
+        assert_eq!("2000-01".parse::<Month>().unwrap().previous(), None);
+        assert_eq!(Month::of(Day::from_ymd(2026, 12, 31).unwrap()), Some(m));
         for bad in [
             "2026-13",
             "2026-00",
