@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod readmodel;
 pub mod secret;
 pub mod seed;
+pub mod seed_scale;
 pub mod state;
 pub mod store;
 pub mod sync;

@@ -115,7 +115,7 @@ const TERRITORIES: &[DemoTerritory] = &[
     ("t-east", "東區 East", "east", &["m-liu"], 23.98, 121.60),
 ];
 
-const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     "林記商行",
     "Golden Harvest Trading",
     "大同農資",
@@ -158,7 +158,7 @@ const NAMES: &[&str] = &[
     "Seaside Partners",
 ];
 
-const SUMMARIES: &[&str] = &[
+pub(crate) const SUMMARIES: &[&str] = &[
     "培訓兩位新業務員，介紹新品",
     "Reviewed shelf placement; agreed on end-cap display",
     "陪同拜訪下線客戶三家",
@@ -168,16 +168,16 @@ const SUMMARIES: &[&str] = &[
 ];
 
 /// A small deterministic generator so the demo is the same every time.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
+    pub(crate) fn next(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[usize::try_from(self.next(xs.len() as u64)).unwrap_or(0)]
     }
 }
@@ -244,14 +244,14 @@ async fn seed_sales(
     Ok(rows.len())
 }
 
-struct Actor {
-    principal: Principal,
-    device: String,
-    replica: Replica,
+pub(crate) struct Actor {
+    pub(crate) principal: Principal,
+    pub(crate) device: String,
+    pub(crate) replica: Replica,
 }
 
 impl Actor {
-    fn stamp(&self, at: i64) -> Result<Stamp, SeedError> {
+    pub(crate) fn stamp(&self, at: i64) -> Result<Stamp, SeedError> {
         Ok(Stamp::new(
             self.principal.user.clone(),
             self.device.parse::<DeviceId>()?,
@@ -260,7 +260,7 @@ impl Actor {
     }
 
     /// Syncs through the same code path as `POST /v1/sync`.
-    async fn sync(&mut self, state: &AppState) -> Result<(), SeedError> {
+    pub(crate) async fn sync(&mut self, state: &AppState) -> Result<(), SeedError> {
         for _ in 0..1000 {
             let req = self.replica.sync_request();
             let resp = crate::sync::sync(state, &self.principal, &self.device, &req).await?;
@@ -279,7 +279,7 @@ impl Actor {
     }
 }
 
-async fn actor(state: &AppState, user: &str, device: String) -> Result<Actor, SeedError> {
+pub(crate) async fn actor(state: &AppState, user: &str, device: String) -> Result<Actor, SeedError> {
     let row = state
         .store
         .user(user)
@@ -293,15 +293,15 @@ async fn actor(state: &AppState, user: &str, device: String) -> Result<Actor, Se
     })
 }
 
-const DAY: i64 = 86_400_000;
+pub(crate) const DAY: i64 = 86_400_000;
 
-fn day_of(ms: i64) -> Result<Day, SeedError> {
+pub(crate) fn day_of(ms: i64) -> Result<Day, SeedError> {
     Timestamp(ms)
         .day()
         .map_err(|e| SeedError::Refused(e.to_string()))
 }
 
-fn twd(minor: i64) -> Result<Money, SeedError> {
+pub(crate) fn twd(minor: i64) -> Result<Money, SeedError> {
     let c: Currency = "TWD"
         .parse()
         .map_err(|_| SeedError::Refused("currency".into()))?;
