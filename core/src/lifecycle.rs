@@ -39,11 +39,16 @@ pub trait Stage:
 }
 
 /// Who took a step, and when by their device's clock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     pub by: UserId,
     pub at: Timestamp,
 }
+
+crate::fields::from_fields!(Step, |f| Step {
+    by: f.req("by")?,
+    at: f.req("at")?,
+});
 
 /// Head office's (or a regional manager's) choice between two steps of one rank
 /// taken concurrently (kept on one device, broken on another). Stored in the
