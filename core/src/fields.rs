@@ -9,6 +9,8 @@
 //! struct Visit`); unknown fields are ignored as before. A struct given as a JSON
 //! array (serde's positional form, which no fieldsync writer produces) is refused.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error as _, Unexpected};
 use serde_json::{Error, Map, Value};
@@ -57,6 +59,87 @@ impl Fields {
             None => Ok(T::default()),
         }
     }
+
+    /// A map field that may be absent (then empty): see [`read_map`].
+    pub(crate) fn map<K, V>(&mut self, name: &'static str) -> Result<BTreeMap<K, V>, Error>
+    where
+        K: DeserializeOwned + Ord,
+        V: DeserializeOwned,
+    {
+        self.0.remove(name).map_or(Ok(BTreeMap::new()), read_map)
+    }
+
+    /// A map field that must be present: see [`read_map`].
+    pub(crate) fn req_map<K, V>(&mut self, name: &'static str) -> Result<BTreeMap<K, V>, Error>
+    where
+        K: DeserializeOwned + Ord,
+        V: DeserializeOwned,
+    {
+        match self.0.remove(name) {
+            Some(v) => read_map(v),
+            None => Err(Error::missing_field(name)),
+        }
+    }
+
+    /// A list field that may be absent (then empty): see [`read_vec`].
+    pub(crate) fn vec<T: DeserializeOwned>(&mut self, name: &'static str) -> Result<Vec<T>, Error> {
+        self.0.remove(name).map_or(Ok(Vec::new()), read_vec)
+    }
+
+    /// A list field that must be present: see [`read_vec`].
+    pub(crate) fn req_vec<T: DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Vec<T>, Error> {
+        match self.0.remove(name) {
+            Some(v) => read_vec(v),
+            None => Err(Error::missing_field(name)),
+        }
+    }
+}
+
+/// A JSON object as a `BTreeMap`, each key read as a `K` from its text and each
+/// value as a `V`, as serde reads one (`invalid type: …, expected a map` otherwise);
+/// the walk over the object is shared by every map type.
+pub(crate) fn read_map<K, V>(value: Value) -> Result<BTreeMap<K, V>, Error>
+where
+    K: DeserializeOwned + Ord,
+    V: DeserializeOwned,
+{
+    let mut out = BTreeMap::new();
+    entries(value, &mut |k, v| {
+        out.insert(K::deserialize(Value::String(k))?, V::deserialize(v)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn entries(
+    value: Value,
+    each: &mut dyn FnMut(String, Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    match value {
+        Value::Object(map) => map.into_iter().try_for_each(|(k, v)| each(k, v)),
+        other => Err(Error::invalid_type(unexpected(&other), &"a map")),
+    }
+}
+
+/// A JSON array as a `Vec`, each item read as a `T`, as serde reads one
+/// (`invalid type: …, expected a sequence` otherwise).
+pub(crate) fn read_vec<T: DeserializeOwned>(value: Value) -> Result<Vec<T>, Error> {
+    let mut out = Vec::new();
+    items(value, &mut |v| {
+        out.push(T::deserialize(v)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn items(value: Value, each: &mut dyn FnMut(Value) -> Result<(), Error>) -> Result<(), Error> {
+    match value {
+        Value::Array(list) => list.into_iter().try_for_each(each),
+        other => Err(Error::invalid_type(unexpected(&other), &"a sequence")),
+    }
 }
 
 /// How serde names a JSON value in an `invalid type` error.
@@ -85,9 +168,7 @@ macro_rules! from_fields {
     ($ty:ident, |$f:ident| $body:expr) => {
         impl<'de> ::serde::Deserialize<'de> for $ty {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::fields::Fields::read(d, concat!("struct ", stringify!($ty)), |$f| {
-                    Ok($body)
-                })
+                $crate::fields::Fields::read(d, concat!("struct ", stringify!($ty)), |$f| Ok($body))
             }
         }
     };
@@ -143,5 +224,25 @@ mod tests {
             read(json!(1.5)),
             Err("invalid type: floating point `1.5`, expected struct Pair".into())
         );
+    }
+
+    #[test]
+    fn maps_and_lists_read_as_serde_reads_them() {
+        let m: BTreeMap<String, u8> = read_map(json!({"b": 2, "a": 1})).unwrap();
+        assert_eq!(m, BTreeMap::from([("a".into(), 1), ("b".into(), 2)]));
+        let e = read_map::<String, u8>(json!([1])).unwrap_err().to_string();
+        assert_eq!(e, "invalid type: sequence, expected a map");
+        let e = read_map::<String, u8>(json!({"a": -1}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            serde_json::from_value::<BTreeMap<String, u8>>(json!({"a": -1}))
+                .unwrap_err()
+                .to_string()
+        );
+        assert_eq!(read_vec::<u8>(json!([1, 2])).unwrap(), vec![1, 2]);
+        let e = read_vec::<u8>(json!({})).unwrap_err().to_string();
+        assert_eq!(e, "invalid type: map, expected a sequence");
     }
 }

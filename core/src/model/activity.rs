@@ -67,7 +67,7 @@ crate::fields::from_fields!(Activity, |f| Activity {
     ends: f.req("ends")?,
     budget: f.or_default("budget")?,
     status: f.req("status")?,
-    decided: f.or_default("decided")?,
+    decided: f.map("decided")?,
 });
 
 impl Activity {

@@ -96,13 +96,13 @@ crate::fields::from_fields!(ExpenseClaim, |f| ExpenseClaim {
     purpose: f.req("purpose")?,
     amount: f.req("amount")?,
     spent: f.or_default("spent")?,
-    receipts: f.or_default("receipts")?,
+    receipts: f.map("receipts")?,
     reason: f.or_default("reason")?,
     visit: f.or_default("visit")?,
     status: f.req("status")?,
-    decided: f.or_default("decided")?,
+    decided: f.map("decided")?,
     owner: f.or_default("owner")?,
-    handover: f.or_default("handover")?,
+    handover: f.map("handover")?,
 });
 
 impl ExpenseClaim {

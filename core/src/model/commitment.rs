@@ -90,9 +90,9 @@ crate::fields::from_fields!(Commitment, |f| Commitment {
     amount: f.or_default("amount")?,
     visit: f.or_default("visit")?,
     status: f.req("status")?,
-    decided: f.or_default("decided")?,
-    notes: f.or_default("notes")?,
-    handover: f.or_default("handover")?,
+    decided: f.map("decided")?,
+    notes: f.map("notes")?,
+    handover: f.map("handover")?,
 });
 
 impl Commitment {

@@ -104,9 +104,9 @@ crate::fields::from_fields!(DealerProfile, |f| DealerProfile {
     status: f.req("status")?,
     address: f.or_default("address")?,
     location: f.or_default("location")?,
-    contacts: f.or_default("contacts")?,
-    brands: f.or_default("brands")?,
-    downline: f.or_default("downline")?,
+    contacts: f.map("contacts")?,
+    brands: f.map("brands")?,
+    downline: f.map("downline")?,
 });
 
 impl DealerProfile {

@@ -134,8 +134,8 @@ crate::fields::from_fields!(Problem, |f| Problem {
     response: f.or_default("response")?,
     assigned_to: f.or_default("assigned_to")?,
     visit: f.or_default("visit")?,
-    notes: f.or_default("notes")?,
-    handover: f.or_default("handover")?,
+    notes: f.map("notes")?,
+    handover: f.map("handover")?,
 });
 
 impl Problem {

@@ -57,9 +57,9 @@ crate::fields::from_fields!(Visit, |f| Visit {
     gps: f.or_default("gps")?,
     purposes: f.or_default("purposes")?,
     summary: f.or_default("summary")?,
-    notes: f.or_default("notes")?,
+    notes: f.map("notes")?,
     attendees: f.or_default("attendees")?,
-    photos: f.or_default("photos")?,
+    photos: f.map("photos")?,
     customers: f.or_default("customers")?,
 });
 
