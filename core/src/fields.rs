@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error as _, Unexpected};
 use serde_json::{Error, Map, Value};
 
-/// The fields of one JSON object not read yet.
+/// The fields of one JSON object not read yet. Its readers are never inlined: a
+/// field type's code is then compiled once, however many structs have such a field.
 #[derive(Debug)]
 pub(crate) struct Fields(Map<String, Value>);
 
@@ -41,6 +42,7 @@ impl Fields {
     }
 
     /// A field that must be present.
+    #[inline(never)]
     pub(crate) fn req<T: DeserializeOwned>(&mut self, name: &'static str) -> Result<T, Error> {
         match self.0.remove(name) {
             Some(v) => T::deserialize(v),
@@ -50,6 +52,7 @@ impl Fields {
 
     /// A field that may be absent (`#[serde(default)]`, or any `Option`): absent is
     /// `T::default()`; present, even `null`, it is read as a `T`.
+    #[inline(never)]
     pub(crate) fn or_default<T: DeserializeOwned + Default>(
         &mut self,
         name: &'static str,
@@ -60,7 +63,18 @@ impl Fields {
         }
     }
 
+    /// A field that may be absent, then `default()` (`#[serde(default = "…")]`).
+    #[inline(never)]
+    pub(crate) fn or_else<T: DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+        default: fn() -> T,
+    ) -> Result<T, Error> {
+        self.0.remove(name).map_or_else(|| Ok(default()), T::deserialize)
+    }
+
     /// A map field that may be absent (then empty): see [`read_map`].
+    #[inline(never)]
     pub(crate) fn map<K, V>(&mut self, name: &'static str) -> Result<BTreeMap<K, V>, Error>
     where
         K: DeserializeOwned + Ord,
@@ -70,6 +84,7 @@ impl Fields {
     }
 
     /// A map field that must be present: see [`read_map`].
+    #[inline(never)]
     pub(crate) fn req_map<K, V>(&mut self, name: &'static str) -> Result<BTreeMap<K, V>, Error>
     where
         K: DeserializeOwned + Ord,
@@ -82,11 +97,13 @@ impl Fields {
     }
 
     /// A list field that may be absent (then empty): see [`read_vec`].
+    #[inline(never)]
     pub(crate) fn vec<T: DeserializeOwned>(&mut self, name: &'static str) -> Result<Vec<T>, Error> {
         self.0.remove(name).map_or(Ok(Vec::new()), read_vec)
     }
 
     /// A list field that must be present: see [`read_vec`].
+    #[inline(never)]
     pub(crate) fn req_vec<T: DeserializeOwned>(
         &mut self,
         name: &'static str,
