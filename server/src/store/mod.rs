@@ -6,9 +6,11 @@ mod approvals;
 mod docs;
 mod epoch;
 mod handovers;
+mod history;
 mod identity;
 mod photos;
 mod queries;
+mod sales;
 mod secrets;
 
 use std::path::Path;
@@ -27,6 +29,7 @@ pub use handovers::{
 pub use identity::{CodeRefusal, DeviceRow, NewDevice, PendingCode, TokenSession, UserRow};
 pub use photos::{NewPhoto, PhotoPut};
 pub use queries::{Filter, Page};
+pub use sales::{Figure, SalesFigure, SalesWriteError};
 pub use secrets::{Attempt, SecretCheck, SecretRecord, SecretState};
 
 /// What can go wrong talking to the database.
