@@ -70,7 +70,9 @@ impl Fields {
         name: &'static str,
         default: fn() -> T,
     ) -> Result<T, Error> {
-        self.0.remove(name).map_or_else(|| Ok(default()), T::deserialize)
+        self.0
+            .remove(name)
+            .map_or_else(|| Ok(default()), T::deserialize)
     }
 
     /// A map field that may be absent (then empty): see [`read_map`].
