@@ -344,7 +344,10 @@ async fn main() -> Result<()> {
                 dealers,
                 visits,
             };
-            print!("{}", fieldsync_server::seed_scale::seed_scale(&state, scale).await?);
+            print!(
+                "{}",
+                fieldsync_server::seed_scale::seed_scale(&state, scale).await?
+            );
         }
     }
     store.close().await;

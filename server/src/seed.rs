@@ -279,7 +279,11 @@ impl Actor {
     }
 }
 
-pub(crate) async fn actor(state: &AppState, user: &str, device: String) -> Result<Actor, SeedError> {
+pub(crate) async fn actor(
+    state: &AppState,
+    user: &str,
+    device: String,
+) -> Result<Actor, SeedError> {
     let row = state
         .store
         .user(user)

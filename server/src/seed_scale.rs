@@ -3,8 +3,8 @@
 use fieldsync_core::calendar::Timestamp;
 use fieldsync_core::ids::{ClaimId, CommitmentId, DealerId, ProblemId, TerritoryId, VisitId};
 use fieldsync_core::model::{
-    ClaimStage, Commitment, DealerKind, DealerProfile, DealerStatus, ExpenseCategory,
-    ExpenseClaim, Month, Problem, ProblemCategory, Severity, Territory, Visit, VisitPurpose,
+    ClaimStage, Commitment, DealerKind, DealerProfile, DealerStatus, ExpenseCategory, ExpenseClaim,
+    Month, Problem, ProblemCategory, Severity, Territory, Visit, VisitPurpose,
 };
 use serde_json::Value;
 
@@ -37,7 +37,9 @@ pub async fn seed_scale(state: &AppState, scale: Scale) -> Result<String, SeedEr
         let (user, territory) = (format!("m{m:02}"), format!("t-s{m:02}"));
         let name = format!("經理 {m:02}");
         add_user(&state.store, &user, &name, "manager", &[territory.clone()]).await?;
-        let device = issue_device(&state.store, &user, "bench", None).await?.device;
+        let device = issue_device(&state.store, &user, "bench", None)
+            .await?
+            .device;
         let t = Territory {
             name: format!("區域 {m:02}"),
             region: ["北部", "中部", "南部", "東部"][m % 4].to_owned(),
@@ -72,19 +74,34 @@ pub async fn seed_scale(state: &AppState, scale: Scale) -> Result<String, SeedEr
             };
             let p = DealerProfile::new(NAMES[(n_dealers + i) % NAMES.len()], kind, tier, status);
             let s = m.stamp(now - 380 * DAY)?;
-            m.replica.create_dealer(&territory, dealer.clone(), &p, &s)?;
+            m.replica
+                .create_dealer(&territory, dealer.clone(), &p, &s)?;
             let made = now - (5 + rng.next(80) as i64) * DAY;
             let due = day_of(made + (rng.next(60) as i64) * DAY)?;
-            let c = Commitment::new("補貨並協助上架", "店長", m.principal.user.clone(), Timestamp(made), due);
+            let c = Commitment::new(
+                "補貨並協助上架",
+                "店長",
+                m.principal.user.clone(),
+                Timestamp(made),
+                due,
+            );
             let s = m.stamp(made)?;
-            m.replica
-                .dealer_mut(dealer)?
-                .insert(&format!("c-{i:04}").parse::<CommitmentId>()?, &c, &s)?;
+            m.replica.dealer_mut(dealer)?.insert(
+                &format!("c-{i:04}").parse::<CommitmentId>()?,
+                &c,
+                &s,
+            )?;
             let claim: ClaimId = format!("k-{i:04}").parse()?;
             let at = now - (1 + rng.next(300) as i64) * DAY;
             let category = *rng.pick(ExpenseCategory::ALL);
             let amount = twd(100_000 + rng.next(50) as i64 * 20_000)?;
-            let k = ExpenseClaim::new(category, "聯合促銷", amount, m.principal.user.clone(), Timestamp(at));
+            let k = ExpenseClaim::new(
+                category,
+                "聯合促銷",
+                amount,
+                m.principal.user.clone(),
+                Timestamp(at),
+            );
             let s = m.stamp(at)?;
             m.replica.dealer_mut(dealer)?.insert(&claim, &k, &s)?;
             dealers.push((user.clone(), dealer.clone(), claim));
@@ -98,9 +115,11 @@ pub async fn seed_scale(state: &AppState, scale: Scale) -> Result<String, SeedEr
                     Timestamp(raised),
                 );
                 let s = m.stamp(raised)?;
-                m.replica
-                    .dealer_mut(dealer)?
-                    .insert(&format!("p-{i:04}").parse::<ProblemId>()?, &pr, &s)?;
+                m.replica.dealer_mut(dealer)?.insert(
+                    &format!("p-{i:04}").parse::<ProblemId>()?,
+                    &pr,
+                    &s,
+                )?;
             }
         }
         for v in 0..per_visits.min(scale.visits - n_visits) {
@@ -112,9 +131,11 @@ pub async fn seed_scale(state: &AppState, scale: Scale) -> Result<String, SeedEr
             visit.summary = (*rng.pick(SUMMARIES)).to_owned();
             visit.purposes = [*rng.pick(VisitPurpose::ALL)].into_iter().collect();
             let s = m.stamp(at)?;
-            m.replica
-                .dealer_mut(dealer)?
-                .insert(&format!("v-{v:05}").parse::<VisitId>()?, &visit, &s)?;
+            m.replica.dealer_mut(dealer)?.insert(
+                &format!("v-{v:05}").parse::<VisitId>()?,
+                &visit,
+                &s,
+            )?;
             n_visits += 1;
         }
         m.sync(state).await?;

@@ -27,7 +27,13 @@ pub enum Step {
 
 /// Runs `steps` (every step when empty); `loadgen_args` are added to the load generator's own.
 pub fn run(steps: &[Step], loadgen_args: &[String]) -> Result<()> {
-    let all = [Step::Core, Step::Device, Step::Fleet, Step::Soak, Step::Office];
+    let all = [
+        Step::Core,
+        Step::Device,
+        Step::Fleet,
+        Step::Soak,
+        Step::Office,
+    ];
     let steps = if steps.is_empty() { &all[..] } else { steps };
     std::fs::create_dir_all(web::target_dir().join("bench"))?;
     for step in steps {
@@ -149,7 +155,15 @@ fn office() -> Result<()> {
     let log = std::fs::File::create(tmp.join("server.log"))?;
     let mut child = web::Server(
         Command::new(&server)
-            .args(["--database", &db, "serve", "--listen", &listen, "--web-dir", "web/dist"])
+            .args([
+                "--database",
+                &db,
+                "serve",
+                "--listen",
+                &listen,
+                "--web-dir",
+                "web/dist",
+            ])
             .stdout(log.try_clone()?)
             .stderr(log)
             .stdin(std::process::Stdio::null())
@@ -171,7 +185,10 @@ fn office() -> Result<()> {
         .context("could not start node")?;
     drop(child);
     if !status.success() {
-        bail!("head office's dashboard was not under a second on every view (report: {})", out.display());
+        bail!(
+            "head office's dashboard was not under a second on every view (report: {})",
+            out.display()
+        );
     }
     let _ = std::fs::remove_dir_all(&tmp);
     eprintln!("report: {}", out.display());

@@ -138,100 +138,140 @@ pub async fn pnl(
     let q = query(q)?;
     let (claims, sales) = filters(&caller, &q)?;
     let month = state.store.month_sql("c.requested_at");
-    let spend = state
-        .store
-        .select_rows(
-            &format!(
-                "{month} AS month, c.dealer AS dealer, c.category AS category, c.currency AS currency, {SPEND_SQL}"
-            ),
-            "rm_claims c",
-            &claims,
-            "GROUP BY 1, 2, 3, 4",
-        )
-        .await?;
-    let sold = state
-        .store
-        .select_rows(
-            "s.month AS month, s.dealer AS dealer, s.currency AS currency, \
-             CAST(SUM(s.actual_minor) AS BIGINT) AS actual_minor, \
-             CAST(SUM(s.target_minor) AS BIGINT) AS target_minor",
-            "sales s JOIN rm_dealers d ON d.id = s.dealer",
-            &sales,
-            "GROUP BY 1, 2, 3",
-        )
-        .await?;
+    // Each slice summed in SQL: a few rows per month, dealer and category, whatever the history.
+    let spend = |columns: String, from: &'static str, tail: &'static str| {
+        let claims = &claims;
+        let state = &state;
+        async move {
+            state
+                .store
+                .select_rows(
+                    &format!("{columns}, c.currency AS currency, {SPEND_SQL}"),
+                    from,
+                    claims,
+                    tail,
+                )
+                .await
+        }
+    };
+    let sold = |columns: &'static str, tail: &'static str| {
+        let sales = &sales;
+        let state = &state;
+        async move {
+            state
+                .store
+                .select_rows(
+                    &format!(
+                        "{columns}, s.currency AS currency, CAST(SUM(s.actual_minor) AS BIGINT) AS actual_minor, \
+                         CAST(SUM(s.target_minor) AS BIGINT) AS target_minor"
+                    ),
+                    "sales s JOIN rm_dealers d ON d.id = s.dealer",
+                    sales,
+                    tail,
+                )
+                .await
+        }
+    };
+    let spend_months = spend(format!("{month} AS month"), "rm_claims c", "GROUP BY 1, 2").await?;
+    let spend_dealers = spend(
+        "c.dealer AS dealer, COALESCE(d.name, c.dealer) AS name".into(),
+        "rm_claims c LEFT JOIN rm_dealers d ON d.id = c.dealer",
+        "GROUP BY c.dealer, d.name, c.currency",
+    )
+    .await?;
+    let spend_categories = spend(
+        "c.category AS category".into(),
+        "rm_claims c",
+        "GROUP BY 1, 2",
+    )
+    .await?;
+    let spend_month_categories = spend(
+        format!("{month} AS month, c.category AS category"),
+        "rm_claims c",
+        "GROUP BY 1, 2, 3",
+    )
+    .await?;
+    let sold_months = sold("s.month AS month", "GROUP BY s.month, s.currency").await?;
+    let sold_dealers = sold(
+        "s.dealer AS dealer, d.name AS name",
+        "GROUP BY s.dealer, d.name, s.currency",
+    )
+    .await?;
+
+    let text = |r: &sqlx::any::AnyRow, c: &str| get_s(r, c).map_err(internal);
+    let int = |r: &sqlx::any::AnyRow, c: &str| {
+        Ok::<_, ApiError>(get_oi(r, c).map_err(internal)?.unwrap_or(0))
+    };
     let mut total: BTreeMap<String, Line> = BTreeMap::new();
     let mut months: BTreeMap<(String, String), Line> = BTreeMap::new();
-    let mut dealers: BTreeMap<(String, String), Line> = BTreeMap::new();
-    let mut categories: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let mut month_categories: BTreeMap<(String, String, String), i64> = BTreeMap::new();
-    let mut book = |month: &str, dealer: &str, currency: &str, s: i64, t: i64, sp: i64| {
-        let fresh = || Line {
-            currency: currency.to_owned(),
-            ..Line::default()
-        };
+    let mut dealers: BTreeMap<(String, String), (String, Line)> = BTreeMap::new();
+    let fresh = |currency: &str| Line {
+        currency: currency.to_owned(),
+        ..Line::default()
+    };
+    for r in &spend_months {
+        let (m, cur, sp) = (
+            text(r, "month")?,
+            text(r, "currency")?,
+            int(r, "spend_minor")?,
+        );
         add(
-            total.entry(currency.to_owned()).or_insert_with(fresh),
-            s,
-            t,
+            total.entry(cur.clone()).or_insert_with(|| fresh(&cur)),
+            0,
+            0,
             sp,
         );
         add(
             months
-                .entry((month.to_owned(), currency.to_owned()))
-                .or_insert_with(fresh),
+                .entry((m, cur.clone()))
+                .or_insert_with(|| fresh(&cur)),
+            0,
+            0,
+            sp,
+        );
+    }
+    for r in &sold_months {
+        let (m, cur) = (text(r, "month")?, text(r, "currency")?);
+        let (s, t) = (int(r, "actual_minor")?, int(r, "target_minor")?);
+        add(
+            total.entry(cur.clone()).or_insert_with(|| fresh(&cur)),
             s,
             t,
-            sp,
+            0,
         );
         add(
-            dealers
-                .entry((dealer.to_owned(), currency.to_owned()))
-                .or_insert_with(fresh),
+            months
+                .entry((m, cur.clone()))
+                .or_insert_with(|| fresh(&cur)),
             s,
             t,
-            sp,
+            0,
         );
-    };
-    for r in &spend {
-        let (m, d, cat, cur) = (
-            get_s(r, "month").map_err(internal)?,
-            get_s(r, "dealer").map_err(internal)?,
-            get_s(r, "category").map_err(internal)?,
-            get_s(r, "currency").map_err(internal)?,
-        );
-        let sp = get_oi(r, "spend_minor").map_err(internal)?.unwrap_or(0);
-        if sp == 0 {
-            continue;
+    }
+    for (rows, is_spend) in [(&spend_dealers, true), (&sold_dealers, false)] {
+        for r in rows {
+            let (d, name, cur) = (text(r, "dealer")?, text(r, "name")?, text(r, "currency")?);
+            let entry = dealers
+                .entry((d, cur.clone()))
+                .or_insert_with(|| (name, fresh(&cur)));
+            if is_spend {
+                add(&mut entry.1, 0, 0, int(r, "spend_minor")?);
+            } else {
+                add(
+                    &mut entry.1,
+                    int(r, "actual_minor")?,
+                    int(r, "target_minor")?,
+                    0,
+                );
+            }
         }
-        book(&m, &d, &cur, 0, 0, sp);
-        *categories.entry((cat.clone(), cur.clone())).or_default() += sp;
-        *month_categories.entry((m, cat, cur)).or_default() += sp;
     }
-    for r in &sold {
-        let (m, d, cur) = (
-            get_s(r, "month").map_err(internal)?,
-            get_s(r, "dealer").map_err(internal)?,
-            get_s(r, "currency").map_err(internal)?,
-        );
-        let s = get_oi(r, "actual_minor").map_err(internal)?.unwrap_or(0);
-        let t = get_oi(r, "target_minor").map_err(internal)?.unwrap_or(0);
-        book(&m, &d, &cur, s, t, 0);
-    }
-    let names: BTreeMap<String, String> = state
-        .store
-        .dealer_names(dealers.keys().map(|(d, _)| d.as_str()))
-        .await?;
     let mut by_dealer: Vec<DealerLine> = dealers
         .into_iter()
-        .map(|((dealer, _), line)| DealerLine {
-            name: names
-                .get(&dealer)
-                .cloned()
-                .unwrap_or_else(|| dealer.clone()),
-            dealer,
-            line,
+        .filter(|(_, (_, line))| {
+            line.sales_minor != 0 || line.spend_minor != 0 || line.target_minor != 0
         })
+        .map(|((dealer, _), (name, line))| DealerLine { dealer, name, line })
         .collect();
     by_dealer.sort_by(|a, b| {
         b.line
@@ -239,32 +279,34 @@ pub async fn pnl(
             .cmp(&a.line.spend_minor)
             .then_with(|| a.name.cmp(&b.name))
     });
-    let mut by_category: Vec<CategoryLine> = categories
-        .into_iter()
-        .map(|((category, currency), spend_minor)| CategoryLine {
-            category,
-            month: None,
-            currency,
-            spend_minor,
+    let category = |r: &sqlx::any::AnyRow, month: Option<String>| {
+        Ok::<_, ApiError>(CategoryLine {
+            category: text(r, "category")?,
+            month,
+            currency: text(r, "currency")?,
+            spend_minor: int(r, "spend_minor")?,
         })
-        .collect();
+    };
+    let mut by_category = spend_categories
+        .iter()
+        .map(|r| category(r, None))
+        .filter(|c| !matches!(c, Ok(c) if c.spend_minor == 0))
+        .collect::<Result<Vec<_>, _>>()?;
     by_category.sort_by(|a, b| b.spend_minor.cmp(&a.spend_minor));
+    let by_month_category = spend_month_categories
+        .iter()
+        .map(|r| category(r, Some(text(r, "month")?)))
+        .filter(|c| !matches!(c, Ok(c) if c.spend_minor == 0))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(Pnl {
         total: total.into_values().collect(),
         months: months
             .into_iter()
+            .filter(|(_, l)| l.sales_minor != 0 || l.spend_minor != 0 || l.target_minor != 0)
             .map(|((month, _), line)| MonthLine { month, line })
             .collect(),
         by_dealer,
         by_category,
-        by_month_category: month_categories
-            .into_iter()
-            .map(|((month, category, currency), spend_minor)| CategoryLine {
-                category,
-                month: Some(month),
-                currency,
-                spend_minor,
-            })
-            .collect(),
+        by_month_category,
     }))
 }
