@@ -9,6 +9,7 @@ mod handovers;
 mod identity;
 mod photos;
 mod queries;
+mod rows;
 mod secrets;
 
 use std::path::Path;
