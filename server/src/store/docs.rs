@@ -278,7 +278,10 @@ impl Store {
         write_read_models(&mut w, &written).await?;
         for c in &written {
             if let ReadKind::Dealer(d) = &c.read.kind {
-                super::photos::index_photo_refs(&mut w, c.id, c.territory, &d.photos).await?;
+                // A document new in this commit names no photo yet: nothing to index or drop.
+                if c.expected_version.is_some() || !d.photos.is_empty() {
+                    super::photos::index_photo_refs(&mut w, c.id, c.territory, &d.photos).await?;
+                }
                 // Records the outgoing manager synced after a reassignment join the incoming one's list.
                 if !d.late_items.is_empty() {
                     super::handovers::list_late_items(&mut w, &d.late_items).await?;

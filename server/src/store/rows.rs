@@ -15,8 +15,10 @@ pub(crate) enum Val<'a> {
     Bytes(&'a [u8]),
 }
 
-/// Most values bound in one statement (SQLite allows 32,766, PostgreSQL 65,535).
-pub(crate) const MAX_PARAMS: usize = 8_000;
+/// Most values bound in one statement (SQLite allows 32,766, PostgreSQL 65,535): kept
+/// small because sqlx looks up each of SQLite's `$n` parameters by name, a scan of
+/// every parameter of the statement.
+pub(crate) const MAX_PARAMS: usize = 960;
 
 /// Binds each value of `$vals` to `$q`, in order.
 macro_rules! bind_vals {
