@@ -550,9 +550,11 @@ impl Pusher<'_> {
             // A document named twice in one request is decided once per round: the
             // later copy waits for the next round, against what the first one stored.
             let mut names = BTreeSet::new();
-            let (now, later): (Vec<usize>, Vec<usize>) = pending
-                .iter()
-                .partition(|i| jobs[**i].as_ref().is_some_and(|j| names.insert(j.id.clone())));
+            let (now, later): (Vec<usize>, Vec<usize>) = pending.iter().partition(|i| {
+                jobs[**i]
+                    .as_ref()
+                    .is_some_and(|j| names.insert(j.id.clone()))
+            });
             let ids: Vec<&str> = now
                 .iter()
                 .filter_map(|i| jobs[*i].as_ref().map(|j| j.id.as_str()))
@@ -587,8 +589,14 @@ impl Pusher<'_> {
                     }) => commits.push((at, version, p, hashes)),
                     Err(r) => {
                         if !self.release && r.rule.as_deref() == Some(Rule::HandedOver.as_str()) {
-                            hold(state, self.principal(), self.device, &job.push, self.known())
-                                .await?;
+                            hold(
+                                state,
+                                self.principal(),
+                                self.device,
+                                &job.push,
+                                self.known(),
+                            )
+                            .await?;
                         }
                         outcomes[at] = Some(Err(r));
                     }
@@ -658,7 +666,9 @@ impl Pusher<'_> {
         }
         outcomes
             .into_iter()
-            .map(|o| o.ok_or_else(|| ApiError::Internal("a pushed document was not decided".into())))
+            .map(|o| {
+                o.ok_or_else(|| ApiError::Internal("a pushed document was not decided".into()))
+            })
             .collect()
     }
 
@@ -727,7 +737,8 @@ impl Pusher<'_> {
             {
                 done.push(d.map_err(|e| ApiError::Internal(format!("a decision was lost: {e}")))?);
             }
-            let (push, devices, shared) = (job.push.clone(), job.devices.clone(), self.shared.clone());
+            let (push, devices, shared) =
+                (job.push.clone(), job.devices.clone(), self.shared.clone());
             let Ready {
                 at,
                 stored,

@@ -49,16 +49,18 @@ fn visit(dev: &mut Device, d: &DealerId, id: &str) {
     let s = dev.stamp();
     let mut visit = Visit::new(dev.user.clone(), s.at);
     visit.summary = format!("visit {id}");
-    dev.replica.dealer_mut(d).unwrap().insert(&v, &visit, &s).unwrap();
+    dev.replica
+        .dealer_mut(d)
+        .unwrap()
+        .insert(&v, &visit, &s)
+        .unwrap();
 }
 
 /// Head office with t-north and t-south, manager m1 of both, m2 of t-north, both synced.
 async fn scene(server: &TestServer) -> (Device, Device, Device) {
-    let ho = head_office_with_territories(
-        server,
-        &[("t-north", &["m1", "m2"]), ("t-south", &["m1"])],
-    )
-    .await;
+    let ho =
+        head_office_with_territories(server, &[("t-north", &["m1", "m2"]), ("t-south", &["m1"])])
+            .await;
     let t1 = server.user("m1", "manager", &["t-north", "t-south"]).await;
     let t2 = server.user("m2", "manager", &["t-north"]).await;
     let (mut m1, mut m2) = (server.device("m1", &t1), server.device("m2", &t2));
@@ -115,7 +117,11 @@ async fn a_request_of_many_documents_commits_them_all_in_feed_order(backend: Bac
         let feed = feed_of(&server, t).await;
         for push in req.push.iter() {
             let id = push.doc.to_string();
-            let mine: Vec<&String> = feed.iter().filter(|(d, _)| *d == id).map(|(_, h)| h).collect();
+            let mine: Vec<&String> = feed
+                .iter()
+                .filter(|(d, _)| *d == id)
+                .map(|(_, h)| h)
+                .collect();
             let sent: Vec<String> = push
                 .changes
                 .iter()
@@ -156,7 +162,12 @@ async fn a_request_of_many_documents_commits_them_all_in_feed_order(backend: Bac
     other.base = base2;
     assert!(other.sync().await.is_empty());
     for i in 0..65 {
-        let st = other.replica.dealer(&dealer(i)).unwrap().dealer_state().unwrap();
+        let st = other
+            .replica
+            .dealer(&dealer(i))
+            .unwrap()
+            .dealer_state()
+            .unwrap();
         let want = if i < 5 { 2 } else { 1 };
         assert_eq!(st.visits.len(), want, "{}", dealer(i));
     }
@@ -169,11 +180,8 @@ async fn a_request_of_many_documents_commits_them_all_in_feed_order(backend: Bac
 /// code, nothing of them is stored, and the 20 are committed.
 async fn a_hostile_document_is_refused_and_the_others_are_committed(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let _ho = head_office_with_territories(
-        &server,
-        &[("t-north", &["m1"]), ("t-east", &["m9"])],
-    )
-    .await;
+    let _ho =
+        head_office_with_territories(&server, &[("t-north", &["m1"]), ("t-east", &["m9"])]).await;
     let t1 = server.user("m1", "manager", &["t-north"]).await;
     let mut m1 = server.device("m1", &t1);
     assert!(m1.sync().await.is_empty());
@@ -232,10 +240,28 @@ async fn a_hostile_document_is_refused_and_the_others_are_committed(backend: Bac
         server.store.total_changes().await.unwrap(),
         before + i64::try_from(good).unwrap()
     );
-    assert_eq!(server.store.stored_changes(&format!("dealer:{stolen}")).await.unwrap(), 0);
-    assert_eq!(server.store.stored_changes("dealer:d-garbage").await.unwrap(), 0);
+    assert_eq!(
+        server
+            .store
+            .stored_changes(&format!("dealer:{stolen}"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        server
+            .store
+            .stored_changes("dealer:d-garbage")
+            .await
+            .unwrap(),
+        0
+    );
     feed_of(&server, "t-north").await;
-    assert_eq!(feed_of(&server, "t-east").await, east, "nothing new in t-east");
+    assert_eq!(
+        feed_of(&server, "t-east").await,
+        east,
+        "nothing new in t-east"
+    );
     server.stop().await;
 }
 
@@ -279,9 +305,24 @@ async fn two_requests_racing_on_the_same_documents_lose_nothing(backend: Backend
     m2.sync().await;
     ho.sync().await;
     for i in 0..20 {
-        let a = m1.replica.dealer(&dealer(i)).unwrap().dealer_state().unwrap();
-        let b = m2.replica.dealer(&dealer(i)).unwrap().dealer_state().unwrap();
-        let h = ho.replica.dealer(&dealer(i)).unwrap().dealer_state().unwrap();
+        let a = m1
+            .replica
+            .dealer(&dealer(i))
+            .unwrap()
+            .dealer_state()
+            .unwrap();
+        let b = m2
+            .replica
+            .dealer(&dealer(i))
+            .unwrap()
+            .dealer_state()
+            .unwrap();
+        let h = ho
+            .replica
+            .dealer(&dealer(i))
+            .unwrap()
+            .dealer_state()
+            .unwrap();
         assert_eq!(a.visits.len(), 6, "{}", dealer(i));
         assert_eq!(a, b);
         assert_eq!(a, h);
@@ -357,8 +398,8 @@ async fn a_document_changed_meanwhile_is_left_out_of_the_group(backend: Backend)
         territory_rows("t-b"),
         territory_rows("t-c"),
     );
-    let doc = |id: &'static str, t: &'static str, v: Option<i64>, read: &'static ReadRows| {
-        CommitDoc {
+    let doc =
+        |id: &'static str, t: &'static str, v: Option<i64>, read: &'static ReadRows| CommitDoc {
             id,
             territory: t,
             kind: "territory",
@@ -368,22 +409,27 @@ async fn a_document_changed_meanwhile_is_left_out_of_the_group(backend: Backend)
             device: "",
             origin: "",
             read,
-        }
-    };
+        };
     let (ra, rb, rc): (&'static ReadRows, &'static ReadRows, &'static ReadRows) = (
         Box::leak(Box::new(ra)),
         Box::leak(Box::new(rb)),
         Box::leak(Box::new(rc)),
     );
     let first = store
-        .commit_docs(&[doc("territory:t-a", "t-a", None, ra), doc("territory:t-b", "t-b", None, rb)])
+        .commit_docs(&[
+            doc("territory:t-a", "t-a", None, ra),
+            doc("territory:t-b", "t-b", None, rb),
+        ])
         .await
         .unwrap();
     assert_eq!(first, vec![Some(1), Some(1)]);
     // t-a moves on to version 2 elsewhere; this group still expects version 1 for it, and
     // creates t-b, which exists by now, and t-c.
     assert_eq!(
-        store.commit_docs(&[doc("territory:t-a", "t-a", Some(1), ra)]).await.unwrap(),
+        store
+            .commit_docs(&[doc("territory:t-a", "t-a", Some(1), ra)])
+            .await
+            .unwrap(),
         vec![Some(2)]
     );
     let before = store.total_changes().await.unwrap();
@@ -410,7 +456,11 @@ async fn a_document_changed_meanwhile_is_left_out_of_the_group(backend: Backend)
         .collect();
     assert_eq!(
         v,
-        vec![("territory:t-a", 2), ("territory:t-b", 1), ("territory:t-c", 1)]
+        vec![
+            ("territory:t-a", 2),
+            ("territory:t-b", 1),
+            ("territory:t-c", 1)
+        ]
     );
     // A document named twice in one group is written once.
     let twice = store
