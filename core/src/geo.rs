@@ -21,11 +21,16 @@ fn show(x: f64) -> String {
 }
 
 /// A latitude and longitude in degrees (WGS 84).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
 }
+
+crate::fields::from_fields!(GeoPoint, |f| GeoPoint {
+    lat: f.req("lat")?,
+    lon: f.req("lon")?,
+});
 
 impl GeoPoint {
     /// Checks the coordinates are on Earth.
@@ -55,7 +60,7 @@ pub struct GeoFix {
 
 /// `GeoFix` as stored and sent, written out flat instead of with `#[serde(flatten)]`,
 /// which would compile serde's buffering deserializer into the wasm.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct FlatFix {
     lat: f64,
     lon: f64,
@@ -63,6 +68,13 @@ struct FlatFix {
     #[serde(default)]
     manual: bool,
 }
+
+crate::fields::from_fields!(FlatFix, |f| FlatFix {
+    lat: f.req("lat")?,
+    lon: f.req("lon")?,
+    accuracy_m: f.req("accuracy_m")?,
+    manual: f.or_default("manual")?,
+});
 
 impl From<FlatFix> for GeoFix {
     fn from(f: FlatFix) -> Self {

@@ -4,6 +4,7 @@
 
 pub mod calendar;
 pub mod doc;
+mod fields;
 pub mod geo;
 pub mod ids;
 pub mod lifecycle;

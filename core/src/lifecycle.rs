@@ -39,24 +39,35 @@ pub trait Stage:
 }
 
 /// Who took a step, and when by their device's clock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     pub by: UserId,
     pub at: Timestamp,
 }
+
+crate::fields::from_fields!(Step, |f| Step {
+    by: f.req("by")?,
+    at: f.req("at")?,
+});
 
 /// Head office's (or a regional manager's) choice between two steps of one rank
 /// taken concurrently (kept on one device, broken on another). Stored in the
 /// record's grow-only `decided` map keyed by the conflicting stages
 /// ([`conflict_key`]): the steps themselves are never deleted, and a
 /// later concurrent step makes a new key, so a new conflict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// The stage chosen (one of the key's).
     pub step: String,
     pub by: UserId,
     pub at: Timestamp,
 }
+
+crate::fields::from_fields!(Decision, |f| Decision {
+    step: f.req("step")?,
+    by: f.req("by")?,
+    at: f.req("at")?,
+});
 
 /// A record's decisions, keyed by [`conflict_key`]: each a [`Decision`], kept as
 /// JSON in the typed records (only its `step` is read; the schema checks the rest),
@@ -103,9 +114,19 @@ pub fn is_conflict_key(key: &str, rank: fn(&str) -> Option<u8>) -> bool {
 /// map `{status: {by, at}}`: a merge takes the union of the steps, and the current
 /// status is the furthest one, so a claim reconciled on one device and still
 /// "approved" on another merges to "reconciled".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(bound = "S: Stage")]
 pub struct Lifecycle<S: Stage>(pub BTreeMap<S, Step>);
+
+impl<'de, S: Stage> Deserialize<'de> for Lifecycle<S> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // As serde reads the map, through the walk every map type shares (`fields`).
+        let value = serde_json::Value::deserialize(d)?;
+        crate::fields::read_map(value)
+            .map(Lifecycle)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 impl<S: Stage> Lifecycle<S> {
     /// A lifecycle at its start status.

@@ -1,6 +1,6 @@
 //! Amounts of money: integer minor units (cents, fen) plus an ISO 4217 currency code.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
@@ -44,11 +44,16 @@ impl fmt::Display for Currency {
 }
 
 /// An amount in minor units (1 TWD = 100 minor units) of one currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Money {
     pub minor: i64,
     pub currency: Currency,
 }
+
+crate::fields::from_fields!(Money, |f| Money {
+    minor: f.req("minor")?,
+    currency: f.req("currency")?,
+});
 
 impl Money {
     /// An amount, refused if negative.

@@ -76,7 +76,9 @@ where
     T::Err: Display,
 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<String, bool>::deserialize(d)?;
+        let value = serde_json::Value::deserialize(d)?;
+        let map: BTreeMap<String, bool> =
+            crate::fields::read_map(value).map_err(serde::de::Error::custom)?;
         // Inserting one by one: collecting would compile a sort per member type.
         let mut set = BTreeSet::new();
         for (name, present) in map {

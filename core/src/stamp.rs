@@ -1,6 +1,6 @@
 //! `Stamp`: who made a change, on which device, when and where; carried in every Automerge change.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::calendar::Timestamp;
 use crate::geo::GeoFix;
@@ -9,7 +9,7 @@ use crate::ids::{DeviceId, UserId};
 /// The author of a local edit. Serialised as JSON into the Automerge change's
 /// message, so every operation in a document can be traced to a user, a device,
 /// the device's clock and (when known) a GPS fix: the basis of per-field audit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stamp {
     pub user: UserId,
     pub device: DeviceId,
@@ -17,6 +17,13 @@ pub struct Stamp {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gps: Option<GeoFix>,
 }
+
+crate::fields::from_fields!(Stamp, |f| Stamp {
+    user: f.req("user")?,
+    device: f.req("device")?,
+    at: f.req("at")?,
+    gps: f.or_default("gps")?,
+});
 
 impl Stamp {
     /// A stamp without a location.

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod readmodel;
 pub mod secret;
 pub mod seed;
+pub mod seed_scale;
 pub mod state;
 pub mod store;
 pub mod sync;
@@ -64,12 +65,17 @@ pub fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
         utoipa_axum::routes!(api::read::territories),
         utoipa_axum::routes!(api::read::dealers),
         utoipa_axum::routes!(api::read::dealer),
+        utoipa_axum::routes!(api::history::history),
         utoipa_axum::routes!(api::read::manager),
         utoipa_axum::routes!(api::read::visits),
         utoipa_axum::routes!(api::read::commitments),
         utoipa_axum::routes!(api::read::claims),
         utoipa_axum::routes!(api::read::problems),
         utoipa_axum::routes!(api::read::conflicts),
+        utoipa_axum::routes!(api::sales::list),
+        utoipa_axum::routes!(api::sales::set),
+        utoipa_axum::routes!(api::sales_import::import),
+        utoipa_axum::routes!(api::pnl::pnl),
         utoipa_axum::routes!(api::admin::create_device),
         utoipa_axum::routes!(api::admin::revoke_device),
         utoipa_axum::routes!(api::admin::create_user),

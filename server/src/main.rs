@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         if_empty: bool,
     },
+    /// Fill an empty database with data at scale for head office's dashboard benchmark (`cargo xtask bench office`).
+    SeedScale {
+        #[arg(long, default_value_t = 20)]
+        managers: usize,
+        #[arg(long, default_value_t = 2000)]
+        dealers: usize,
+        #[arg(long, default_value_t = 50_000)]
+        visits: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -323,6 +332,19 @@ async fn main() -> Result<()> {
                 let summary = seed::seed_demo(&state).await?;
                 println!("{summary}");
             }
+        }
+        Command::SeedScale {
+            managers,
+            dealers,
+            visits,
+        } => {
+            let state = AppState::new(store.clone(), Settings::default());
+            let scale = fieldsync_server::seed_scale::Scale {
+                managers,
+                dealers,
+                visits,
+            };
+            print!("{}", fieldsync_server::seed_scale::seed_scale(&state, scale).await?);
         }
     }
     store.close().await;

@@ -6,6 +6,7 @@ use fieldsync_core::geo::{GeoFix, GeoPoint};
 use fieldsync_core::ids::{
     ClaimId, CommitmentId, DealerId, DeviceId, IdError, ProblemId, TerritoryId, UserId, VisitId,
 };
+use fieldsync_core::model::Month;
 use fieldsync_core::model::{
     ClaimStage, Commitment, CommitmentStatus, DealerKind, DealerProfile, DealerStatus,
     ExpenseCategory, ExpenseClaim, Problem, ProblemCategory, ProblemStatus, Severity, Territory,
@@ -20,7 +21,7 @@ use crate::admin::{AdminError, add_user, issue_device};
 use crate::auth::principal_of;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::now_millis;
+use crate::store::{Figure, SalesFigure, now_millis};
 
 /// Why seeding failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,8 @@ pub enum SeedError {
     Id(#[from] IdError),
     #[error("the server refused demo data: {0}")]
     Refused(String),
+    #[error(transparent)]
+    Sales(#[from] crate::store::SalesWriteError),
 }
 
 /// A demo person: (user id, name, role, territories, fixed token).
@@ -112,7 +115,7 @@ const TERRITORIES: &[DemoTerritory] = &[
     ("t-east", "東區 East", "east", &["m-liu"], 23.98, 121.60),
 ];
 
-const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     "林記商行",
     "Golden Harvest Trading",
     "大同農資",
@@ -155,7 +158,7 @@ const NAMES: &[&str] = &[
     "Seaside Partners",
 ];
 
-const SUMMARIES: &[&str] = &[
+pub(crate) const SUMMARIES: &[&str] = &[
     "培訓兩位新業務員，介紹新品",
     "Reviewed shelf placement; agreed on end-cap display",
     "陪同拜訪下線客戶三家",
@@ -165,28 +168,90 @@ const SUMMARIES: &[&str] = &[
 ];
 
 /// A small deterministic generator so the demo is the same every time.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
+    pub(crate) fn next(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[usize::try_from(self.next(xs.len() as u64)).unwrap_or(0)]
     }
 }
 
-struct Actor {
-    principal: Principal,
-    device: String,
-    replica: Replica,
+/// Head office's monthly targets and the actual sales of every active or dormant demo dealer for the
+/// last three months (this month's actual still partial); returns how many dealer months.
+async fn seed_sales(
+    state: &AppState,
+    now: i64,
+    dealers: usize,
+    rng: &mut Lcg,
+) -> Result<usize, SeedError> {
+    let Some(this) = Timestamp(now).day().ok().and_then(Month::of) else {
+        return Ok(0);
+    };
+    let months: Vec<Month> = [
+        this.previous().and_then(Month::previous),
+        this.previous(),
+        Some(this),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut rows: Vec<(String, String, i64, i64)> = Vec::new();
+    for n in 1..=dealers {
+        // As the dealers were made: no sales for prospects or terminated dealers.
+        if n % 9 == 4 || (n % 9 == 8 && n > 30) {
+            continue;
+        }
+        for (i, month) in months.iter().enumerate() {
+            let target = (200 + i64::try_from(rng.next(600)).unwrap_or(0)) * 100_000;
+            let mut share = 60 + i64::try_from(rng.next(70)).unwrap_or(0);
+            if i + 1 == months.len() {
+                share /= 2;
+            }
+            rows.push((
+                format!("d-{n:03}"),
+                month.to_string(),
+                target,
+                target * share / 100,
+            ));
+        }
+    }
+    let figures: Vec<SalesFigure<'_>> = rows
+        .iter()
+        .flat_map(|(dealer, month, target, actual)| {
+            [
+                (Figure::Target, *target, None, "ho-wang"),
+                (Figure::Actual, *actual, Some("import"), "ho-wang"),
+            ]
+            .map(|(figure, minor, source, by)| SalesFigure {
+                dealer,
+                month,
+                currency: "TWD",
+                minor,
+                figure,
+                source,
+                by,
+                at: now,
+            })
+        })
+        .collect();
+    state.store.set_sales(&figures).await?;
+    Ok(rows.len())
+}
+
+pub(crate) struct Actor {
+    pub(crate) principal: Principal,
+    pub(crate) device: String,
+    pub(crate) replica: Replica,
 }
 
 impl Actor {
-    fn stamp(&self, at: i64) -> Result<Stamp, SeedError> {
+    pub(crate) fn stamp(&self, at: i64) -> Result<Stamp, SeedError> {
         Ok(Stamp::new(
             self.principal.user.clone(),
             self.device.parse::<DeviceId>()?,
@@ -195,7 +260,7 @@ impl Actor {
     }
 
     /// Syncs through the same code path as `POST /v1/sync`.
-    async fn sync(&mut self, state: &AppState) -> Result<(), SeedError> {
+    pub(crate) async fn sync(&mut self, state: &AppState) -> Result<(), SeedError> {
         for _ in 0..1000 {
             let req = self.replica.sync_request();
             let resp = crate::sync::sync(state, &self.principal, &self.device, &req).await?;
@@ -214,7 +279,7 @@ impl Actor {
     }
 }
 
-async fn actor(state: &AppState, user: &str, device: String) -> Result<Actor, SeedError> {
+pub(crate) async fn actor(state: &AppState, user: &str, device: String) -> Result<Actor, SeedError> {
     let row = state
         .store
         .user(user)
@@ -228,15 +293,15 @@ async fn actor(state: &AppState, user: &str, device: String) -> Result<Actor, Se
     })
 }
 
-const DAY: i64 = 86_400_000;
+pub(crate) const DAY: i64 = 86_400_000;
 
-fn day_of(ms: i64) -> Result<Day, SeedError> {
+pub(crate) fn day_of(ms: i64) -> Result<Day, SeedError> {
     Timestamp(ms)
         .day()
         .map_err(|e| SeedError::Refused(e.to_string()))
 }
 
-fn twd(minor: i64) -> Result<Money, SeedError> {
+pub(crate) fn twd(minor: i64) -> Result<Money, SeedError> {
     let c: Currency = "TWD"
         .parse()
         .map_err(|_| SeedError::Refused("currency".into()))?;
@@ -524,8 +589,10 @@ pub async fn seed_demo(state: &AppState) -> Result<String, SeedError> {
         }
     }
 
+    let n_sales = seed_sales(state, now, dealer_no, &mut rng).await?;
+
     let mut out = format!(
-        "demo data: {} territories, {} people, {dealer_no} dealers, {n_visits} visits, {n_commitments} commitments, {} claims, {n_problems} problems\n\n\
+        "demo data: {} territories, {} people, {dealer_no} dealers, {n_visits} visits, {n_commitments} commitments, {} claims, {n_problems} problems, {n_sales} dealer months of sales\n\n\
          Demo device tokens (demo only; paste one into the app's login form at http://HOST/):\n",
         TERRITORIES.len(),
         PEOPLE.len(),

@@ -1,6 +1,6 @@
 // Accessibility (issue 11): axe-core runs on every screen — the manager's dealer list, dealer page (with its
-// edit form), visit form (with its sub-records) and dialog; head office's every tab, dealer page and manager
-// page; the login screen and a login link's PIN question — in zh-Hant and in English, and fails on any serious or critical violation
+// edit form), visit form (with its sub-records) and dialog; head office's every tab, dealer page (and a record's
+// history dialog) and manager page; the login screen and a login link's PIN question — in zh-Hant and in English, and fails on any serious or critical violation
 // (the handover checklist and head office's handovers tab with items in them: handover.test.js). Every
 // control is at least 44 px square; focus moves to the new view's heading and the window title follows it.
 import { test, before, after } from 'node:test';
@@ -9,7 +9,7 @@ import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory,
 
 const DAY = 86_400_000;
 const LANGS = [['zh-Hant', 'zh-TW'], ['en', 'en-US']];
-const OFFICE_TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'approvals', 'escalations', 'handovers', 'conflicts'];
+const OFFICE_TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'sales', 'pnl', 'approvals', 'escalations', 'handovers', 'conflicts'];
 let browser;
 
 before(async () => {
@@ -90,6 +90,11 @@ for (const [lang, locale] of LANGS) {
     await office.goto(`${BASE}/#/office/dealer/a-one`);
     await office.locator('[data-dealer-page=a-one] [data-visit]').first().waitFor();
     await check(office, 'head office: dealer page');
+    await office.locator('[data-section=commitments] [data-action=history]').first().click();
+    await office.locator('dialog[data-history] [data-test=history-body][data-ready=true]').waitFor();
+    await check(office, 'head office: a record\'s history');
+    await office.locator('[data-action=close-history]').click();
+    await office.locator('dialog[data-history]').waitFor({ state: 'detached' });
     await office.goto(`${BASE}/#/office/manager/zhao`);
     await office.locator('[data-manager-page=zhao]').waitFor();
     await check(office, 'head office: manager page');

@@ -109,3 +109,48 @@ extend('en', {
   'error.handover_pending': 'Some items are not taken over yet', 'error.handover_open': 'This territory is already being handed over',
   'error.release_refused': 'These edits no longer fit the dealer\'s record: they stay held',
 });
+// A record's audit history: each field's writes, who made them on which device, the device's and the server's time,
+// and the values that lost a concurrent edit (views/office-history.js, opened from views/office-dealer.js).
+extend('zh-Hant', {
+  'history.open': '歷程', 'history.column': '修改歷程', 'history.title': '「{label}」的修改歷程', 'history.of': '「{label}」的歷程', 'history.visit': '拜訪',
+  'history.value': '內容', 'history.user': '修改人', 'history.device': '裝置', 'history.deviceTime': '裝置時間',
+  'history.serverTime': '伺服器收到時間', 'history.concurrent': '同時修改', 'history.lost': '未採用（同時修改時落選）',
+  'history.beat': '勝過', 'history.deleted': '（已刪除）', 'history.notReceived': '未經伺服器', 'history.manual': '手動輸入',
+  'history.close': '關閉', 'history.empty': '沒有修改紀錄。', 'history.name': '名稱',
+  'history.field.made_by': '承諾人', 'history.field.made_at': '承諾時間', 'history.field.manager': '經理', 'history.field.at': '時間',
+  'history.field.decided': '總部決定', 'history.field.handover': '交接', 'history.part.by': '由', 'history.part.at': '時間', 'history.part.text': '內容',
+});
+extend('en', {
+  'history.open': 'History', 'history.column': 'Edit history', 'history.title': 'Edit history of “{label}”', 'history.of': 'History of “{label}”', 'history.visit': 'Visit',
+  'history.value': 'Value', 'history.user': 'By', 'history.device': 'Device', 'history.deviceTime': 'Device time',
+  'history.serverTime': 'Received by server', 'history.concurrent': 'Concurrent edits', 'history.lost': 'Lost to a concurrent edit',
+  'history.beat': 'Won over', 'history.deleted': '(deleted)', 'history.notReceived': 'Not through the server', 'history.manual': 'typed',
+  'history.close': 'Close', 'history.empty': 'No edits recorded.', 'history.name': 'Name',
+  'history.field.made_by': 'Made by', 'history.field.made_at': 'Made at', 'history.field.manager': 'Manager', 'history.field.at': 'When',
+  'history.field.decided': 'Head office decision', 'history.field.handover': 'Handover', 'history.part.by': 'by', 'history.part.at': 'when', 'history.part.text': 'text',
+});
+// Monthly sales and the profit and loss (views/office-sales.js, views/office-pnl.js).
+extend('zh-Hant', {
+  'office.sales': '銷售業績', 'office.pnl': '損益', 'sales.target': '目標', 'sales.actual': '業績', 'sales.achievement': '達成率', 'sales.figure': '項目',
+  'sales.source': '來源', 'sales.source.import': '總部匯入', 'sales.source.manager': '經理填報',
+  'sales.pickDealer': '在上方篩選選一家經銷商，就能設定它的目標或業績。', 'sales.saved': '已儲存', 'sales.set': '儲存',
+  'sales.import': '匯入業績（CSV）', 'sales.importButton': '匯入', 'sales.imported': '已匯入 {n} 筆', 'sales.badLines': '第 {lines} 行有誤', 'sales.details': '詳細說明',
+  'sales.importHelp': '欄位：經銷商、月份（YYYY-MM）、銷售額、幣別（可用中文或英文欄名）；只要有一行有誤，整批都不匯入。',
+  'sales.byTerritory': '各區域達成率', 'sales.byManager': '各經理達成率', 'sales.months': '各經銷商每月業績',
+  'pnl.sales': '銷售額', 'pnl.spend': '費用', 'pnl.net': '銷售減費用', 'pnl.salesAndSpend': '每月銷售與費用',
+  'pnl.byMonth': '每月損益', 'pnl.byDealer': '各經銷商損益', 'pnl.byCategory': '各類費用',
+  'pnl.note': '費用是已支用的金額（已核准但還沒支用的，先以核准金額計算），依申請的月份歸月。',
+  'error.currency_mismatch': '這個月份已經用另一種幣別記錄了', 'error.bad_csv': '檔案有誤，沒有匯入任何資料',
+});
+extend('en', {
+  'office.sales': 'Sales', 'office.pnl': 'Profit & loss', 'sales.target': 'Target', 'sales.actual': 'Actual', 'sales.achievement': 'Achievement', 'sales.figure': 'Figure',
+  'sales.source': 'Source', 'sales.source.import': 'Imported', 'sales.source.manager': 'Entered',
+  'sales.pickDealer': 'Pick a dealer in the filters above to set its target or actual.', 'sales.saved': 'Saved', 'sales.set': 'Save',
+  'sales.import': 'Import actuals (CSV)', 'sales.importButton': 'Import', 'sales.imported': 'Imported {n} dealer months', 'sales.badLines': 'Wrong lines: {lines}', 'sales.details': 'Details',
+  'sales.importHelp': 'Columns: dealer, month (YYYY-MM), amount, currency (English or Chinese headers); if any line is wrong, nothing is imported.',
+  'sales.byTerritory': 'Achievement by territory', 'sales.byManager': 'Achievement by manager', 'sales.months': 'Dealer months',
+  'pnl.sales': 'Sales', 'pnl.spend': 'Spend', 'pnl.net': 'Sales less spend', 'pnl.salesAndSpend': 'Sales and spend per month',
+  'pnl.byMonth': 'By month', 'pnl.byDealer': 'By dealer', 'pnl.byCategory': 'Spend by category',
+  'pnl.note': 'Spend is what was spent (what was approved, until it is spent), in the month the claim was requested.',
+  'error.currency_mismatch': 'This month is already recorded in another currency', 'error.bad_csv': 'The file has errors; nothing was imported',
+});

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [core|device|fleet|soak]`: the benchmarks whose results BENCHMARKS.md records (all four when none is named).
+//! `cargo xtask bench [core|device|fleet|soak|office]`: the benchmarks whose results BENCHMARKS.md records (all four when none is named).
 
 use std::path::Path;
 use std::process::Command;
@@ -20,17 +20,21 @@ pub enum Step {
     Fleet,
     /// 10,000 dealer documents uploaded and downloaded again, for the server's peak memory.
     Soak,
+    /// Head office's dashboard with 2,000 dealers, 50,000 visits and 20 managers: every tab, the dealer
+    /// page and the manager page opened in headless Chromium against a release server.
+    Office,
 }
 
 /// Runs `steps` (every step when empty); `loadgen_args` are added to the load generator's own.
 pub fn run(steps: &[Step], loadgen_args: &[String]) -> Result<()> {
-    let all = [Step::Core, Step::Device, Step::Fleet, Step::Soak];
+    let all = [Step::Core, Step::Device, Step::Fleet, Step::Soak, Step::Office];
     let steps = if steps.is_empty() { &all[..] } else { steps };
     std::fs::create_dir_all(web::target_dir().join("bench"))?;
     for step in steps {
         match step {
             Step::Core => sh::cargo(&["bench", "-p", "fieldsync-core"])?,
             Step::Device => device()?,
+            Step::Office => office()?,
             Step::Fleet => loadgen("fleet", &[], loadgen_args)?,
             Step::Soak => loadgen(
                 "soak",
@@ -108,6 +112,68 @@ fn device() -> Result<()> {
     if !status.success() {
         bail!("the device benchmark failed");
     }
+    eprintln!("report: {}", out.display());
+    Ok(())
+}
+
+/// Head office's dashboard at scale: a release server over a fresh SQLite database that
+/// `seed-scale` filled (2,000 dealers, 50,000 visits, 20 managers), and
+/// tests/browser/bench-office.js timing each view in headless Chromium.
+fn office() -> Result<()> {
+    for tool in ["node", "npm", "chromium"] {
+        if !sh::have(tool) {
+            bail!("{tool} is not installed: run `cargo xtask setup`");
+        }
+    }
+    setup::all()?;
+    web::build()?;
+    release_bins(&["fieldsync-server"])?;
+    let server = bin("fieldsync-server")?;
+    let tmp = std::env::temp_dir().join(format!("fieldsync-bench-office-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    let db = format!("sqlite://{}/bench.sqlite", tmp.display());
+    let started = std::time::Instant::now();
+    let seeded = web::server_cli(&server, &db, &["seed-scale"])?;
+    eprintln!("{seeded}seeded in {:.0} s", started.elapsed().as_secs_f64());
+    let token = seeded
+        .lines()
+        .find_map(|l| l.strip_prefix("head office token: "))
+        .context("seed-scale printed no token")?
+        .trim()
+        .to_owned();
+    let port = web::free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let log = std::fs::File::create(tmp.join("server.log"))?;
+    let mut child = web::Server(
+        Command::new(&server)
+            .args(["--database", &db, "serve", "--listen", &listen, "--web-dir", "web/dist"])
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("could not start {server}"))?,
+    );
+    web::wait_healthy(port, &mut child, std::time::Duration::from_secs(60))?;
+    let dir = Path::new("tests/browser");
+    sh::npm_ci(dir)?;
+    let out = std::fs::canonicalize(web::target_dir())?.join("bench/office.md");
+    eprintln!("+ node tests/browser/bench-office.js");
+    let status = Command::new("node")
+        .arg("bench-office.js")
+        .current_dir(dir)
+        .env("FIELDSYNC_URL", format!("http://{listen}"))
+        .env("FIELDSYNC_TOKEN_HO", token)
+        .env("FIELDSYNC_BENCH_OUT", &out)
+        .status()
+        .context("could not start node")?;
+    drop(child);
+    if !status.success() {
+        bail!("head office's dashboard was not under a second on every view (report: {})", out.display());
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
     eprintln!("report: {}", out.display());
     Ok(())
 }

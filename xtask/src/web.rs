@@ -268,7 +268,7 @@ fn list(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
 }
 
 /// The server under test: killed when dropped, whatever happened.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -277,12 +277,12 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Polls `GET /health` until it answers 200 or the deadline passes.
-fn wait_healthy(port: u16, server: &mut Server, deadline: Duration) -> Result<()> {
+pub(crate) fn wait_healthy(port: u16, server: &mut Server, deadline: Duration) -> Result<()> {
     let until = Instant::now() + deadline;
     while Instant::now() < until {
         if let Some(status) = server.0.try_wait()? {
@@ -305,7 +305,7 @@ fn wait_healthy(port: u16, server: &mut Server, deadline: Duration) -> Result<()
 }
 
 /// Runs the server CLI against the test database and returns its standard output.
-fn server_cli(bin: &str, db: &str, args: &[&str]) -> Result<String> {
+pub(crate) fn server_cli(bin: &str, db: &str, args: &[&str]) -> Result<String> {
     let mut full = vec!["--database", db];
     full.extend_from_slice(args);
     eprintln!("+ {bin} {}", full.join(" "));

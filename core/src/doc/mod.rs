@@ -7,6 +7,7 @@ pub mod error;
 mod escalation;
 pub mod genesis;
 mod handover;
+pub mod history;
 pub mod id;
 mod resolve;
 pub mod state;

@@ -1,6 +1,6 @@
 //! `Activity` (渠道拓展活動 / 客戶聯誼會): a joint promotion or customer event held with the dealer.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::validation::{self, LONG, SHORT, ValidationError};
 use crate::calendar::Day;
@@ -43,7 +43,7 @@ impl Stage for ActivityStatus {
 }
 
 /// A promotion or customer event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Activity {
     pub kind: ActivityKind,
     pub title: String,
@@ -58,6 +58,17 @@ pub struct Activity {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub decided: Decisions,
 }
+
+crate::fields::from_fields!(Activity, |f| Activity {
+    kind: f.req("kind")?,
+    title: f.req("title")?,
+    description: f.or_default("description")?,
+    starts: f.req("starts")?,
+    ends: f.req("ends")?,
+    budget: f.or_default("budget")?,
+    status: f.req("status")?,
+    decided: f.map("decided")?,
+});
 
 impl Activity {
     /// Checks the activity's rules.

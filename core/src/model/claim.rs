@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::photo::{ContentHash, Photo};
 use super::validation::{self, LONG, ValidationError};
@@ -60,7 +60,7 @@ impl Stage for ClaimStage {
 }
 
 /// An expense claim against a dealer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExpenseClaim {
     pub category: ExpenseCategory,
     /// What it is for, in words.
@@ -90,6 +90,20 @@ pub struct ExpenseClaim {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub handover: BTreeMap<String, serde_json::Value>,
 }
+
+crate::fields::from_fields!(ExpenseClaim, |f| ExpenseClaim {
+    category: f.req("category")?,
+    purpose: f.req("purpose")?,
+    amount: f.req("amount")?,
+    spent: f.or_default("spent")?,
+    receipts: f.map("receipts")?,
+    reason: f.or_default("reason")?,
+    visit: f.or_default("visit")?,
+    status: f.req("status")?,
+    decided: f.map("decided")?,
+    owner: f.or_default("owner")?,
+    handover: f.map("handover")?,
+});
 
 impl ExpenseClaim {
     /// A new claim, requested by `by` at `at`.

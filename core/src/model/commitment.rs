@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::note::Note;
 use super::validation::{self, LONG, SHORT, ValidationError};
@@ -52,7 +52,7 @@ impl Stage for CommitmentStatus {
 }
 
 /// A promise made to a dealer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Commitment {
     /// What was promised.
     pub what: String,
@@ -79,6 +79,21 @@ pub struct Commitment {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub handover: BTreeMap<String, serde_json::Value>,
 }
+
+crate::fields::from_fields!(Commitment, |f| Commitment {
+    what: f.req("what")?,
+    to_whom: f.req("to_whom")?,
+    made_by: f.req("made_by")?,
+    owner: f.req("owner")?,
+    made_at: f.req("made_at")?,
+    due: f.req("due")?,
+    amount: f.or_default("amount")?,
+    visit: f.or_default("visit")?,
+    status: f.req("status")?,
+    decided: f.map("decided")?,
+    notes: f.map("notes")?,
+    handover: f.map("handover")?,
+});
 
 impl Commitment {
     /// A new open commitment made and owned by `by`.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::validation::{self, LONG, SHORT, ValidationError};
 use crate::geo::GeoPoint;
@@ -31,7 +31,7 @@ DealerStatus {
 });
 
 /// A person to talk to at the dealer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contact {
     pub name: String,
     #[serde(default)]
@@ -42,15 +42,26 @@ pub struct Contact {
     pub email: Option<String>,
 }
 
+crate::fields::from_fields!(Contact, |f| Contact {
+    name: f.req("name")?,
+    role: f.or_default("role")?,
+    phone: f.or_default("phone")?,
+    email: f.or_default("email")?,
+});
+
 /// A brand the dealer carries, and whether only ours.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Brand {
     #[serde(default)]
     pub exclusive: bool,
 }
 
+crate::fields::from_fields!(Brand, |f| Brand {
+    exclusive: f.or_default("exclusive")?,
+});
+
 /// A downline customer (下線客戶) of the dealer; core customers (核心客戶) are held close.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DownlineCustomer {
     pub name: String,
     #[serde(default)]
@@ -59,8 +70,14 @@ pub struct DownlineCustomer {
     pub note: String,
 }
 
+crate::fields::from_fields!(DownlineCustomer, |f| DownlineCustomer {
+    name: f.req("name")?,
+    core: f.or_default("core")?,
+    note: f.or_default("note")?,
+});
+
 /// A dealer's profile: the part of its document that is not a record collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DealerProfile {
     pub name: String,
     pub kind: DealerKind,
@@ -79,6 +96,18 @@ pub struct DealerProfile {
     #[serde(default)]
     pub downline: BTreeMap<CustomerId, DownlineCustomer>,
 }
+
+crate::fields::from_fields!(DealerProfile, |f| DealerProfile {
+    name: f.req("name")?,
+    kind: f.req("kind")?,
+    tier: f.req("tier")?,
+    status: f.req("status")?,
+    address: f.or_default("address")?,
+    location: f.or_default("location")?,
+    contacts: f.map("contacts")?,
+    brands: f.map("brands")?,
+    downline: f.map("downline")?,
+});
 
 impl DealerProfile {
     /// A new profile with no contacts, brands or customers.

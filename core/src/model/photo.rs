@@ -1,6 +1,6 @@
 //! `Photo` and `ContentHash`: photos are referenced by the SHA-256 of their bytes, never embedded.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
@@ -32,13 +32,19 @@ impl fmt::Display for ContentHash {
 }
 
 /// What a document knows of a photo; the bytes are stored by hash elsewhere.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Photo {
     pub mime: String,
     pub bytes: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taken_at: Option<Timestamp>,
 }
+
+crate::fields::from_fields!(Photo, |f| Photo {
+    mime: f.req("mime")?,
+    bytes: f.req("bytes")?,
+    taken_at: f.or_default("taken_at")?,
+});
 
 impl Photo {
     /// Checks the media type is named.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::note::Note;
 use super::validation::{self, LONG, SHORT, ValidationError};
@@ -84,7 +84,7 @@ impl Stage for EscalationStage {
 }
 
 /// A problem raised about a dealer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Problem {
     pub category: ProblemCategory,
     pub severity: Severity,
@@ -120,6 +120,23 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub handover: BTreeMap<String, serde_json::Value>,
 }
+
+crate::fields::from_fields!(Problem, |f| Problem {
+    category: f.req("category")?,
+    severity: f.req("severity")?,
+    title: f.req("title")?,
+    description: f.or_default("description")?,
+    status: f.req("status")?,
+    resolution: f.or_default("resolution")?,
+    escalated: f.or_default("escalated")?,
+    owner: f.or_default("owner")?,
+    escalation: f.or_default("escalation")?,
+    response: f.or_default("response")?,
+    assigned_to: f.or_default("assigned_to")?,
+    visit: f.or_default("visit")?,
+    notes: f.map("notes")?,
+    handover: f.map("handover")?,
+});
 
 impl Problem {
     /// A new open problem raised by `by` at `at`.

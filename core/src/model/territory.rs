@@ -1,6 +1,6 @@
 //! `Territory` (區域): a named area, its region and its assigned managers.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::validation::{self, SHORT, ValidationError};
 use crate::ids::UserId;
@@ -8,7 +8,7 @@ use crate::set::Set;
 use crate::zone::Zone;
 
 /// A territory's metadata and who manages it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Territory {
     pub name: String,
     #[serde(default)]
@@ -20,6 +20,13 @@ pub struct Territory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
+
+crate::fields::from_fields!(Territory, |f| Territory {
+    name: f.req("name")?,
+    region: f.or_default("region")?,
+    managers: f.or_default("managers")?,
+    time_zone: f.or_default("time_zone")?,
+});
 
 impl Territory {
     /// Checks the territory's own rules.
@@ -39,11 +46,16 @@ impl Territory {
 }
 
 /// A dealer's entry in its territory's dealer index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DealerEntry {
     pub added_by: UserId,
     pub added_at: crate::calendar::Timestamp,
 }
+
+crate::fields::from_fields!(DealerEntry, |f| DealerEntry {
+    added_by: f.req("added_by")?,
+    added_at: f.req("added_at")?,
+});
 
 impl DealerEntry {
     /// An index entry has no rules beyond its types.

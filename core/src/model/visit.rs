@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::note::Note;
 use super::photo::{ContentHash, Photo};
@@ -27,7 +27,7 @@ VisitPurpose {
 });
 
 /// One visit to a dealer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Visit {
     pub manager: UserId,
     /// When the visit happened, by the device's clock.
@@ -50,6 +50,18 @@ pub struct Visit {
     #[serde(default)]
     pub customers: Set<CustomerId>,
 }
+
+crate::fields::from_fields!(Visit, |f| Visit {
+    manager: f.req("manager")?,
+    at: f.req("at")?,
+    gps: f.or_default("gps")?,
+    purposes: f.or_default("purposes")?,
+    summary: f.or_default("summary")?,
+    notes: f.map("notes")?,
+    attendees: f.or_default("attendees")?,
+    photos: f.map("photos")?,
+    customers: f.or_default("customers")?,
+});
 
 impl Visit {
     /// A visit with nothing but who and when.

@@ -28,7 +28,7 @@ impl LimitKind {
 
 /// One limit: `role` may approve a claim of at most `max` (in `max`'s currency),
 /// in `territory`, or everywhere when `territory` is `None`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalLimit {
     /// Absent: a claim approval limit.
     #[serde(
@@ -44,13 +44,30 @@ pub struct ApprovalLimit {
     pub max: Money,
 }
 
+crate::fields::from_fields!(ApprovalLimit, |f| ApprovalLimit {
+    kind: f.or_else("kind", LimitKind::claim)?,
+    role: f.req("role")?,
+    territory: f.or_default("territory")?,
+    max: f.req("max")?,
+});
+
 /// Every limit head office set. A role without any limit approves any amount
 /// (head office, usually). A role with limits for a territory uses those there
 /// (the territory's override), else its limits without a territory; among them
 /// the one in the claim's currency decides, and a claim in a currency none of
 /// them names is beyond the limit (head office decides).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ApprovalLimits(pub Vec<ApprovalLimit>);
+
+impl<'de> Deserialize<'de> for ApprovalLimits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A newtype of a list, read as serde reads the list (through `fields`).
+        let value = serde_json::Value::deserialize(d)?;
+        crate::fields::read_vec(value)
+            .map(ApprovalLimits)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 /// The most `role` may approve in one territory: `None` is no limit; otherwise
 /// the largest amount per currency (a currency not listed: nothing).

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{ActorId, Change, ChangeHash};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::cursor::Cursor;
 use super::error::SyncError;
@@ -68,7 +68,7 @@ fn own_unsent(me: &Actors, e: &mut Entry) -> Vec<Change> {
 /// the server never received: kept aside, never dropped, so the person can see
 /// what was not delivered and export it. Should access come back, the changes
 /// are merged into the document again and sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Undelivered {
     pub doc: DocId,
     pub territory: TerritoryId,
@@ -84,6 +84,15 @@ pub struct Undelivered {
     /// in JSON): openable by any Automerge tool.
     pub bytes: ChangeBytes,
 }
+
+crate::fields::from_fields!(Undelivered, |f| Undelivered {
+    doc: f.req("doc")?,
+    territory: f.req("territory")?,
+    name: f.or_default("name")?,
+    changes: f.req("changes")?,
+    records: f.map("records")?,
+    bytes: f.req("bytes")?,
+});
 
 /// What a response did to the replica.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -106,7 +115,7 @@ pub struct SyncReport {
 }
 
 /// What a replica keeps besides its documents' bytes, so it can be saved and restored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplicaMeta {
     pub actor: String,
     /// Actors this replica wrote under before the current one.
@@ -124,12 +133,27 @@ pub struct ReplicaMeta {
     pub undelivered: Vec<Undelivered>,
 }
 
+crate::fields::from_fields!(ReplicaMeta, |f| ReplicaMeta {
+    actor: f.req("actor")?,
+    past_actors: f.vec("past_actors")?,
+    device: f.or_default("device")?,
+    cursor: f.req("cursor")?,
+    docs: f.req_map("docs")?,
+    rejections: f.vec("rejections")?,
+    undelivered: f.vec("undelivered")?,
+});
+
 /// Per-document sync bookkeeping.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocMeta {
     pub acked: Vec<Hash>,
     pub dirty: bool,
 }
+
+crate::fields::from_fields!(DocMeta, |f| DocMeta {
+    acked: f.req_vec("acked")?,
+    dirty: f.req("dirty")?,
+});
 
 /// One device's copy of the documents it may see. All edits happen here offline;
 /// [`Replica::sync_request`] gathers every unacknowledged change across every

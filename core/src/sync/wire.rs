@@ -81,7 +81,7 @@ pub struct SyncRequest {
 /// and in its 413 answer (`{code, message, limits}`); a replica splits its
 /// pending changes into requests within them.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PushLimits {
     /// Most documents in one push.
     pub max_docs: u64,
@@ -92,6 +92,13 @@ pub struct PushLimits {
     /// Largest single change in bytes (its Automerge encoding).
     pub max_change_bytes: u64,
 }
+
+crate::fields::from_fields!(PushLimits, |f| PushLimits {
+    max_docs: f.req("max_docs")?,
+    max_changes: f.req("max_changes")?,
+    max_bytes: f.req("max_bytes")?,
+    max_change_bytes: f.req("max_change_bytes")?,
+});
 
 impl Default for PushLimits {
     /// What a replica assumes before a server has said: the server's defaults.
@@ -119,11 +126,16 @@ impl PushLimits {
 
 /// The changes of one document the server has committed; the device may stop resending them.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocAck {
     pub doc: DocId,
     pub hashes: Vec<Hash>,
 }
+
+crate::fields::from_fields!(DocAck, |f| DocAck {
+    doc: f.req("doc")?,
+    hashes: f.req_vec("hashes")?,
+});
 
 vocab!(/// Why a document's pushed changes were refused.
 RejectCode {
@@ -161,7 +173,7 @@ RejectCode {
 
 /// One document's refused push. Nothing of it was stored.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rejection {
     pub doc: DocId,
     pub code: RejectCode,
@@ -173,6 +185,13 @@ pub struct Rejection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
 }
+
+crate::fields::from_fields!(Rejection, |f| Rejection {
+    doc: f.req("doc")?,
+    code: f.req("code")?,
+    message: f.req("message")?,
+    rule: f.or_default("rule")?,
+});
 
 impl Rejection {
     /// A refusal that names no schema rule.
@@ -188,7 +207,7 @@ impl Rejection {
 
 /// The server's answer: what it committed, what it refused, and what the device lacks.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncResponse {
     pub protocol: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -219,3 +238,15 @@ pub struct SyncResponse {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revoked: Vec<TerritoryId>,
 }
+
+crate::fields::from_fields!(SyncResponse, |f| SyncResponse {
+    protocol: f.req("protocol")?,
+    accepted: f.vec("accepted")?,
+    rejected: f.vec("rejected")?,
+    changes: f.vec("changes")?,
+    cursor: f.req("cursor")?,
+    more: f.or_default("more")?,
+    reset: f.or_default("reset")?,
+    limits: f.or_default("limits")?,
+    revoked: f.vec("revoked")?,
+});

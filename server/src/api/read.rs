@@ -34,24 +34,24 @@ const DAY_MS: i64 = 86_400_000;
 /// Every filter any list accepts (each list reads the ones it knows).
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
-    territory: Option<String>,
-    manager: Option<String>,
-    dealer: Option<String>,
-    owner: Option<String>,
-    status: Option<String>,
-    kind: Option<String>,
-    category: Option<String>,
-    severity: Option<String>,
-    q: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    overdue: Option<String>,
+    pub(crate) territory: Option<String>,
+    pub(crate) manager: Option<String>,
+    pub(crate) dealer: Option<String>,
+    pub(crate) owner: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) severity: Option<String>,
+    pub(crate) q: Option<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    pub(crate) overdue: Option<String>,
     /// `true`: only problems escalated to head office and not resolved (the escalation queue).
-    escalated: Option<String>,
+    pub(crate) escalated: Option<String>,
     /// `true`: only dealers not visited within their tier's frequency.
-    due: Option<String>,
-    page: Option<String>,
-    per_page: Option<String>,
+    pub(crate) due: Option<String>,
+    pub(crate) page: Option<String>,
+    pub(crate) per_page: Option<String>,
 }
 
 /// The paging of every list (read from [`ListQuery`]; the bounds are
@@ -258,7 +258,7 @@ pub struct ConflictRow {
     others: Value,
 }
 
-fn int_param(name: &str, v: Option<&String>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn int_param(name: &str, v: Option<&String>) -> Result<Option<i64>, ApiError> {
     v.filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<i64>()
@@ -267,12 +267,12 @@ fn int_param(name: &str, v: Option<&String>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-fn text(v: &Option<String>) -> Option<&str> {
+pub(crate) fn text(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
 }
 
 impl ListQuery {
-    fn page(&self) -> Result<Page, ApiError> {
+    pub(crate) fn page(&self) -> Result<Page, ApiError> {
         let page = int_param("page", self.page.as_ref())?.unwrap_or(1);
         let per_page = int_param("per_page", self.per_page.as_ref())?.unwrap_or(DEFAULT_PER_PAGE);
         if page < 1 || !(1..=MAX_PER_PAGE).contains(&per_page) {
@@ -285,13 +285,13 @@ impl ListQuery {
     }
 }
 
-fn query(q: Result<Query<ListQuery>, QueryRejection>) -> Result<ListQuery, ApiError> {
+pub(crate) fn query(q: Result<Query<ListQuery>, QueryRejection>) -> Result<ListQuery, ApiError> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad("bad_query", e.body_text()))
 }
 
 /// Limits `f` to what the caller may read, honouring an explicit `territory` filter.
-fn scope(
+pub(crate) fn scope(
     caller: &Caller,
     q: &ListQuery,
     column: &'static str,
@@ -321,7 +321,7 @@ fn date_range(q: &ListQuery, column: &'static str, f: &mut Filter) -> Result<(),
     Ok(())
 }
 
-fn paged<T>(
+pub(crate) fn paged<T>(
     rows: Vec<AnyRow>,
     total: i64,
     page: Page,
@@ -341,13 +341,13 @@ fn paged<T>(
     }))
 }
 
-fn get_s(r: &AnyRow, c: &str) -> Result<String, sqlx::Error> {
+pub(crate) fn get_s(r: &AnyRow, c: &str) -> Result<String, sqlx::Error> {
     r.try_get(c)
 }
-fn get_i(r: &AnyRow, c: &str) -> Result<i64, sqlx::Error> {
+pub(crate) fn get_i(r: &AnyRow, c: &str) -> Result<i64, sqlx::Error> {
     r.try_get(c)
 }
-fn get_oi(r: &AnyRow, c: &str) -> Result<Option<i64>, sqlx::Error> {
+pub(crate) fn get_oi(r: &AnyRow, c: &str) -> Result<Option<i64>, sqlx::Error> {
     r.try_get(c)
 }
 fn get_of(r: &AnyRow, c: &str) -> Result<Option<f64>, sqlx::Error> {
@@ -522,7 +522,7 @@ pub async fn dealers(
     )
 }
 
-fn with_totals<T>(
+pub(crate) fn with_totals<T>(
     p: Result<Json<Paged<T>>, ApiError>,
     totals: Value,
 ) -> Result<Json<Paged<T>>, ApiError> {
@@ -531,7 +531,7 @@ fn with_totals<T>(
     Ok(Json(p))
 }
 
-fn internal(e: sqlx::Error) -> ApiError {
+pub(crate) fn internal(e: sqlx::Error) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
@@ -838,7 +838,7 @@ fn overdue_claims(f: &mut Filter, through: &str) {
 }
 
 /// Spend: what was spent once spent or reconciled, what was approved until then.
-const SPEND_SQL: &str = "CAST(SUM(CASE WHEN c.status IN ('spent', 'reconciled') THEN COALESCE(c.spent_minor, c.amount_minor) \
+pub(crate) const SPEND_SQL: &str = "CAST(SUM(CASE WHEN c.status IN ('spent', 'reconciled') THEN COALESCE(c.spent_minor, c.amount_minor) \
      WHEN c.status = 'approved' THEN c.amount_minor ELSE 0 END) AS BIGINT) AS spend_minor";
 
 /// Claims per stage and currency (count, amounts), spend per month, category and

@@ -6,10 +6,12 @@ mod approvals;
 mod docs;
 mod epoch;
 mod handovers;
+mod history;
 mod identity;
 mod photos;
 mod queries;
 mod rows;
+mod sales;
 mod secrets;
 
 use std::path::Path;
@@ -28,6 +30,7 @@ pub use handovers::{
 pub use identity::{CodeRefusal, DeviceRow, NewDevice, PendingCode, TokenSession, UserRow};
 pub use photos::{NewPhoto, PhotoPut};
 pub use queries::{Filter, Page};
+pub use sales::{Figure, SalesFigure, SalesWriteError};
 pub use secrets::{Attempt, SecretCheck, SecretRecord, SecretState};
 
 /// What can go wrong talking to the database.

@@ -206,6 +206,13 @@ impl Filter {
         self
     }
 
+    /// `column >= value` on text (`YYYY-MM` months compare as text).
+    pub fn ge_text(&mut self, column: &'static str, value: &str) -> &mut Self {
+        let p = self.place(Arg::Text(value.to_owned()));
+        self.clauses.push(format!("{column} >= {p}"));
+        self
+    }
+
     /// `column IN (values…)`; an empty list matches nothing.
     pub fn within(&mut self, column: &'static str, values: &[String]) -> &mut Self {
         if values.is_empty() {

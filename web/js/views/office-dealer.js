@@ -1,5 +1,6 @@
 // Head office's dealer page: the dealer document as the server merged it — profile, visits (notes, attendees,
-// photos, downline customers), commitments, claims, problems and activities; every table exports to CSV.
+// photos, downline customers), commitments, claims, problems and activities; every table exports to CSV, and every
+// record opens its audit history (views/office-history.js).
 import { getJSON, fromServer } from '../api.js';
 import { t } from '../i18n.js';
 import { h, fmtTime, fmtDay, statusText } from '../ui.js';
@@ -14,11 +15,23 @@ function photo(hash, i, v, zone) {
   return img;
 }
 
-/** A table with its heading and CSV button; `cols` are `[header, record → text]`. */
+/** A record's history button: opens its audit history (views/office-history.js, loaded on the first click). */
+const historyButton = (dealer, kind, id, label, zone) => h('button.small', {
+  type: 'button', 'data-action': 'history', 'data-record': id, 'aria-label': t('history.of').replace('{label}', label),
+  onclick: async () => (await import('./office-history.js')).openHistory(dealer, kind, id, label, zone),
+}, t('history.open'));
+
+/**
+ * A table with its heading and CSV button; `cols` are `[header, record → text]`. With `attr.kind`, each row has
+ * a history button, named by `attr.label(record)` (not exported to CSV).
+ */
 function block(name, title, cols, rows, attr) {
+  const heads = cols.map((c) => c[0]);
+  if (attr.kind) heads.push(t('history.column'));
   return h('section.block', { 'data-section': name },
     section(`${title} (${rows.length})`, csvButton(`${attr.file}-${name}`, cols, async () => rows)),
-    table(cols.map((c) => c[0]), rows.map((r) => h('tr', { [`data-${name}`]: r.id }, cols.map((c) => h('td', String(c[1](r) ?? '')))))));
+    table(heads, rows.map((r) => h('tr', { [`data-${name}`]: r.id }, cols.map((c) => h('td', String(c[1](r) ?? ''))),
+      attr.kind ? h('td', historyButton(attr.dealer, attr.kind, r.id, attr.label(r), attr.zone)) : null))));
 }
 
 export async function dealerPage(id) {
@@ -26,6 +39,7 @@ export async function dealerPage(id) {
   const p = d.profile;
   const zone = d.zone;
   const file = `dealer-${d.id}`;
+  const hist = (kind, label) => ({ file, kind, label, dealer: d.id, zone });
   const customers = p.downline ?? {};
   const visitCols = [[t('office.when'), (v) => fmtTime(v.at, zone)], [t('office.manager'), (v) => who(v.manager)],
     [t('office.purposes'), (v) => keys(v.purposes).map((x) => t('purpose.' + x)).join('、')], [t('office.summary'), (v) => v.summary],
@@ -40,7 +54,8 @@ export async function dealerPage(id) {
       keys(v.customers).length ? h('div.muted', `${t('dealer.downline')}: ${keys(v.customers).map((c) => customers[c]?.name ?? c).join('、')}`) : null,
       Object.values(v.notes ?? {}).map((n) => h('blockquote.note', n.text, h('div.muted', `${who(n.by)} · ${fmtTime(n.at, zone)}`))),
       v.gps ? h('div.muted', `GPS ${v.gps.lat.toFixed(4)}, ${v.gps.lon.toFixed(4)} ±${Math.round(v.gps.accuracy_m)} m`) : null,
-      Object.keys(v.photos ?? {}).length ? h('div.photos', Object.keys(v.photos).map((p, i) => photo(p, i, v, zone))) : null))) : h('p.muted', t('dealer.none')));
+      Object.keys(v.photos ?? {}).length ? h('div.photos', Object.keys(v.photos).map((p, i) => photo(p, i, v, zone))) : null,
+      h('div', historyButton(d.id, 'visit', v.id, `${t('history.visit')} ${fmtTime(v.at, zone)}`, zone))))) : h('p.muted', t('dealer.none')));
   return h('div.dealer-page', { 'data-dealer-page': d.id },
     h('p', h('a', { href: '#/office/dealers' }, t('office.backToDealers'))),
     h('h2', p.name, ' ', h('span.badge', t('status.' + p.status)), h('span.badge', `${t('dealer.tier')} ${p.tier}`), h('span.badge', t('kind.' + p.kind))),
@@ -51,12 +66,12 @@ export async function dealerPage(id) {
         h('dt', t('dealer.downline')), h('dd', Object.values(customers).map((c) => h('div', c.name, c.core ? h('span.badge', t('dealer.core')) : null, c.note ? ` ${c.note}` : ''))))),
     visits,
     block('commitments', t('dealer.allCommitments'), [[t('commitment.what'), (c) => c.what], [t('commitment.toWhom'), (c) => c.to_whom], [t('commitment.owner'), (c) => who(c.owner)],
-      [t('commitment.due'), (c) => fmtDay(c.due)], [t('commitment.overdue'), (c) => (c.standing?.overdue ? t('commitment.overdue') : '')], [t('dealers.status'), (c) => statusText(c, 'cstatus.')], [t('office.amount'), (c) => amount(c.amount)]], d.commitments, { file }),
+      [t('commitment.due'), (c) => fmtDay(c.due)], [t('commitment.overdue'), (c) => (c.standing?.overdue ? t('commitment.overdue') : '')], [t('dealers.status'), (c) => statusText(c, 'cstatus.')], [t('office.amount'), (c) => amount(c.amount)]], d.commitments, hist('commitment', (c) => c.what)),
     block('claims', t('dealer.claims'), [[t('claim.purpose'), (c) => c.purpose], [t('claim.category'), (c) => t('ecat.' + c.category)], [t('office.amount'), (c) => amount(c.amount)],
       [t('office.spent'), (c) => amount(c.spent)], [t('dealers.status'), (c) => statusText(c, 'claim.')],
-      [t('claim.receipt'), (c) => Object.keys(c.receipts ?? {}).length || ''], [t('claim.reason'), (c) => c.reason ?? '']], d.claims, { file }),
+      [t('claim.receipt'), (c) => Object.keys(c.receipts ?? {}).length || ''], [t('claim.reason'), (c) => c.reason ?? '']], d.claims, hist('claim', (c) => c.purpose)),
     block('problems', t('dealer.problems'), [[t('problem.title'), (x) => x.title], [t('problem.category'), (x) => t('pcat.' + x.category)], [t('problem.severity'), (x) => t('sev.' + x.severity)],
-      [t('dealers.status'), (x) => statusText(x, 'pstatus.')], [t('office.escalated'), (x) => (x.escalated ? '✓' : '')], [t('office.resolution'), (x) => x.resolution ?? '']], d.problems, { file }),
+      [t('dealers.status'), (x) => statusText(x, 'pstatus.')], [t('office.escalated'), (x) => (x.escalated ? '✓' : '')], [t('office.resolution'), (x) => x.resolution ?? '']], d.problems, hist('problem', (x) => x.title)),
     block('activities', t('office.activities'), [[t('office.activity'), (a) => a.title], [t('office.kind'), (a) => t('akind.' + a.kind, a.kind)], [t('office.dates'), (a) => `${a.starts} – ${a.ends}`],
-      [t('office.budget'), (a) => amount(a.budget)], [t('dealers.status'), (a) => statusText(a, 'astatus.')]], d.activities, { file }));
+      [t('office.budget'), (a) => amount(a.budget)], [t('dealers.status'), (a) => statusText(a, 'astatus.')]], d.activities, hist('activity', (a) => a.title)));
 }

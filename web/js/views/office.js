@@ -9,7 +9,7 @@ import { who, loadNames, territories, money, dealerLink, managerLink, table, day
 import { visitsChart, ageChart, spendChart } from './office-chart.js';
 import { ageingCard } from './office-ageing.js';
 
-export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'approvals', 'escalations', 'handovers', 'conflicts'];
+export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'sales', 'pnl', 'approvals', 'escalations', 'handovers', 'conflicts'];
 const CLAIM_STAGES = ['requested', 'approved', 'rejected', 'spent', 'reconciled'];
 const opts = { page: 1, overdue: false, claimsOverdue: false, due: false, status: '' };
 /** The filters every list shares; kept while moving between tabs. */
@@ -170,6 +170,14 @@ const loaders = {
         h('label.inline', h('input', { type: 'checkbox', name: 'overdue', checked: opts.claimsOverdue, onchange: (e) => { opts.claimsOverdue = e.target.checked; opts.page = 1; reload(); } }), t('ageing.overdueOnly')),
         csvButton('claims', cols, () => fetchAll(`/api/claims?${q}`))),
       h('div.pipeline', CLAIM_STAGES.map(stage)), pager(p, reload)];
+  },
+  /** Monthly sales against target (views/office-sales.js): achievement per dealer, territory and manager; figures; CSV import. */
+  async sales(reload) {
+    return (await import('./office-sales.js')).salesTab(reload, filterBar(reload), F, opts.page, (p) => pager(p, reload));
+  },
+  /** Profit and loss (views/office-pnl.js): sales against spend per month, dealer and category. */
+  async pnl(reload) {
+    return (await import('./office-pnl.js')).pnlTab(filterBar(reload), F);
   },
   /** The approvals inbox (views/approvals.js): approve or reject requested claims. */
   async approvals(reload) {
