@@ -1,9 +1,12 @@
-//! Documents and their territory feeds: load, commit (document + feed + read model + late handover items in one transaction), read the feed.
+//! Documents and their territory feeds: load (one or many), group commit (documents + feeds + read model + late handover items of many pushes in one transaction), read the feed.
 
-use sqlx::Row;
+use std::collections::{BTreeMap, BTreeSet};
 
+use sqlx::{AssertSqlSafe, Row};
+
+use super::rows::{self, MAX_PARAMS, Val};
 use super::{Store, StoreError, WriteTx, now_millis};
-use crate::readmodel::{ReadKind, ReadRows};
+use crate::readmodel::{DealerRows, ReadKind, ReadRows, TerritoryRow};
 
 /// A document as stored.
 #[derive(Debug, Clone)]
@@ -22,7 +25,7 @@ pub struct FeedRow {
     pub change: Vec<u8>,
 }
 
-/// Everything one accepted push of one document writes.
+/// Everything one accepted push of one document writes (one member of a group commit).
 #[derive(Debug)]
 pub struct CommitDoc<'a> {
     pub id: &'a str,
@@ -54,6 +57,32 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// The stored documents among `ids`, by id, in as few queries as the parameter limit allows.
+    pub async fn load_docs(&self, ids: &[&str]) -> Result<BTreeMap<String, StoredDoc>, StoreError> {
+        let mut docs = BTreeMap::new();
+        for chunk in ids.chunks(MAX_PARAMS) {
+            let sql = format!(
+                "SELECT id, territory, version, snapshot FROM documents WHERE id IN ({})",
+                rows::placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                docs.insert(
+                    r.try_get("id")?,
+                    StoredDoc {
+                        territory: r.try_get("territory")?,
+                        version: r.try_get("version")?,
+                        snapshot: r.try_get("snapshot")?,
+                    },
+                );
+            }
+        }
+        Ok(docs)
     }
 
     /// Every stored dealer document of `territory`: (id, snapshot).
@@ -101,91 +130,187 @@ impl Store {
         )
     }
 
-    /// Stores an accepted push in one transaction: the document (if nobody else
-    /// changed it since it was loaded, else `VersionConflict` and nothing is
-    /// written), its fresh changes appended to the territory feed under the
-    /// territory counter's row lock, and the read model. Returns the last feed
-    /// sequence number written.
-    pub async fn commit_doc(&self, c: CommitDoc<'_>) -> Result<i64, StoreError> {
+    /// Stores a group of accepted pushes in one transaction. First the version
+    /// check of every document (in id order, so concurrent groups on PostgreSQL lock
+    /// rows in one order): a document somebody else changed since it was loaded (or
+    /// created meanwhile) is left out, with nothing written for it, and reported
+    /// `false` for the caller to decide again. Then, for the documents written: their
+    /// fresh changes appended to their territories' feeds (each counter bumped once,
+    /// under its row lock until commit, so feed order = commit order), the read
+    /// model, photo references, late handover items, and on PostgreSQL one NOTIFY per
+    /// territory. Returns, per document of `docs`, the last feed number written for it
+    /// (`None`: left out).
+    pub async fn commit_docs(
+        &self,
+        docs: &[CommitDoc<'_>],
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let mut stored = vec![false; docs.len()];
+        let mut last = vec![None; docs.len()];
+        let mut order: Vec<usize> = (0..docs.len()).collect();
+        order.sort_by(|a, b| docs[*a].id.cmp(docs[*b].id));
+        // A document named twice is written once; the later copy is decided again.
+        order.dedup_by(|b, a| docs[*a].id == docs[*b].id);
+        if order.is_empty() {
+            return Ok(last);
+        }
         let mut w = self.begin_write().await?;
         let now = now_millis();
-        let written = match c.expected_version {
-            None => sqlx::query(
-                "INSERT INTO documents (id, territory, kind, version, snapshot, updated_at) \
-                 VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(c.id)
-            .bind(c.territory)
-            .bind(c.kind)
-            .bind(&c.snapshot)
-            .bind(now)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected(),
-            Some(v) => sqlx::query(
+        let new: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|i| docs[*i].expected_version.is_none())
+            .collect();
+        for chunk in new.chunks(MAX_PARAMS / 5) {
+            let mut sql = String::from(
+                "INSERT INTO documents (id, territory, kind, version, snapshot, updated_at) VALUES ",
+            );
+            for k in 0..chunk.len() {
+                if k > 0 {
+                    sql.push_str(", ");
+                }
+                let b = k * 5;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, 1, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                ));
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+            for i in chunk {
+                let c = &docs[*i];
+                q = q
+                    .bind(c.id)
+                    .bind(c.territory)
+                    .bind(c.kind)
+                    .bind(c.snapshot.as_slice())
+                    .bind(now);
+            }
+            let created: BTreeSet<String> = q.fetch_all(&mut *w.tx).await?.into_iter().collect();
+            for i in chunk {
+                stored[*i] = created.contains(docs[*i].id);
+            }
+        }
+        for i in order.iter().copied() {
+            let c = &docs[i];
+            let Some(v) = c.expected_version else {
+                continue;
+            };
+            let written = sqlx::query(
                 "UPDATE documents SET version = version + 1, snapshot = $1, updated_at = $2 \
                  WHERE id = $3 AND version = $4",
             )
-            .bind(&c.snapshot)
+            .bind(c.snapshot.as_slice())
             .bind(now)
             .bind(c.id)
             .bind(v)
             .execute(&mut *w.tx)
             .await?
-            .rows_affected(),
-        };
-        if written != 1 {
-            return Err(StoreError::VersionConflict);
+            .rows_affected();
+            stored[i] = written == 1;
         }
-        let n = i64::try_from(c.fresh.len()).unwrap_or(i64::MAX);
-        sqlx::query(
-            "INSERT INTO feed_counters (territory, seq) VALUES ($1, 0) ON CONFLICT (territory) DO NOTHING",
+        // In the caller's order from here: the feed lists the documents as pushed.
+        let written: Vec<usize> = (0..docs.len()).filter(|i| stored[*i]).collect();
+        if written.is_empty() {
+            // Nothing to write: the transaction ends without a change.
+            return Ok(last);
+        }
+        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+        for c in written.iter().map(|i| &docs[*i]) {
+            let n = i64::try_from(c.fresh.len()).unwrap_or(i64::MAX);
+            *counts.entry(c.territory).or_default() += n;
+        }
+        let heads: Vec<Vec<Val<'_>>> = counts
+            .keys()
+            .map(|t| vec![Val::Text(t), Val::Int(0)])
+            .collect();
+        rows::insert(
+            &mut w,
+            "INSERT INTO feed_counters (territory, seq)",
+            " ON CONFLICT (territory) DO NOTHING",
+            &heads,
         )
-        .bind(c.territory)
-        .execute(&mut *w.tx)
         .await?;
-        // The UPDATE takes the counter row's lock until commit: feed order = commit order.
-        let last: i64 = sqlx::query_scalar(
-            "UPDATE feed_counters SET seq = seq + $1 WHERE territory = $2 RETURNING seq",
-        )
-        .bind(n)
-        .bind(c.territory)
-        .fetch_one(&mut *w.tx)
-        .await?;
-        let mut seq = last - n;
-        for (hash, bytes) in &c.fresh {
-            seq += 1;
-            sqlx::query(
-                "INSERT INTO feed (territory, seq, doc, hash, change, device, origin, committed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        // Each territory's next number, in territory order. The UPDATE takes the
+        // counter row's lock until commit: feed order = commit order.
+        let mut next: BTreeMap<&str, i64> = BTreeMap::new();
+        for (t, n) in &counts {
+            let last: i64 = sqlx::query_scalar(
+                "UPDATE feed_counters SET seq = seq + $1 WHERE territory = $2 RETURNING seq",
             )
-            .bind(c.territory)
-            .bind(seq)
-            .bind(c.id)
-            .bind(hash)
-            .bind(bytes)
-            .bind(c.device)
-            .bind(c.origin)
-            .bind(now)
-            .execute(&mut *w.tx)
+            .bind(*n)
+            .bind(*t)
+            .fetch_one(&mut *w.tx)
             .await?;
+            next.insert(t, last - n);
         }
-        write_read_model(&mut w, c.id, c.territory, c.read).await?;
-        if let ReadKind::Dealer(d) = &c.read.kind {
-            super::photos::index_photo_refs(&mut w, c.id, c.territory, &d.photos).await?;
-            // Records the outgoing manager synced after a reassignment join the incoming one's list.
-            super::handovers::list_late_items(&mut w, &d.late_items).await?;
+        let mut feed: Vec<Vec<Val<'_>>> = Vec::new();
+        for i in written.iter().copied() {
+            let c = &docs[i];
+            let seq = next.entry(c.territory).or_default();
+            last[i] = Some(*seq + i64::try_from(c.fresh.len()).unwrap_or(i64::MAX));
+            for (hash, bytes) in &c.fresh {
+                *seq += 1;
+                feed.push(vec![
+                    Val::Text(c.territory),
+                    Val::Int(*seq),
+                    Val::Text(c.id),
+                    Val::Text(hash),
+                    Val::Bytes(bytes),
+                    Val::Text(c.device),
+                    Val::Text(c.origin),
+                    Val::Int(now),
+                ]);
+            }
+        }
+        rows::insert(
+            &mut w,
+            "INSERT INTO feed (territory, seq, doc, hash, change, device, origin, committed_at)",
+            "",
+            &feed,
+        )
+        .await?;
+        drop(feed);
+        let written: Vec<&CommitDoc<'_>> = written.iter().map(|i| &docs[*i]).collect();
+        write_read_models(&mut w, &written).await?;
+        for c in &written {
+            if let ReadKind::Dealer(d) = &c.read.kind {
+                // A document new in this commit names no photo yet: nothing to index or drop.
+                if c.expected_version.is_some() || !d.photos.is_empty() {
+                    super::photos::index_photo_refs(&mut w, c.id, c.territory, &d.photos).await?;
+                }
+                // Records the outgoing manager synced after a reassignment join the incoming one's list.
+                if !d.late_items.is_empty() {
+                    super::handovers::list_late_items(&mut w, &d.late_items).await?;
+                }
+            }
         }
         if self.backend() == super::Backend::Postgres {
-            // Delivered to every server replica's listener when (and only if) this commits.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(super::FEED_CHANNEL)
-                .bind(c.territory)
-                .execute(&mut *w.tx)
-                .await?;
+            for t in counts.keys() {
+                // Delivered to every server replica's listener when (and only if) this commits.
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(super::FEED_CHANNEL)
+                    .bind(*t)
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
         }
         w.commit().await?;
         Ok(last)
+    }
+
+    /// Stores one accepted push: a group commit of one. Returns the last feed number
+    /// written; `VersionConflict` (nothing written) if somebody else changed the
+    /// document since it was loaded.
+    pub async fn commit_doc(&self, c: CommitDoc<'_>) -> Result<i64, StoreError> {
+        self.commit_docs(std::slice::from_ref(&c))
+            .await?
+            .pop()
+            .flatten()
+            .ok_or(StoreError::VersionConflict)
     }
 
     /// Up to `limit` feed entries of `territory` after `after`, in order.
@@ -271,197 +396,234 @@ impl Store {
     }
 }
 
-/// Replaces one document's rows in the read model.
-async fn write_read_model(
-    w: &mut WriteTx,
-    doc: &str,
-    territory: &str,
-    read: &ReadRows,
-) -> Result<(), StoreError> {
+/// Replaces the read-model rows of every document of a group commit: one DELETE
+/// per table for all of them, then multi-row INSERTs. Were a dealer named by two
+/// documents, the later one's rows stand, as if they were written one after another.
+async fn write_read_models(w: &mut WriteTx, docs: &[&CommitDoc<'_>]) -> Result<(), StoreError> {
+    let ids: Vec<&str> = docs.iter().map(|c| c.id).collect();
+    rows::execute_in(w, "DELETE FROM rm_conflicts WHERE doc", &ids).await?;
+    let mut conflicts = Vec::new();
+    for c in docs {
+        for k in &c.read.conflicts {
+            conflicts.push(vec![
+                Val::Text(c.id),
+                Val::OptText(k.dealer.as_deref()),
+                Val::Text(c.territory),
+                Val::Text(&k.path),
+                Val::Text(&k.winner),
+                Val::Text(&k.others),
+                Val::Text(&k.id),
+                Val::Text(k.kind),
+            ]);
+        }
+    }
+    rows::insert(
+        w,
+        "INSERT INTO rm_conflicts (doc, dealer, territory, path, winner, others, conflict_id, kind)",
+        "",
+        &conflicts,
+    )
+    .await?;
+    let mut dealers: BTreeMap<&str, (&str, &DealerRows)> = BTreeMap::new();
+    for c in docs {
+        match &c.read.kind {
+            ReadKind::Territory(t) => write_territory(w, t).await?,
+            ReadKind::Dealer(d) => {
+                dealers.insert(d.dealer.id.as_str(), (c.territory, d));
+            }
+        }
+    }
+    if dealers.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = dealers.keys().copied().collect();
+    for table in [
+        "DELETE FROM rm_handover_reviews WHERE dealer",
+        "DELETE FROM rm_visits WHERE dealer",
+        "DELETE FROM rm_commitments WHERE dealer",
+        "DELETE FROM rm_claims WHERE dealer",
+        "DELETE FROM rm_problems WHERE dealer",
+        "DELETE FROM rm_dealers WHERE id",
+    ] {
+        rows::execute_in(w, table, &keys).await?;
+    }
+    let mut summary = Vec::new();
+    let mut visits = Vec::new();
+    let mut commitments = Vec::new();
+    let mut claims = Vec::new();
+    let mut reviews = Vec::new();
+    let mut problems = Vec::new();
+    for (territory, d) in dealers.values() {
+        let r = &d.dealer;
+        summary.push(vec![
+            Val::Text(&r.id),
+            Val::Text(territory),
+            Val::Text(&r.name),
+            Val::Text(&r.kind),
+            Val::Int(r.tier),
+            Val::Text(&r.status),
+            Val::OptInt(r.last_visit_at),
+            Val::Int(r.open_commitments),
+            Val::Int(r.open_problems),
+        ]);
+        for v in &d.visits {
+            visits.push(vec![
+                Val::Text(&v.id),
+                Val::Text(&r.id),
+                Val::Text(territory),
+                Val::Text(&v.manager),
+                Val::Int(v.at),
+                Val::Text(&v.purposes),
+                Val::Text(&v.summary),
+                Val::OptReal(v.lat),
+                Val::OptReal(v.lon),
+                Val::OptReal(v.accuracy_m),
+            ]);
+        }
+        for c in &d.commitments {
+            commitments.push(vec![
+                Val::Text(&c.id),
+                Val::Text(&r.id),
+                Val::Text(territory),
+                Val::Text(&c.what),
+                Val::Text(&c.to_whom),
+                Val::Text(&c.owner),
+                Val::Text(&c.made_by),
+                Val::Int(c.made_at),
+                Val::Text(&c.due),
+                Val::OptInt(c.amount_minor),
+                Val::OptText(c.currency.as_deref()),
+                Val::Text(&c.status),
+            ]);
+        }
+        for c in &d.claims {
+            claims.push(vec![
+                Val::Text(&c.id),
+                Val::Text(&r.id),
+                Val::Text(territory),
+                Val::Text(&c.category),
+                Val::Text(&c.purpose),
+                Val::Int(c.amount_minor),
+                Val::Text(&c.currency),
+                Val::OptInt(c.spent_minor),
+                Val::Text(&c.status),
+                Val::Text(&c.requested_by),
+                Val::Int(c.requested_at),
+                Val::OptText(c.spent_on.as_deref()),
+                Val::Text(&c.owner),
+            ]);
+        }
+        for v in &d.reviews {
+            reviews.push(vec![
+                Val::Text(&r.id),
+                Val::Text(territory),
+                Val::Text(v.kind),
+                Val::Text(&v.record),
+                Val::Text(&v.handover),
+                Val::Text(v.state),
+                Val::OptText(v.reason.as_deref()),
+                Val::Text(&v.by),
+                Val::Int(v.at),
+            ]);
+        }
+        for p in &d.problems {
+            problems.push(vec![
+                Val::Text(&p.id),
+                Val::Text(&r.id),
+                Val::Text(territory),
+                Val::Text(&p.category),
+                Val::Text(&p.severity),
+                Val::Text(&p.title),
+                Val::Text(&p.status),
+                Val::Int(p.raised_at),
+                Val::OptInt(p.resolved_at),
+                Val::Int(i64::from(p.escalated)),
+                Val::OptText(p.owner.as_deref()),
+                Val::OptText(p.escalated_by.as_deref()),
+                Val::OptInt(p.escalated_at),
+                Val::OptText(p.responded_by.as_deref()),
+                Val::OptInt(p.responded_at),
+                Val::OptText(p.response.as_deref()),
+                Val::OptText(p.assigned_to.as_deref()),
+                Val::OptText(p.resolved_by.as_deref()),
+            ]);
+        }
+    }
+    rows::insert(
+        w,
+        "INSERT INTO rm_dealers (id, territory, name, kind, tier, status, last_visit_at, open_commitments, open_problems)",
+        "",
+        &summary,
+    )
+    .await?;
+    rows::insert(
+        w,
+        "INSERT INTO rm_visits (id, dealer, territory, manager, at, purposes, summary, lat, lon, accuracy_m)",
+        "",
+        &visits,
+    )
+    .await?;
+    rows::insert(
+        w,
+        "INSERT INTO rm_commitments (id, dealer, territory, what, to_whom, owner, made_by, made_at, due, amount_minor, currency, status)",
+        "",
+        &commitments,
+    )
+    .await?;
+    rows::insert(
+        w,
+        "INSERT INTO rm_claims (id, dealer, territory, category, purpose, amount_minor, currency, spent_minor, status, requested_by, requested_at, spent_on, owner)",
+        "",
+        &claims,
+    )
+    .await?;
+    rows::insert(
+        w,
+        "INSERT INTO rm_handover_reviews (dealer, territory, kind, record, handover, state, reason, by_user, at)",
+        "",
+        &reviews,
+    )
+    .await?;
+    rows::insert(
+        w,
+        "INSERT INTO rm_problems (id, dealer, territory, category, severity, title, status, raised_at, resolved_at, escalated, \
+         owner, escalated_by, escalated_at, responded_by, responded_at, response, assigned_to, resolved_by)",
+        "",
+        &problems,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Replaces a territory's row and its managers in the read model.
+async fn write_territory(w: &mut WriteTx, t: &TerritoryRow) -> Result<(), StoreError> {
     let tx = &mut *w.tx;
-    sqlx::query("DELETE FROM rm_conflicts WHERE doc = $1")
-        .bind(doc)
+    sqlx::query("DELETE FROM rm_territories WHERE id = $1")
+        .bind(&t.id)
         .execute(&mut *tx)
         .await?;
-    for c in &read.conflicts {
-        sqlx::query(
-            "INSERT INTO rm_conflicts (doc, dealer, territory, path, winner, others, conflict_id, kind) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(doc)
-        .bind(c.dealer.as_deref())
-        .bind(territory)
-        .bind(&c.path)
-        .bind(&c.winner)
-        .bind(&c.others)
-        .bind(&c.id)
-        .bind(c.kind)
+    sqlx::query("INSERT INTO rm_territories (id, name, region, time_zone) VALUES ($1, $2, $3, $4)")
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(&t.region)
+        .bind(&t.time_zone)
         .execute(&mut *tx)
         .await?;
-    }
-    match &read.kind {
-        ReadKind::Territory(t) => {
-            sqlx::query("DELETE FROM rm_territories WHERE id = $1")
-                .bind(&t.id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO rm_territories (id, name, region, time_zone) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&t.id)
-            .bind(&t.name)
-            .bind(&t.region)
-            .bind(&t.time_zone)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM rm_territory_managers WHERE territory = $1")
-                .bind(&t.id)
-                .execute(&mut *tx)
-                .await?;
-            for m in &t.managers {
-                sqlx::query(
-                    "INSERT INTO rm_territory_managers (territory, user_id) VALUES ($1, $2)",
-                )
-                .bind(&t.id)
-                .bind(m)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        ReadKind::Dealer(d) => {
-            for table in [
-                "DELETE FROM rm_handover_reviews WHERE dealer = $1",
-                "DELETE FROM rm_visits WHERE dealer = $1",
-                "DELETE FROM rm_commitments WHERE dealer = $1",
-                "DELETE FROM rm_claims WHERE dealer = $1",
-                "DELETE FROM rm_problems WHERE dealer = $1",
-                "DELETE FROM rm_dealers WHERE id = $1",
-            ] {
-                sqlx::query(table)
-                    .bind(&d.dealer.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let r = &d.dealer;
-            sqlx::query(
-                "INSERT INTO rm_dealers (id, territory, name, kind, tier, status, last_visit_at, open_commitments, open_problems) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&r.id)
-            .bind(territory)
-            .bind(&r.name)
-            .bind(&r.kind)
-            .bind(r.tier)
-            .bind(&r.status)
-            .bind(r.last_visit_at)
-            .bind(r.open_commitments)
-            .bind(r.open_problems)
-            .execute(&mut *tx)
-            .await?;
-            for v in &d.visits {
-                sqlx::query(
-                    "INSERT INTO rm_visits (id, dealer, territory, manager, at, purposes, summary, lat, lon, accuracy_m) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(&v.id)
-                .bind(&r.id)
-                .bind(territory)
-                .bind(&v.manager)
-                .bind(v.at)
-                .bind(&v.purposes)
-                .bind(&v.summary)
-                .bind(v.lat)
-                .bind(v.lon)
-                .bind(v.accuracy_m)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for c in &d.commitments {
-                sqlx::query(
-                    "INSERT INTO rm_commitments (id, dealer, territory, what, to_whom, owner, made_by, made_at, due, amount_minor, currency, status) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(&c.id)
-                .bind(&r.id)
-                .bind(territory)
-                .bind(&c.what)
-                .bind(&c.to_whom)
-                .bind(&c.owner)
-                .bind(&c.made_by)
-                .bind(c.made_at)
-                .bind(&c.due)
-                .bind(c.amount_minor)
-                .bind(c.currency.as_deref())
-                .bind(&c.status)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for c in &d.claims {
-                sqlx::query(
-                    "INSERT INTO rm_claims (id, dealer, territory, category, purpose, amount_minor, currency, spent_minor, status, requested_by, requested_at, spent_on, owner) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(&c.id)
-                .bind(&r.id)
-                .bind(territory)
-                .bind(&c.category)
-                .bind(&c.purpose)
-                .bind(c.amount_minor)
-                .bind(&c.currency)
-                .bind(c.spent_minor)
-                .bind(&c.status)
-                .bind(&c.requested_by)
-                .bind(c.requested_at)
-                .bind(c.spent_on.as_deref())
-                .bind(&c.owner)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for v in &d.reviews {
-                sqlx::query(
-                    "INSERT INTO rm_handover_reviews (dealer, territory, kind, record, handover, state, reason, by_user, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(&r.id)
-                .bind(territory)
-                .bind(v.kind)
-                .bind(&v.record)
-                .bind(&v.handover)
-                .bind(v.state)
-                .bind(v.reason.as_deref())
-                .bind(&v.by)
-                .bind(v.at)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for p in &d.problems {
-                sqlx::query(
-                    "INSERT INTO rm_problems (id, dealer, territory, category, severity, title, status, raised_at, resolved_at, escalated, \
-                     owner, escalated_by, escalated_at, responded_by, responded_at, response, assigned_to, resolved_by) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-                )
-                .bind(&p.id)
-                .bind(&r.id)
-                .bind(territory)
-                .bind(&p.category)
-                .bind(&p.severity)
-                .bind(&p.title)
-                .bind(&p.status)
-                .bind(p.raised_at)
-                .bind(p.resolved_at)
-                .bind(i64::from(p.escalated))
-                .bind(p.owner.as_deref())
-                .bind(p.escalated_by.as_deref())
-                .bind(p.escalated_at)
-                .bind(p.responded_by.as_deref())
-                .bind(p.responded_at)
-                .bind(p.response.as_deref())
-                .bind(p.assigned_to.as_deref())
-                .bind(p.resolved_by.as_deref())
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-    }
+    sqlx::query("DELETE FROM rm_territory_managers WHERE territory = $1")
+        .bind(&t.id)
+        .execute(&mut *tx)
+        .await?;
+    let managers: Vec<Vec<Val<'_>>> = t
+        .managers
+        .iter()
+        .map(|m| vec![Val::Text(&t.id), Val::Text(m)])
+        .collect();
+    rows::insert(
+        w,
+        "INSERT INTO rm_territory_managers (territory, user_id)",
+        "",
+        &managers,
+    )
+    .await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod history;
 mod identity;
 mod photos;
 mod queries;
+mod rows;
 mod sales;
 mod secrets;
 
