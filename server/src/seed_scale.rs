@@ -36,7 +36,14 @@ pub async fn seed_scale(state: &AppState, scale: Scale) -> Result<String, SeedEr
     for m in 1..=managers {
         let (user, territory) = (format!("m{m:02}"), format!("t-s{m:02}"));
         let name = format!("經理 {m:02}");
-        add_user(&state.store, &user, &name, "manager", &[territory.clone()]).await?;
+        add_user(
+            &state.store,
+            &user,
+            &name,
+            "manager",
+            std::slice::from_ref(&territory),
+        )
+        .await?;
         let device = issue_device(&state.store, &user, "bench", None)
             .await?
             .device;

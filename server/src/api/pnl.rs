@@ -292,7 +292,7 @@ pub async fn pnl(
         .map(|r| category(r, None))
         .filter(|c| !matches!(c, Ok(c) if c.spend_minor == 0))
         .collect::<Result<Vec<_>, _>>()?;
-    by_category.sort_by(|a, b| b.spend_minor.cmp(&a.spend_minor));
+    by_category.sort_by_key(|c| std::cmp::Reverse(c.spend_minor));
     let by_month_category = spend_month_categories
         .iter()
         .map(|r| category(r, Some(text(r, "month")?)))
