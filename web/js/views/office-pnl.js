@@ -7,6 +7,8 @@ import { money, dealerLink, table, csvButton, section } from './office-common.js
 import { spendChart, barChart } from './office-chart.js';
 import { monthQuery, pct } from './office-sales.js';
 
+/** Dealers listed on the page, highest spend first (the CSV holds every one). */
+const SHOWN = 100;
 const major = (minor) => (minor == null ? '' : minor / 100);
 
 /** The P&L tab: `filters` is the shared filter bar, `F` its values. */
@@ -32,8 +34,9 @@ export async function pnlTab(filters, F) {
     table(monthCols.map((c) => c[0]), p.months.map((r) => row([r.month, r.currency, money(r.sales_minor, r.currency), money(r.target_minor, r.currency),
       money(r.spend_minor, r.currency), money(r.net_minor, r.currency)], { 'data-month': r.month }))),
     section(t('pnl.byDealer'), csvButton('pnl-dealers', dealerCols, async () => p.by_dealer)),
-    table(dealerCols.map((c) => c[0]), p.by_dealer.map((r) => row([dealerLink(r.dealer, r.name), r.currency, money(r.sales_minor, r.currency),
+    table(dealerCols.map((c) => c[0]), p.by_dealer.slice(0, SHOWN).map((r) => row([dealerLink(r.dealer, r.name), r.currency, money(r.sales_minor, r.currency),
       money(r.spend_minor, r.currency), money(r.net_minor, r.currency)], { 'data-dealer': r.dealer }))),
+    p.by_dealer.length > SHOWN ? h('p.muted', { 'data-test': 'pnl-dealers-shown' }, `${t('office.onThisPage')} ${SHOWN} / ${p.by_dealer.length} · ${t('office.csvHasAll')}`) : null,
     section(t('pnl.byCategory'), csvButton('pnl-categories', categoryCols, async () => p.by_category)),
     table(categoryCols.map((c) => c[0]), p.by_category.map((r) => row([t('ecat.' + r.category), r.currency, money(r.spend_minor, r.currency)], { 'data-category': r.category })))];
 }
