@@ -161,6 +161,14 @@ async fn figures(s: &Scene) {
     assert_eq!(r.status(), 200, "{:?}", r.text().await);
 }
 
+/// A refusal's status, code and message.
+async fn refusal(r: reqwest::Response) -> (u16, String, String) {
+    let status = r.status().as_u16();
+    let b: Json = r.json().await.unwrap();
+    let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
+    (status, text("code"), text("message"))
+}
+
 fn one<'a>(list: &'a Json, key: &str, value: &str) -> &'a Json {
     list.as_array()
         .unwrap()
@@ -249,9 +257,8 @@ async fn only_the_right_people_set_figures_and_bad_ones_change_nothing(backend: 
     let s = scene(backend).await;
     let body = |figure: &str| json!({"figure": figure, "amount_minor": 100, "currency": "TWD"});
     let code = |r: reqwest::Response| async move {
-        let status = r.status().as_u16();
-        let b: Json = r.json().await.unwrap();
-        (status, b["code"].as_str().unwrap_or_default().to_owned())
+        let (status, code, _) = refusal(r).await;
+        (status, code)
     };
     // A manager enters actuals in their territory, never targets.
     let r = put(&s.server, &s.m1.token, "d-n", "2026-01", body("target")).await;
@@ -336,15 +343,7 @@ async fn only_the_right_people_set_figures_and_bad_ones_change_nothing(backend: 
 
 async fn the_csv_import_takes_every_line_or_none(backend: Backend) {
     let s = scene(backend).await;
-    let code = |r: reqwest::Response| async move {
-        let status = r.status().as_u16();
-        let b: Json = r.json().await.unwrap();
-        (
-            status,
-            b["code"].as_str().unwrap_or_default().to_owned(),
-            b["message"].as_str().unwrap_or_default().to_owned(),
-        )
-    };
+    let code = refusal;
     // Only head office imports.
     let r = import(
         &s.server,

@@ -150,27 +150,7 @@ fn office() -> Result<()> {
         .context("seed-scale printed no token")?
         .trim()
         .to_owned();
-    let port = web::free_port()?;
-    let listen = format!("127.0.0.1:{port}");
-    let log = std::fs::File::create(tmp.join("server.log"))?;
-    let mut child = web::Server(
-        Command::new(&server)
-            .args([
-                "--database",
-                &db,
-                "serve",
-                "--listen",
-                &listen,
-                "--web-dir",
-                "web/dist",
-            ])
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .stdin(std::process::Stdio::null())
-            .spawn()
-            .with_context(|| format!("could not start {server}"))?,
-    );
-    web::wait_healthy(port, &mut child, std::time::Duration::from_secs(60))?;
+    let (child, listen) = web::serve(&server, &db, &tmp.join("server.log"))?;
     let dir = Path::new("tests/browser");
     sh::npm_ci(dir)?;
     let out = std::fs::canonicalize(web::target_dir())?.join("bench/office.md");

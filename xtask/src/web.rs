@@ -268,7 +268,7 @@ fn list(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
 }
 
 /// The server under test: killed when dropped, whatever happened.
-pub(crate) struct Server(pub(crate) Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -277,12 +277,12 @@ impl Drop for Server {
     }
 }
 
-pub(crate) fn free_port() -> Result<u16> {
+fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Polls `GET /health` until it answers 200 or the deadline passes.
-pub(crate) fn wait_healthy(port: u16, server: &mut Server, deadline: Duration) -> Result<()> {
+fn wait_healthy(port: u16, server: &mut Server, deadline: Duration) -> Result<()> {
     let until = Instant::now() + deadline;
     while Instant::now() < until {
         if let Some(status) = server.0.try_wait()? {
@@ -302,6 +302,34 @@ pub(crate) fn wait_healthy(port: u16, server: &mut Server, deadline: Duration) -
         std::thread::sleep(Duration::from_millis(100));
     }
     bail!("the server did not answer /health within {deadline:?}")
+}
+
+/// Starts `bin serve` over `db` on a free loopback port with the web app, its output in `log`,
+/// and waits until it answers; the server stops when the handle is dropped.
+pub(crate) fn serve(bin: &str, db: &str, log: &Path) -> Result<(Server, String)> {
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    eprintln!("+ {bin} serve --listen {listen} --web-dir web/dist");
+    let log = fs::File::create(log)?;
+    let mut server = Server(
+        Command::new(bin)
+            .args([
+                "--database",
+                db,
+                "serve",
+                "--listen",
+                &listen,
+                "--web-dir",
+                "web/dist",
+            ])
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| format!("could not start {bin}"))?,
+    );
+    wait_healthy(port, &mut server, Duration::from_secs(60))?;
+    Ok((server, listen))
 }
 
 /// Runs the server CLI against the test database and returns its standard output.
@@ -390,28 +418,7 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
         ));
     }
 
-    let port = free_port()?;
-    let listen = format!("127.0.0.1:{port}");
-    eprintln!("+ {bin} serve --listen {listen} --web-dir web/dist");
-    let log = fs::File::create(tmp.join("server.log"))?;
-    let mut server = Server(
-        Command::new(&bin)
-            .args([
-                "--database",
-                &db,
-                "serve",
-                "--listen",
-                &listen,
-                "--web-dir",
-                "web/dist",
-            ])
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .with_context(|| format!("could not start {bin}"))?,
-    );
-    wait_healthy(port, &mut server, Duration::from_secs(60))?;
+    let (server, listen) = serve(&bin, &db, &tmp.join("server.log"))?;
 
     let dir = Path::new("tests/browser");
     sh::npm_ci(dir)?;
