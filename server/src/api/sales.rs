@@ -192,7 +192,7 @@ async fn sales_totals(state: &AppState, f: &Filter) -> Result<Value, ApiError> {
         Always,
     )
 )]
-pub async fn list(
+pub async fn sales(
     State(state): State<AppState>,
     caller: Caller,
     q: Result<Query<ListQuery>, QueryRejection>,
@@ -316,7 +316,7 @@ impl IntoResponse for SalesError {
         Always,
     )
 )]
-pub async fn set(
+pub async fn set_sales(
     State(state): State<AppState>,
     caller: Caller,
     Path((dealer, month)): Path<(String, String)>,

@@ -171,7 +171,7 @@ fn refusal(errors: &[String]) -> SalesError {
         Always,
     )
 )]
-pub async fn import(
+pub async fn import_sales(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<String, StringRejection>,
