@@ -72,6 +72,7 @@ pub fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
         utoipa_axum::routes!(api::read::claims),
         utoipa_axum::routes!(api::read::problems),
         utoipa_axum::routes!(api::read::conflicts),
+        utoipa_axum::routes!(api::activities::activities),
         utoipa_axum::routes!(api::sales::sales),
         utoipa_axum::routes!(api::sales::set_sales),
         utoipa_axum::routes!(api::sales_import::import_sales),
@@ -205,6 +206,13 @@ pub async fn run(
             Ok(false) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "indexing earlier documents' photos failed; retried at next start")
+            }
+        }
+        match store.backfill_activities().await {
+            Ok(true) => tracing::info!("activities of earlier documents listed"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "listing earlier documents' activities failed; retried at next start")
             }
         }
     });

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use fieldsync_core::doc::{ConflictKind, DealerState, DocError, Document};
 use fieldsync_core::model::claim_ageing::spent_on;
 use fieldsync_core::model::{
-    ClaimStage, Commitment, CommitmentStatus, EscalationStage, ItemKind, ProblemStatus, Standing,
+    ActivityStatus, ClaimStage, Commitment, CommitmentStatus, EscalationStage, ItemKind, ProblemStatus, Standing,
     review_of,
 };
 use fieldsync_core::schema::ApprovalLimits;
@@ -96,6 +96,48 @@ pub struct ProblemRow {
     pub assigned_to: Option<String>,
 }
 
+/// A promotion or customer event held with the dealer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityRow {
+    pub id: String,
+    /// `promotion` or `customer_event`.
+    pub kind: String,
+    pub title: String,
+    /// `YYYY-MM-DD`.
+    pub starts: String,
+    pub ends: String,
+    /// Midnight UTC of `starts` (epoch ms), for date-range filters.
+    pub starts_at: i64,
+    pub budget_minor: Option<i64>,
+    pub currency: Option<String>,
+    /// `planned`, `held` or `cancelled`, as head office decided between concurrent steps.
+    pub status: String,
+    /// Who planned it.
+    pub planned_by: Option<String>,
+}
+
+/// Every activity of a dealer, as the read model holds it.
+pub fn activity_rows(s: &DealerState) -> Vec<ActivityRow> {
+    s.activities
+        .iter()
+        .map(|(id, a)| ActivityRow {
+            id: id.to_string(),
+            kind: a.kind.as_str().to_owned(),
+            title: a.title.clone(),
+            starts: a.starts.to_string(),
+            ends: a.ends.to_string(),
+            starts_at: a.starts.start().millis(),
+            budget_minor: a.budget.map(|b| b.minor),
+            currency: a.budget.map(|b| b.currency.to_string()),
+            status: Standing::status_of(a).to_owned(),
+            planned_by: a
+                .status
+                .step(ActivityStatus::Planned)
+                .map(|s| s.by.to_string()),
+        })
+        .collect()
+}
+
 /// A conflicted field (values as JSON text).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConflictRow {
@@ -145,6 +187,7 @@ pub struct DealerRows {
     pub commitments: Vec<CommitmentRow>,
     pub claims: Vec<ClaimRow>,
     pub problems: Vec<ProblemRow>,
+    pub activities: Vec<ActivityRow>,
     /// The hash of every photo the dealer's visits and claim receipts name (who may read a photo).
     pub photos: Vec<String>,
     /// Every review of a record in a territory handover.
@@ -333,6 +376,7 @@ pub fn materialise(doc: &mut Document, approvals: &ApprovalLimits) -> Result<Rea
                 commitments,
                 claims,
                 problems,
+                activities: activity_rows(&s),
                 photos,
                 reviews,
                 late_items: Vec::new(),

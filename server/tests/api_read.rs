@@ -152,7 +152,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
     documented.sort();
     let routed = fieldsync_server::openapi::routed();
     assert_eq!(documented, routed);
-    assert_eq!(routed.len(), 42, "every route of the app");
+    assert_eq!(routed.len(), 43, "every route of the app");
     // Every documented path answers (not the router's fallback 404).
     for (method, path) in &routed {
         let url = format!(

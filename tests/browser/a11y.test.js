@@ -9,7 +9,7 @@ import { BASE, TOKENS, launch, context, login, loginCode, synced, seedTerritory,
 
 const DAY = 86_400_000;
 const LANGS = [['zh-Hant', 'zh-TW'], ['en', 'en-US']];
-const OFFICE_TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'sales', 'pnl', 'approvals', 'escalations', 'handovers', 'conflicts'];
+const OFFICE_TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'activities', 'claims', 'sales', 'pnl', 'approvals', 'escalations', 'handovers', 'conflicts'];
 let browser;
 
 before(async () => {

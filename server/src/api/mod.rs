@@ -1,5 +1,6 @@
 //! The HTTP API's handlers besides sync and the live channel: read model, administration, identity, export, operations.
 
+pub mod activities;
 pub mod admin;
 pub mod ageing;
 pub mod approvals;

@@ -311,7 +311,7 @@ pub(crate) fn scope(
 }
 
 /// `from`/`to` (epoch ms, inclusive) on `column`.
-fn date_range(q: &ListQuery, column: &'static str, f: &mut Filter) -> Result<(), ApiError> {
+pub(crate) fn date_range(q: &ListQuery, column: &'static str, f: &mut Filter) -> Result<(), ApiError> {
     if let Some(from) = int_param("from", q.from.as_ref())? {
         f.ge(column, from);
     }
@@ -536,7 +536,7 @@ pub(crate) fn internal(e: sqlx::Error) -> ApiError {
 }
 
 /// `[{key: …, n: …}]` from `key, COUNT(*) AS n` rows.
-fn counted(rows: &[AnyRow], key: &str) -> Result<Vec<Value>, ApiError> {
+pub(crate) fn counted(rows: &[AnyRow], key: &str) -> Result<Vec<Value>, ApiError> {
     rows.iter()
         .map(|r| Ok(json!({ key: get_s(r, key)?, "n": get_i(r, "n")? })))
         .collect::<Result<_, sqlx::Error>>()

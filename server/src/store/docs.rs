@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::rows::{self, MAX_PARAMS, Val};
 use super::{Store, StoreError, WriteTx, now_millis};
-use crate::readmodel::{DealerRows, ReadKind, ReadRows, TerritoryRow};
+use crate::readmodel::{ActivityRow, DealerRows, ReadKind, ReadRows, TerritoryRow};
 
 /// A document as stored.
 #[derive(Debug, Clone)]
@@ -443,6 +443,7 @@ async fn write_read_models(w: &mut WriteTx, docs: &[&CommitDoc<'_>]) -> Result<(
         "DELETE FROM rm_commitments WHERE dealer",
         "DELETE FROM rm_claims WHERE dealer",
         "DELETE FROM rm_problems WHERE dealer",
+        "DELETE FROM rm_activities WHERE dealer",
         "DELETE FROM rm_dealers WHERE id",
     ] {
         rows::execute_in(w, table, &keys).await?;
@@ -453,6 +454,7 @@ async fn write_read_models(w: &mut WriteTx, docs: &[&CommitDoc<'_>]) -> Result<(
     let mut claims = Vec::new();
     let mut reviews = Vec::new();
     let mut problems = Vec::new();
+    let mut activities = Vec::new();
     for (territory, d) in dealers.values() {
         let r = &d.dealer;
         summary.push(vec![
@@ -526,6 +528,9 @@ async fn write_read_models(w: &mut WriteTx, docs: &[&CommitDoc<'_>]) -> Result<(
                 Val::Int(v.at),
             ]);
         }
+        for a in &d.activities {
+            activities.push(activity_values(&r.id, territory, a));
+        }
         for p in &d.problems {
             problems.push(vec![
                 Val::Text(&p.id),
@@ -592,7 +597,40 @@ async fn write_read_models(w: &mut WriteTx, docs: &[&CommitDoc<'_>]) -> Result<(
         &problems,
     )
     .await?;
-    Ok(())
+    insert_activities(w, &activities, "").await
+}
+
+/// An activity's `rm_activities` values.
+pub(super) fn activity_values<'a>(dealer: &'a str, territory: &'a str, a: &'a ActivityRow) -> Vec<Val<'a>> {
+    vec![
+        Val::Text(&a.id),
+        Val::Text(dealer),
+        Val::Text(territory),
+        Val::Text(&a.kind),
+        Val::Text(&a.title),
+        Val::Text(&a.starts),
+        Val::Text(&a.ends),
+        Val::Int(a.starts_at),
+        Val::OptInt(a.budget_minor),
+        Val::OptText(a.currency.as_deref()),
+        Val::Text(&a.status),
+        Val::OptText(a.planned_by.as_deref()),
+    ]
+}
+
+/// Inserts `rm_activities` rows; `tail` follows the VALUES (e.g. `ON CONFLICT … DO NOTHING`).
+pub(super) async fn insert_activities(
+    w: &mut WriteTx,
+    rows: &[Vec<Val<'_>>],
+    tail: &'static str,
+) -> Result<(), StoreError> {
+    rows::insert(
+        w,
+        "INSERT INTO rm_activities (id, dealer, territory, kind, title, starts, ends, starts_at, budget_minor, currency, status, planned_by)",
+        tail,
+        rows,
+    )
+    .await
 }
 
 /// Replaces a territory's row and its managers in the read model.

@@ -1,5 +1,6 @@
 //! `Store`: the database behind the server (SQLite or PostgreSQL, chosen by the URL), its migrations and write transactions.
 
+mod activities;
 mod actors;
 mod ageing;
 mod approvals;

@@ -9,7 +9,7 @@ import { who, loadNames, territories, money, dealerLink, managerLink, table, day
 import { visitsChart, ageChart, spendChart } from './office-chart.js';
 import { ageingCard } from './office-ageing.js';
 
-export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'claims', 'sales', 'pnl', 'approvals', 'escalations', 'handovers', 'conflicts'];
+export const TABS = ['territories', 'dealers', 'visits', 'commitments', 'problems', 'activities', 'claims', 'sales', 'pnl', 'approvals', 'escalations', 'handovers', 'conflicts'];
 const CLAIM_STAGES = ['requested', 'approved', 'rejected', 'spent', 'reconciled'];
 const opts = { page: 1, overdue: false, claimsOverdue: false, due: false, status: '' };
 /** The filters every list shares; kept while moving between tabs. */
@@ -146,6 +146,20 @@ const loaders = {
         h('div', h('h3', t('office.byCategory')), h('div.tiles', p.totals.open_by_category.map((c) => h('div.tile', h('b', String(c.n)), h('span', t('pcat.' + c.category))))))),
       h('div.actions', statusSelect(['open', 'in_progress', 'resolved'], 'pstatus.', reload), csvButton('problems', cols, () => fetchAll(`/api/problems?${q}`))),
       table(cols.map((c) => c[0]), p.items.map((x) => h('tr', { 'data-problem': x.id }, h('td', x.title), dealerCell(x), cols.slice(2).map((c) => h('td', String(c[1](x) ?? '')))))),
+      pager(p, reload)];
+  },
+  async activities(reload) {
+    const q = qs({ status: opts.status });
+    const p = await getJSON(`/api/activities?${q}&page=${opts.page}&per_page=50`);
+    const cols = [[t('office.activity'), (a) => a.title], [t('office.dealer'), (a) => a.dealer_name], [t('office.kind'), (a) => t('akind.' + a.kind, a.kind)],
+      [t('office.dates'), (a) => `${a.starts} – ${a.ends}`], [t('office.budget'), (a) => money(a.budget_minor, a.currency)], [t('dealers.status'), (a) => t('astatus.' + a.status, a.status)],
+      [t('office.manager'), (a) => who(a.planned_by)]];
+    return [filterBar(reload),
+      h('div.tiles', p.totals.by_status.map((s) => h('div.tile', h('b', String(s.n)), h('span', t('astatus.' + s.status, s.status)))),
+        p.totals.budget.map((b) => h('div.tile', { 'data-test': 'activity-budget' }, h('b', money(b.budget_minor, b.currency)), h('span', t('office.budget'))))),
+      h('div.actions', statusSelect(['planned', 'held', 'cancelled'], 'astatus.', reload), csvButton('activities', cols, () => fetchAll(`/api/activities?${q}`))),
+      table(cols.map((c) => c[0]), p.items.map((a) => h('tr', { 'data-activity': a.id }, h('td', a.title), dealerCell(a), cols.slice(2, 6).map((c) => h('td', String(c[1](a) ?? ''))),
+        h('td', a.planned_by ? managerLink(a.planned_by) : '')))),
       pager(p, reload)];
   },
   async claims(reload) {
