@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use fieldsync_core::doc::{ConflictKind, DealerState, DocError, Document};
 use fieldsync_core::model::claim_ageing::spent_on;
 use fieldsync_core::model::{
-    ActivityStatus, ClaimStage, Commitment, CommitmentStatus, EscalationStage, ItemKind, ProblemStatus, Standing,
-    review_of,
+    ActivityStatus, ClaimStage, Commitment, CommitmentStatus, EscalationStage, ItemKind,
+    ProblemStatus, Standing, review_of,
 };
 use fieldsync_core::schema::ApprovalLimits;
 

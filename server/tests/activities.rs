@@ -36,13 +36,50 @@ async fn scene(backend: Backend) -> (TestServer, Device, Device, Device) {
             .create_dealer(&tid(t), dealer(d), &profile("林記商行"), &s)
             .unwrap();
     }
-    let plans: [(&mut Device, &str, &str, ActivityKind, Option<i64>, &str, Option<ActivityStatus>); 4] = [
-        (&mut m1, "d-n", "a-1", ActivityKind::Promotion, Some(5_000_000), "2026-03-02", Some(ActivityStatus::Held)),
-        (&mut m1, "d-n", "a-2", ActivityKind::CustomerEvent, Some(2_000_000), "2026-04-10", None),
-        (&mut m1, "d-n", "a-3", ActivityKind::Promotion, Some(900_000), "2026-05-01", Some(ActivityStatus::Cancelled)),
-        (&mut m2, "d-s", "a-4", ActivityKind::CustomerEvent, None, "2026-04-20", None),
+    type Plan = (
+        &'static str,
+        &'static str,
+        ActivityKind,
+        Option<i64>,
+        &'static str,
+        Option<ActivityStatus>,
+    );
+    let plans: [Plan; 4] = [
+        (
+            "d-n",
+            "a-1",
+            ActivityKind::Promotion,
+            Some(5_000_000),
+            "2026-03-02",
+            Some(ActivityStatus::Held),
+        ),
+        (
+            "d-n",
+            "a-2",
+            ActivityKind::CustomerEvent,
+            Some(2_000_000),
+            "2026-04-10",
+            None,
+        ),
+        (
+            "d-n",
+            "a-3",
+            ActivityKind::Promotion,
+            Some(900_000),
+            "2026-05-01",
+            Some(ActivityStatus::Cancelled),
+        ),
+        (
+            "d-s",
+            "a-4",
+            ActivityKind::CustomerEvent,
+            None,
+            "2026-04-20",
+            None,
+        ),
     ];
-    for (dev, d, id, kind, budget, starts, then) in plans {
+    for (d, id, kind, budget, starts, then) in plans {
+        let dev = if d == "d-n" { &mut m1 } else { &mut m2 };
         let s = dev.stamp();
         let a = Activity {
             kind,
@@ -55,7 +92,11 @@ async fn scene(backend: Backend) -> (TestServer, Device, Device, Device) {
             decided: Default::default(),
         };
         let id: ActivityId = id.parse().unwrap();
-        dev.replica.dealer_mut(&dealer(d)).unwrap().insert(&id, &a, &s).unwrap();
+        dev.replica
+            .dealer_mut(&dealer(d))
+            .unwrap()
+            .insert(&id, &a, &s)
+            .unwrap();
         if let Some(step) = then {
             let s = dev.stamp();
             dev.replica
@@ -116,16 +157,35 @@ async fn activities_are_listed_filtered_and_summed(backend: Backend) {
         // April 2026, UTC.
         ("from=1775001600000&to=1777593599999", vec!["a-4", "a-2"]),
     ] {
-        let page = server.get_json(&ho.token, &format!("/api/activities?{query}")).await;
+        let page = server
+            .get_json(&ho.token, &format!("/api/activities?{query}"))
+            .await;
         assert_eq!(ids(&page), want, "{query}");
     }
-    let paged = server.get_json(&ho.token, "/api/activities?dealer=d-n&per_page=1&page=2").await;
-    assert_eq!(paged["total"], 3, "the total counts every match, not the page");
+    let paged = server
+        .get_json(&ho.token, "/api/activities?dealer=d-n&per_page=1&page=2")
+        .await;
+    assert_eq!(
+        paged["total"], 3,
+        "the total counts every match, not the page"
+    );
     // A manager reads their own territory's only.
     let mine = server.get_json(&m1.token, "/api/activities").await;
     assert_eq!(mine["total"], 3);
-    assert_eq!(server.get(&m1.token, "/api/activities?territory=t-south").await.status(), 403);
-    assert_eq!(server.get(&ho.token, "/api/activities?from=april").await.status(), 400);
+    assert_eq!(
+        server
+            .get(&m1.token, "/api/activities?territory=t-south")
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        server
+            .get(&ho.token, "/api/activities?from=april")
+            .await
+            .status(),
+        400
+    );
 }
 
 async fn activities_stored_before_the_list_are_filled_in(backend: Backend) {
@@ -139,7 +199,10 @@ async fn activities_stored_before_the_list_are_filled_in(backend: Backend) {
         .execute(server.store.pool())
         .await
         .unwrap();
-    assert_eq!(server.get_json(&ho.token, "/api/activities").await["total"], 0);
+    assert_eq!(
+        server.get_json(&ho.token, "/api/activities").await["total"],
+        0
+    );
     assert!(server.store.backfill_activities().await.unwrap());
     let all = server.get_json(&ho.token, "/api/activities").await;
     assert_eq!(all["total"], 4);

@@ -311,7 +311,11 @@ pub(crate) fn scope(
 }
 
 /// `from`/`to` (epoch ms, inclusive) on `column`.
-pub(crate) fn date_range(q: &ListQuery, column: &'static str, f: &mut Filter) -> Result<(), ApiError> {
+pub(crate) fn date_range(
+    q: &ListQuery,
+    column: &'static str,
+    f: &mut Filter,
+) -> Result<(), ApiError> {
     if let Some(from) = int_param("from", q.from.as_ref())? {
         f.ge(column, from);
     }

@@ -52,7 +52,9 @@ impl Store {
                 match activities {
                     Some((dealer, a)) if !a.is_empty() => found.push((dealer, territory, a)),
                     Some(_) => {}
-                    None => tracing::warn!(doc = %id, "stored document does not load; its activities are not listed"),
+                    None => {
+                        tracing::warn!(doc = %id, "stored document does not load; its activities are not listed")
+                    }
                 }
             }
             let values: Vec<_> = found

@@ -601,7 +601,11 @@ async fn write_read_models(w: &mut WriteTx, docs: &[&CommitDoc<'_>]) -> Result<(
 }
 
 /// An activity's `rm_activities` values.
-pub(super) fn activity_values<'a>(dealer: &'a str, territory: &'a str, a: &'a ActivityRow) -> Vec<Val<'a>> {
+pub(super) fn activity_values<'a>(
+    dealer: &'a str,
+    territory: &'a str,
+    a: &'a ActivityRow,
+) -> Vec<Val<'a>> {
     vec![
         Val::Text(&a.id),
         Val::Text(dealer),
@@ -630,7 +634,8 @@ pub(super) async fn insert_activities(
         tail,
         rows,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Replaces a territory's row and its managers in the read model.
