@@ -141,11 +141,11 @@ test('the manager enters the amount actually spent with a receipt photo, and rec
   const [hash] = Object.keys(dealer.claims.find((c) => c.id === 'k-ap-3').receipts);
   await eventually(async () => (await api(`/v1/photos/${hash}`)).status, 200);
   await m.ctx.close();
-  // Head office's dealer page shows it reconciled, with the amount spent and its receipt.
+  // Head office's dealer page shows it reconciled, with the amount spent, its receipt and its edit history.
   const ho = await context(browser, { viewport: { width: 1280, height: 900 } });
   const office = await login(ho, TOKENS.ho);
   await office.goto(`${BASE}/#/office/dealer/d-ap-1`);
   const row = office.locator('[data-section=claims] [data-claims=k-ap-3] td');
-  await eventually(() => row.allInnerTexts(), ['業務員八月工資補貼', '上架費', 'TWD\u00a01,200', 'TWD\u00a01,150', '已核銷', '1', '']);
+  await eventually(() => row.allInnerTexts(), ['業務員八月工資補貼', '上架費', 'TWD\u00a01,200', 'TWD\u00a01,150', '已核銷', '1', '', '歷程']);
   await ho.close();
 });
