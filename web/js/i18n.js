@@ -225,6 +225,23 @@ Object.assign(en, {
 // Territory handover: a sync refusal the outgoing manager's or the incoming manager's phone may show (views/handover.js has the rest).
 Object.assign(zh, { 'rule.handed_over': '區域已交接，這筆修改待接手經理確認', 'rule.not_incoming': '只有接手經理能確認交接項目' });
 Object.assign(en, { 'rule.handed_over': 'the territory was handed over: the new manager reviews this edit', 'rule.not_incoming': 'only the incoming manager reviews handovers' });
+// The dealer network on the phone: adding a dealer or prospect, its contacts, brands and downline customers (views/dealer-new.js, views/profile.js).
+Object.assign(zh, {
+  'net.add': '新增經銷商／潛在客戶', 'net.newTitle': '新增經銷商／潛在客戶', 'net.noTerritory': '這支手機還沒有負責的區域：連上網路同步後再新增。',
+  'net.location': '位置', 'net.person': '姓名', 'net.role': '職稱', 'net.phone': '電話', 'net.email': '電子郵件', 'net.note': '備註',
+  'net.edit': '編輯', 'net.remove': '移除', 'net.removeAsk': '確定移除「{what}」嗎？', 'net.addContact': '新增聯絡人',
+  'net.brand': '品牌名稱', 'net.addBrand': '新增品牌', 'net.exclusive': '獨家代理',
+  'net.terminateAsk': '這家經銷商還有未結案的事項，終止合作前請先確認：', 'net.terminate': '仍要終止合作',
+  'net.openCommitment': '未兌現的承諾', 'net.openClaim': '未核報的費用',
+});
+Object.assign(en, {
+  'net.add': 'Add dealer / prospect', 'net.newTitle': 'New dealer or prospect', 'net.noTerritory': 'This phone has no territory yet: sync once online, then add one.',
+  'net.location': 'Location', 'net.person': 'Name', 'net.role': 'Role', 'net.phone': 'Phone', 'net.email': 'Email', 'net.note': 'Note',
+  'net.edit': 'Edit', 'net.remove': 'Remove', 'net.removeAsk': 'Remove “{what}”?', 'net.addContact': 'Add contact',
+  'net.brand': 'Brand name', 'net.addBrand': 'Add brand', 'net.exclusive': 'exclusive',
+  'net.terminateAsk': 'This dealer still has open work. Terminate anyway?', 'net.terminate': 'Terminate anyway',
+  'net.openCommitment': 'Open commitment', 'net.openClaim': 'Claim not reconciled',
+});
 let current = localStorage.getItem(KEY) ?? defaultLang();
 
 function defaultLang() {

@@ -25,6 +25,8 @@ const readUndelivered = () => { undelivered = replica ? JSON.parse(replica.meta(
 /** The edits views make, as data (so another tab can ask the owner to make them). */
 const OPS = {
   updateProfile: (r, doc, patch, by) => r.updateProfile(doc, JSON.stringify(patch), by),
+  /** A new dealer (its id, made by core, is the result), listed in the index of territory document `doc`. */
+  createDealer: (r, doc, profile, by) => r.createDealer(doc.slice('territory:'.length), undefined, JSON.stringify(profile), by),
   advance: (r, doc, coll, id, stage, extra, by) => r.advance(doc, coll, id, stage, extra, by),
   escalate: (r, doc, id, by) => r.escalate(doc, id, by),
   /** The incoming manager takes over (`accepted`, the record becomes theirs) or flags (with `reason`) an item of a handover. */
@@ -169,7 +171,8 @@ async function apply(op, ...args) {
     await restore();
     throw e;
   }
-  await persist([args[0]]);
+  // The document the edit names; a new dealer's too.
+  await persist(op === 'createDealer' ? [args[0], `dealer:${out}`] : [args[0]]);
   notify('edit');
   return out;
 }
@@ -193,6 +196,8 @@ export function dealers() {
   }
   return s.items;
 }
+/** The territory documents held here (their `profile`: name, region, managers). */
+export const territories = () => JSON.parse(replica.states('territory', Date.now(), offsetSeconds)).items;
 export const conflicts = (docId) => JSON.parse(replica.conflicts(docId));
 export const rejections = () => (replica ? JSON.parse(replica.rejections()) : []);
 export const syncRequest = () => replica.syncRequest();
@@ -218,7 +223,7 @@ function territoryOf(docId) {
   const [kind, id] = [docId.slice(0, docId.indexOf(':')), docId.slice(docId.indexOf(':') + 1)];
   if (kind === 'territory') return id;
   try { return state(docId).territory; } catch { /* not readable here */ }
-  return JSON.parse(replica.states('territory', Date.now(), offsetSeconds)).items.find((x) => x.dealers?.[id])?.id ?? null;
+  return territories().find((x) => x.dealers?.[id])?.id ?? null;
 }
 
 /** A fresh actor for the next edits, after documents are dropped: the server may hold changes of the old one

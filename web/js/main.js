@@ -239,6 +239,12 @@ async function route() {
     const { dealerView } = m;
     return render(dealerView({ id: parts[1] }, rerender));
   }
+  if (parts[0] === 'dealers' && parts[1] === 'new') {
+    const m = await screen(() => import('./views/dealer-new.js'), stale);
+    if (!m || stale()) return;
+    editing = true;
+    return render(m.dealerNewView((href) => { location.hash = href; }));
+  }
   if (parts[0] === 'handover') {
     const m = await screen(() => import('./views/handover.js'), stale);
     return m && !stale() && render(m.handoverView(rerender));

@@ -40,6 +40,9 @@ pub struct Contact {
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// No longer there (left the dealer): records are never deleted, so one is marked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
 }
 
 crate::fields::from_fields!(Contact, |f| Contact {
@@ -47,6 +50,7 @@ crate::fields::from_fields!(Contact, |f| Contact {
     role: f.or_default("role")?,
     phone: f.or_default("phone")?,
     email: f.or_default("email")?,
+    gone: f.or_default("gone")?,
 });
 
 /// A brand the dealer carries, and whether only ours.
@@ -54,10 +58,14 @@ crate::fields::from_fields!(Contact, |f| Contact {
 pub struct Brand {
     #[serde(default)]
     pub exclusive: bool,
+    /// No longer carried: records are never deleted, so one is marked (and unmarked if carried again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
 }
 
 crate::fields::from_fields!(Brand, |f| Brand {
     exclusive: f.or_default("exclusive")?,
+    gone: f.or_default("gone")?,
 });
 
 /// A downline customer (下線客戶) of the dealer; core customers (核心客戶) are held close.

@@ -183,6 +183,47 @@ fn grow_only_maps_refuse_deletes_and_replacements() {
 }
 
 #[test]
+fn a_contact_or_brand_that_left_is_marked_gone_never_deleted() {
+    use crate::model::{Brand, Contact};
+    let mut profile = DealerProfile::new("林記", DealerKind::Retailer, 2, DealerStatus::Active);
+    let contact = Contact {
+        name: "王經理".into(),
+        role: String::new(),
+        phone: None,
+        email: None,
+        gone: false,
+    };
+    profile.contacts.insert("k1".parse().unwrap(), contact);
+    let brand = Brand {
+        exclusive: true,
+        gone: false,
+    };
+    profile.brands.insert("好味".into(), brand);
+    let doc = Document::create_dealer(
+        "d1".parse().unwrap(),
+        "t1".parse().unwrap(),
+        &profile,
+        &stamp("m1", 0),
+        ActorId::from(b"aaaa".to_vec()),
+    )
+    .unwrap();
+    raw(&doc, "m1", Role::Manager, |am| {
+        let c = obj(am, &["profile", "contacts", "k1"]);
+        am.put(&c, "gone", true).unwrap();
+        let b = obj(am, &["profile", "brands", "好味"]);
+        am.put(&b, "gone", true).unwrap();
+    })
+    .unwrap();
+    for (coll, key) in [("contacts", "k1"), ("brands", "好味")] {
+        let r = raw(&doc, "m1", Role::Manager, |am| {
+            let m = obj(am, &["profile", coll]);
+            am.delete(&m, key).unwrap();
+        });
+        assert_eq!(rule(r), Rule::Deleted, "{coll}");
+    }
+}
+
+#[test]
 fn fixed_fields_and_authors() {
     let doc = dealer();
     let r = raw(&doc, "m1", Role::Manager, |am| {

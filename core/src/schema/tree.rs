@@ -563,9 +563,13 @@ const CONTACT: &[Field] = &[
     f("role", SHORT_TEXT, Write::Editable),
     f("phone", SHORT_TEXT, Write::Editable),
     f("email", SHORT_TEXT, Write::Editable),
+    f("gone", Node::Bool, Write::Editable),
 ];
 
-const BRAND: &[Field] = &[f("exclusive", Node::Bool, Write::Editable)];
+const BRAND: &[Field] = &[
+    f("exclusive", Node::Bool, Write::Editable),
+    f("gone", Node::Bool, Write::Editable),
+];
 
 const DOWNLINE: &[Field] = &[
     f("name", SHORT_TEXT, Write::Editable),

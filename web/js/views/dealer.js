@@ -3,14 +3,12 @@ import { t } from '../i18n.js';
 import * as local from '../local.js';
 import * as photos from '../photos.js';
 import { stamp } from '../session.js';
-import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, field, select, errorText, fieldName, conflictValue } from '../ui.js';
-import { KINDS, STATUSES } from './dealers.js';
+import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, errorText, fieldName, conflictValue } from '../ui.js';
+import { profileCard, downlineCard } from './profile.js';
 import { claimItem } from './claim.js';
 
 // views/pending.js, loaded with the first dealer page (precached, so offline too); until then no commitment shows as pending.
 let pend = null;
-
-const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');
 
 /** Runs one of local's named edits (`[op, doc, ...args]`), then says so and redraws. */
 async function act(edit, rerender) {
@@ -25,49 +23,6 @@ async function act(edit, rerender) {
 
 function section(title, testid, ...body) {
   return h('section.card', { 'data-section': testid }, h('h2', title), ...body);
-}
-
-function profileCard(d, doc, rerender) {
-  const p = d.profile;
-  const view = h('dl.profile',
-    h('dt', t('dealers.kind')), h('dd', t('kind.' + p.kind)),
-    h('dt', t('dealers.status')), h('dd', t('status.' + p.status)),
-    h('dt', t('dealer.tier')), h('dd', String(p.tier)),
-    h('dt', t('dealer.address')), h('dd', { 'data-field': 'address' }, p.address || '—'),
-    h('dt', t('dealer.contacts')), h('dd', Object.values(p.contacts).map((c) => h('div', `${c.name}${c.role ? ` (${c.role})` : ''}${c.phone ? ` ☎ ${c.phone}` : ''}`))),
-    h('dt', t('dealer.brands')), h('dd', Object.entries(p.brands).map(([b, x]) => `${b}${x.exclusive ? ' ★' : ''}`).join('、') || '—'));
-  const form = h('form.edit', { hidden: true, onsubmit: (e) => {
-    e.preventDefault();
-    const f = new FormData(form);
-    const patch = {};
-    for (const k of ['name', 'address', 'kind', 'status']) if (f.get(k) !== p[k]) patch[k] = f.get(k);
-    if (Number(f.get('tier')) !== p.tier) patch.tier = Number(f.get('tier'));
-    if (!Object.keys(patch).length) { form.hidden = true; return; }
-    act(['updateProfile', doc, patch, stamp()], rerender);
-  } },
-    field(t('dealer.name'), h('input', { name: 'name', value: p.name, required: true })),
-    field(t('dealer.address'), h('input', { name: 'address', value: p.address })),
-    field(t('dealers.kind'), select('kind', KINDS.map((k) => [k, t('kind.' + k)]), p.kind)),
-    field(t('dealers.status'), select('status', STATUSES.map((k) => [k, t('status.' + k)]), p.status)),
-    field(t('dealer.tier'), h('input', { name: 'tier', type: 'number', min: 1, max: 5, value: p.tier })),
-    h('div.actions', h('button.primary', { type: 'submit' }, t('dealer.save')),
-      h('button', { type: 'button', onclick: () => { form.hidden = true; } }, t('common.cancel'))));
-  return section(t('dealer.profile'), 'profile',
-    view, h('button', { type: 'button', 'data-action': 'edit-profile', onclick: () => { form.hidden = !form.hidden; } }, t('dealer.edit')), form);
-}
-
-function downlineCard(d, doc, rerender) {
-  const name = h('input', { name: 'customer', placeholder: t('dealer.addCustomer'), 'aria-label': t('dealer.addCustomer'), required: true });
-  const core = h('input', { type: 'checkbox', name: 'core' });
-  const form = h('form.inline-form', { onsubmit: (e) => {
-    e.preventDefault();
-    const patch = { downline: { [rid()]: { name: name.value.trim(), core: core.checked, note: '' } } };
-    act(['updateProfile', doc, patch, stamp()], rerender);
-  } }, name, h('label.inline', core, t('dealer.core')), h('button', { type: 'submit', 'aria-label': t('dealer.addCustomer'), title: t('dealer.addCustomer') }, '+'));
-  const items = Object.values(d.profile.downline);
-  return section(t('dealer.downline'), 'downline',
-    h('ul.plain', items.length ? items.map((c) => h('li', c.name, c.core ? h('span.badge', t('dealer.core')) : null, c.note ? ` — ${c.note}` : '')) : h('li.muted', t('dealer.none'))),
-    form);
 }
 
 function visitItem(v, zone) {

@@ -57,5 +57,6 @@ export function dealersView() {
   // A territory handed over to me: the link to its checklist (views/handover.js, precached), with what waits.
   const handover = h('span');
   import('./handover.js').then((m) => m.badge(handover, docs), () => {});
-  return h('section', h('div.head', h('h1', t('dealers.title')), count, handover, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title'))), claimsCard(docs, session()?.user, now), bar, list);
+  return h('section', h('div.head', h('h1', t('dealers.title')), count, handover, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title')),
+    h('a.button', { href: '#/dealers/new', 'data-action': 'new-dealer' }, t('net.add'))), claimsCard(docs, session()?.user, now), bar, list);
 }
