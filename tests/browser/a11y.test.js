@@ -1,4 +1,4 @@
-// Accessibility (issue 11): axe-core runs on every screen — the manager's dealer list, dealer page (with its
+// Accessibility (issue 11): axe-core runs on every screen — the manager's dealer list, new dealer form, dealer page (with its
 // edit form), visit form (with its sub-records) and dialog; head office's every tab, dealer page (and a record's
 // history dialog) and manager page; the login screen and a login link's PIN question — in zh-Hant and in English, and fails on any serious or critical violation
 // (the handover checklist and head office's handovers tab with items in them: handover.test.js). Every
@@ -53,6 +53,10 @@ for (const [lang, locale] of LANGS) {
     await page.locator('[data-dealer=a-one]').waitFor();
     await synced(page);
     await check(page, 'dealer list');
+    await page.click('[data-action=new-dealer]');
+    await page.locator('form.new-dealer').waitFor();
+    await check(page, 'new dealer form');
+    await page.goBack();
     await page.click('[data-dealer=a-one]');
     await page.locator('[data-section=visits] [data-visit]').first().waitFor();
     await check(page, 'dealer page');
