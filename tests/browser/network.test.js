@@ -4,7 +4,7 @@
 // or for what head office's API holds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, TOKENS, launch, context, login, synced, seedTerritory, seedAs, eventually, seeText, offline, shot } from './harness.js';
+import { BASE, TOKENS, launch, context, login, synced, seedTerritory, seedAs, eventually, seeText, seeCount, offline, shot } from './harness.js';
 
 const DAY = 86_400_000;
 const LANGS = [['zh-Hant', 'zh-TW'], ['en', 'en-US']];
@@ -112,7 +112,7 @@ for (const [i, [lang, locale]] of LANGS.entries()) {
     await downline.locator('form.add-row input[name=note]').fill(zh ? '每週進貨' : 'orders weekly');
     await downline.locator('form.add-row button[type=submit]').click();
     const shop = downline.locator('[data-customer]', { hasText: '西嶼雜貨店' });
-    await shop.getByText(zh ? '核心客戶' : 'core customer').waitFor();
+    await shop.locator('.badge', { hasText: zh ? '核心客戶' : 'core customer' }).waitFor();
     await shop.locator('[data-action=edit-customer]').click();
     await shop.locator('input[name=note]').fill(zh ? '每週二進貨' : 'orders every Tuesday');
     await shop.locator('button[type=submit]').click();
@@ -133,6 +133,18 @@ for (const [i, [lang, locale]] of LANGS.entries()) {
     assert.deepEqual(p.brands, { 海鷗牌: { exclusive: true }, 老街牌: { exclusive: false, gone: true } });
     assert.deepEqual(Object.values(p.downline), [{ name: '西嶼雜貨店', core: true, note: zh ? '每週二進貨' : 'orders every Tuesday' }]);
     await ctx.close();
+
+    // Head office's dealer page shows who is there and what is carried, not who left or what was dropped.
+    const hoCtx = await context(browser, { locale, viewport: { width: 1280, height: 900 } });
+    const office = await login(hoCtx, TOKENS.ho);
+    await office.goto(`${BASE}/#/office/dealer/${id}`);
+    const facts = office.locator(`[data-dealer-page="${id}"] [data-section=profile]`);
+    await facts.getByText('陳老闆').waitFor();
+    await facts.getByText('西嶼雜貨店').waitFor();
+    await seeCount(facts.getByText('林會計'), 0);
+    await seeCount(facts.getByText('老街牌'), 0);
+    await facts.getByText('海鷗牌').waitFor();
+    await hoCtx.close();
   });
 
   test(`terminating a dealer with an open commitment and an unreconciled claim warns and lists them first (${lang})`, async () => {
