@@ -71,7 +71,7 @@ for (const [i, [lang, locale]] of LANGS.entries()) {
     // Contacts: one added, then its phone number corrected.
     const contacts = page.locator('[data-part=contacts]');
     await contacts.locator('[data-action=add-contact]').click();
-    const add = contacts.locator('form.edit:visible');
+    const add = contacts.locator('form.record:visible');
     await add.locator('input[name=name]').fill('陳老闆');
     await add.locator('input[name=role]').fill(zh ? '負責人' : 'Owner');
     await add.locator('input[name=phone]').fill('06-9270000');
@@ -85,8 +85,8 @@ for (const [i, [lang, locale]] of LANGS.entries()) {
     await contacts.locator('[data-contact]', { hasText: '☎ 0912-345678' }).waitFor();
     // A second contact who left: marked gone, no longer shown.
     await contacts.locator('[data-action=add-contact]').click();
-    await contacts.locator('form.edit:visible input[name=name]').fill('林會計');
-    await contacts.locator('form.edit:visible button[type=submit]').click();
+    await contacts.locator('form.record:visible input[name=name]').fill('林會計');
+    await contacts.locator('form.record:visible button[type=submit]').click();
     const clerk = contacts.locator('[data-contact]', { hasText: '林會計' });
     await clerk.locator('[data-action=remove-contact]').click();
     await page.locator('dialog[data-test=dialog] [data-choice=confirm]').click();
@@ -155,12 +155,12 @@ for (const [i, [lang, locale]] of LANGS.entries()) {
     const status = page.locator('[data-field=status]');
     await seeText(status, zh ? '合作中' : 'Active');
     await page.click('[data-action=edit-profile]');
-    await page.selectOption('[data-section=profile] form.edit select[name=status]', 'terminated');
-    const save = () => page.click('[data-section=profile] form.edit button[type=submit]');
+    await page.selectOption('form.edit select[name=status]', 'terminated');
+    const save = () => page.click('form.edit button[type=submit]');
     await save();
     const dialog = page.locator('dialog[data-test=dialog]');
-    await dialog.getByText(`${zh ? '未兌現的承諾' : 'Open commitment'}: 年底前補貨架`).waitFor();
-    await dialog.getByText(`${zh ? '未核報的費用' : 'Claim not reconciled'}: 開幕活動場地`).waitFor();
+    await dialog.getByText(`${zh ? '未兌現的承諾：' : 'Open commitment: '}年底前補貨架`).waitFor();
+    await dialog.getByText(`${zh ? '未核報的費用：' : 'Claim not reconciled: '}開幕活動場地`).waitFor();
     await shot(page, `network-terminate-warning-${lang}`);
     await dialog.locator('[data-choice=cancel]').click();
     await dialog.waitFor({ state: 'detached' });

@@ -2,7 +2,7 @@
 import { t } from '../i18n.js';
 import * as local from '../local.js';
 import { stamp } from '../session.js';
-import { h, field, select, toast, errorText, confirmStep, fmtMoney } from '../ui.js';
+import { h, field, select, toast, errorText, confirmStep, fmtMoney, colon } from '../ui.js';
 import { KINDS, STATUSES } from './dealers.js';
 
 const rid = () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join('');
@@ -23,7 +23,7 @@ const section = (title, testid, ...body) => h('section.card', { 'data-section': 
 /** A record's edit form (`fields`: [[name, label key, input attributes]]; `core` is a checkbox), shown and hidden by
  * its button (`label`, `action`, named for `what`); `done(values)` saves it. */
 function recordForm(fields, rec, done, label, action, what) {
-  const form = h('form.edit', { hidden: true, onsubmit: (e) => {
+  const form = h('form.record', { hidden: true, onsubmit: (e) => {
     e.preventDefault();
     const f = new FormData(form);
     done(Object.fromEntries(fields.map(([n]) => [n, n === 'core' ? f.has(n) : f.get(n).trim()])));
@@ -42,8 +42,8 @@ const CUSTOMER = [['name', 'net.person', { required: true }], ['core', 'dealer.c
 
 /** Open commitments and claims not reconciled yet: what terminating the dealer would leave hanging. */
 const openWork = (d) => [
-  ...Object.values(d.commitments).filter((c) => c.standing.open).map((c) => `${t('net.openCommitment')}: ${c.what}`),
-  ...Object.values(d.claims).filter((c) => c.standing.open).map((c) => `${t('net.openClaim')}: ${c.purpose} ${fmtMoney(c.amount)}`),
+  ...Object.values(d.commitments).filter((c) => c.standing.open).map((c) => `${t('net.openCommitment')}${colon()}${c.what}`),
+  ...Object.values(d.claims).filter((c) => c.standing.open).map((c) => `${t('net.openClaim')}${colon()}${c.purpose} ${fmtMoney(c.amount)}`),
 ];
 
 /** Marks a contact or brand gone (a record is never deleted), after asking. */
