@@ -253,3 +253,18 @@ document.documentElement.lang = current;
 export function extend(l, words) {
   Object.assign(dicts[l], words);
 }
+// Promotions and customer events at a dealer: plan, hold or cancel, the budget as a claim (views/activity.js, views/office-dealer.js).
+Object.assign(zh, {
+  'activity.heading': '推廣與聯誼活動', 'activity.plan': '規劃活動', 'activity.kind': '活動類型', 'activity.title': '活動名稱',
+  'activity.starts': '開始日', 'activity.ends': '結束日', 'activity.budget': '預算', 'activity.invited': '邀請的下線客戶',
+  'activity.held': '記錄已舉辦', 'activity.attended': '出席的下線客戶', 'activity.attendance': '出席人數', 'activity.result': '活動成果',
+  'activity.photos': '活動照片', 'activity.cancel': '取消活動', 'activity.confirmCancel': '確定取消「{what}」？取消後無法復原。',
+  'activity.toClaim': '將預算轉為費用申請', 'activity.claim': '費用申請', 'invalid.held_only': '活動舉辦後才能填寫出席與成果',
+});
+Object.assign(en, {
+  'activity.heading': 'Promotions and customer events', 'activity.plan': 'Plan an activity', 'activity.kind': 'Kind', 'activity.title': 'Title',
+  'activity.starts': 'Starts', 'activity.ends': 'Ends', 'activity.budget': 'Budget', 'activity.invited': 'Invited downline customers',
+  'activity.held': 'Record as held', 'activity.attended': 'Downline customers who came', 'activity.attendance': 'Headcount', 'activity.result': 'Result',
+  'activity.photos': 'Activity photos', 'activity.cancel': 'Cancel the activity', 'activity.confirmCancel': 'Cancel “{what}”? This cannot be undone.',
+  'activity.toClaim': 'Turn the budget into an expense claim', 'activity.claim': 'Expense claim', 'invalid.held_only': 'attendance and results are recorded once the activity is held',
+});

@@ -37,6 +37,10 @@ const OPS = {
     Object.keys(visit.photos ?? {}).forEach((p) => photos.waiting.add(p));
     return v;
   },
+  /** A new activity at a dealer (views/activity.js); its id. */
+  planActivity: (r, doc, activity, by) => r.insert(doc, 'activities', undefined, JSON.stringify(activity), by),
+  /** A claim for an activity's budget (the claim names the activity); its id. */
+  claimBudget: (r, doc, claim, by) => r.insert(doc, 'claims', undefined, JSON.stringify(claim), by),
 };
 
 const hold = () => new Promise((resolve) => { unlock = resolve; });

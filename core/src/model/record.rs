@@ -138,6 +138,14 @@ record!(
     Activity,
     ActivityId,
     "activities",
-    ["kind", "title", "description", "starts", "ends", "budget"]
+    [
+        "kind",
+        "title",
+        "description",
+        "starts",
+        "ends",
+        "budget",
+        "invited"
+    ]
 );
 record!(DealerEntry, DealerId, "dealers", []);
