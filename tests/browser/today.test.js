@@ -100,6 +100,7 @@ for (const [l, locale, words] of LANGS) {
     if (l === 'zh-Hant') {
       await group('visits').locator('summary').click();
       await group('visits').locator(`[data-dealer=late-${l}]`).waitFor();
+      await seeCount(phone.locator('[data-test=toast]'), 0); // the dealer page's "saved" has gone
       await shot(phone, 'home');
     }
     await ctx.close();
