@@ -29,6 +29,11 @@ const OPS = {
   escalate: (r, doc, id, by) => r.escalate(doc, id, by),
   /** The incoming manager takes over (`accepted`, the record becomes theirs) or flags (with `reason`) an item of a handover. */
   review: (r, doc, coll, id, handover, stage, reason, by) => r.review(doc, coll, id, handover, stage, reason, by),
+  /** A note on the dealer itself (`by`: the stamp, whose user and time the note repeats). */
+  addNote: (r, doc, text, by) => {
+    const { user, at } = JSON.parse(by);
+    return r.insert(doc, 'notes', undefined, JSON.stringify({ text, by: user, at }), by);
+  },
   /** A visit with its note and its commitments, problems and claims (`[[collection, record]]`): one edit. */
   recordVisit: (r, doc, visit, note, subs, by) => {
     const v = r.insert(doc, 'visits', undefined, JSON.stringify(visit), by);

@@ -6,6 +6,7 @@ import { stamp } from '../session.js';
 import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, field, select, errorText, fieldName, conflictValue } from '../ui.js';
 import { KINDS, STATUSES } from './dealers.js';
 import { claimItem } from './claim.js';
+import { notesSection } from './notes.js';
 
 // views/pending.js, loaded with the first dealer page (precached, so offline too); until then no commitment shows as pending.
 let pend = null;
@@ -164,6 +165,7 @@ export function dealerView({ id }, rerender) {
       section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, d.territory, rerender)) : h('li.muted', t('dealer.none')))),
       section(t('dealer.problems'), 'problems', list(withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
       section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
+      notesSection(d, doc, rerender),
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone)) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
         h('strong', fieldName(c.path)), ': ',
