@@ -7,6 +7,7 @@ import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, fie
 import { KINDS, STATUSES } from './dealers.js';
 import { claimItem } from './claim.js';
 import { recordCard } from './record.js';
+import { notesSection } from './notes.js';
 
 // views/pending.js, loaded with the first dealer page (precached, so offline too); until then no commitment shows as pending.
 let pend = null;
@@ -168,6 +169,7 @@ export function dealerView({ id }, rerender) {
       section(t('dealer.problems'), 'problems', list(withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
       recordCard(doc, rerender),
       section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
+      notesSection(d, doc, rerender),
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone, d.profile.downline)) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
         h('strong', fieldName(c.path)), ': ',

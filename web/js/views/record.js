@@ -5,7 +5,7 @@ import * as local from '../local.js';
 import { session, stamp } from '../session.js';
 import { h, toast, errorText } from '../ui.js';
 
-// Dealer-level notes join here as a third kind once the dealer has a notes collection.
+// Notes on the dealer have their own card (views/notes.js).
 const KINDS = ['commitment', 'problem'];
 
 /** The dealer page's card: one button per kind; the open sub-form saves on its own. */
