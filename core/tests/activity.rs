@@ -53,7 +53,10 @@ fn dealer() -> Document {
     .unwrap();
     let a = Activity {
         budget: Some(twd(3_000_000)),
-        invited: ["k1", "k2"].map(|k| k.parse().unwrap()).into_iter().collect(),
+        invited: ["k1", "k2"]
+            .map(|k| k.parse().unwrap())
+            .into_iter()
+            .collect(),
         ..Activity::planned(
             ActivityKind::Promotion,
             "春季聯合促銷",
@@ -118,19 +121,29 @@ fn what_came_of_an_activity_is_given_only_with_held() {
     };
     let e = doc.insert(&"a2".parse::<ActivityId>().unwrap(), &early, &s);
     assert!(
-        matches!(e, Err(DocError::Validation(ValidationError::HeldOnly { .. }))),
+        matches!(
+            e,
+            Err(DocError::Validation(ValidationError::HeldOnly { .. }))
+        ),
         "{e:?}"
     );
     // Cancelled, it is never held afterwards.
-    doc.advance::<Activity>(&a1(), ActivityStatus::Cancelled, json!(null), &stamp("m1", 2))
-        .unwrap();
+    doc.advance::<Activity>(
+        &a1(),
+        ActivityStatus::Cancelled,
+        json!(null),
+        &stamp("m1", 2),
+    )
+    .unwrap();
     let e = doc
         .advance::<Activity>(&a1(), ActivityStatus::Held, held(), &stamp("m1", 3))
         .unwrap_err();
     assert!(
         matches!(
             e,
-            DocError::Validation(ValidationError::Lifecycle(LifecycleError::NotAllowed { .. }))
+            DocError::Validation(ValidationError::Lifecycle(
+                LifecycleError::NotAllowed { .. }
+            ))
         ),
         "{e:?}"
     );

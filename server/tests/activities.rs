@@ -4,7 +4,9 @@ mod common;
 
 use common::*;
 use fieldsync_core::ids::{ActivityId, ClaimId, DealerId};
-use fieldsync_core::model::{Activity, ActivityKind, ActivityStatus, ExpenseCategory, ExpenseClaim};
+use fieldsync_core::model::{
+    Activity, ActivityKind, ActivityStatus, ExpenseCategory, ExpenseClaim,
+};
 use fieldsync_core::money::Money;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -93,7 +95,10 @@ async fn scene(backend: Backend) -> (TestServer, Device, Device, Device) {
         let s = dev.stamp();
         let a = Activity {
             budget: budget.map(|b| Money::new(b, "TWD".parse().unwrap()).unwrap()),
-            invited: ["k1", "k2"].map(|k| k.parse().unwrap()).into_iter().collect(),
+            invited: ["k1", "k2"]
+                .map(|k| k.parse().unwrap())
+                .into_iter()
+                .collect(),
             ..Activity::planned(
                 kind,
                 format!("{id} 春季聯合促銷"),
@@ -270,7 +275,12 @@ async fn what_came_of_an_activity_and_its_claim_are_listed_and_its_photos_readab
     assert_eq!(a1["claim"], Json::Null);
     // Planned: invited, nobody came yet; its budget became claim c-a2.
     assert_eq!(
-        (&a2["invited"], &a2["attended"], &a2["attendance"], &a2["result"]),
+        (
+            &a2["invited"],
+            &a2["attended"],
+            &a2["attendance"],
+            &a2["result"]
+        ),
         (&json!(2), &json!(0), &Json::Null, &Json::Null)
     );
     assert_eq!(a2["claim"], "c-a2");

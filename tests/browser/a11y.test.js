@@ -55,6 +55,10 @@ for (const [lang, locale] of LANGS) {
     await page.locator('[data-dealer=a-one]').waitFor();
     await synced(page);
     await check(page, 'dealer list');
+    // The day's card atop it, every list opened.
+    for (const summary of await page.locator('[data-section=today] summary').all()) await summary.click();
+    await page.locator('[data-section=today] details[open] li').first().waitFor();
+    await check(page, 'today card');
     await page.click('[data-dealer=a-one]');
     await page.locator('[data-section=visits] [data-visit]').first().waitFor();
     await check(page, 'dealer page');

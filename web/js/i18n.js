@@ -30,6 +30,7 @@ const zh = {
   'dealer.recordVisit': '記錄拜訪', 'dealer.edit': '編輯資料', 'dealer.save': '儲存',
   'dealer.addCustomer': '新增下線客戶', 'dealer.conflicts': '同時被修改的欄位', 'dealer.none': '無',
   'dealer.back': '← 經銷商列表', 'dealer.notFound': '找不到這家經銷商。',
+  'note.title': '筆記', 'note.add': '新增筆記',
   'visit.title': '記錄拜訪', 'visit.when': '時間', 'visit.gps': 'GPS 位置', 'visit.locate': '取得目前位置',
   'visit.locating': '定位中…', 'visit.accuracy': '誤差（公尺）', 'visit.lat': '緯度', 'visit.lon': '經度',
   'visit.manual': '手動輸入', 'visit.gpsFailed': '無法取得位置，請手動輸入。', 'visit.purposes': '拜訪目的',
@@ -121,6 +122,7 @@ const en = {
   'dealer.core': 'core customer', 'dealer.visits': 'Visit history', 'dealer.commitments': 'Open commitments',
   'dealer.allCommitments': 'Commitments', 'dealer.claims': 'Expense claims', 'dealer.problems': 'Problems',
   'dealer.recordVisit': 'Record a visit', 'dealer.edit': 'Edit profile', 'dealer.save': 'Save',
+  'note.title': 'Notes', 'note.add': 'Add note',
   'dealer.addCustomer': 'Add downline customer', 'dealer.conflicts': 'Concurrent edits', 'dealer.none': 'None',
   'dealer.back': '← Dealers', 'dealer.notFound': 'No such dealer.',
   'visit.title': 'Record a visit', 'visit.when': 'When', 'visit.gps': 'GPS location', 'visit.locate': 'Use my location',
@@ -225,6 +227,19 @@ Object.assign(en, {
 // Territory handover: a sync refusal the outgoing manager's or the incoming manager's phone may show (views/handover.js has the rest).
 Object.assign(zh, { 'rule.handed_over': '區域已交接，這筆修改待接手經理確認', 'rule.not_incoming': '只有接手經理能確認交接項目' });
 Object.assign(en, { 'rule.handed_over': 'the territory was handed over: the new manager reviews this edit', 'rule.not_incoming': 'only the incoming manager reviews handovers' });
+// The day on the home screen (views/today.js); joint visits and records added to a dealer outside a visit (views/visit.js, views/record.js).
+Object.assign(zh, {
+  'today.title': '今日待辦', 'today.commitments': '今天到期及逾期的承諾', 'today.claims': '待我處理的費用申請',
+  'today.visits': '該去拜訪的經銷商', 'today.answers': '總部的新回覆', 'today.dueToday': '今天到期', 'today.clear': '今天沒有待辦事項。',
+  'jv.customers': '陪同拜訪的下線客戶', 'jv.seen': '陪同拜訪', 'jv.record': '新增承諾或問題',
+  'jv.add.commitment': '新增承諾', 'jv.add.problem': '新增問題',
+});
+Object.assign(en, {
+  'today.title': 'Today', 'today.commitments': 'Commitments due today or overdue', 'today.claims': 'Claims waiting for me',
+  'today.visits': 'Dealers due a visit', 'today.answers': 'New answers from head office', 'today.dueToday': 'Due today', 'today.clear': 'Nothing waits today.',
+  'jv.customers': 'Downline customers visited together', 'jv.seen': 'Visited with', 'jv.record': 'Add a commitment or a problem',
+  'jv.add.commitment': 'Add a commitment', 'jv.add.problem': 'Add a problem',
+});
 let current = localStorage.getItem(KEY) ?? defaultLang();
 
 function defaultLang() {

@@ -27,6 +27,8 @@ const OPS = {
   updateProfile: (r, doc, patch, by) => r.updateProfile(doc, JSON.stringify(patch), by),
   advance: (r, doc, coll, id, stage, extra, by) => r.advance(doc, coll, id, stage, extra, by),
   escalate: (r, doc, id, by) => r.escalate(doc, id, by),
+  /** A record of `coll` outside any visit (views/record.js: a commitment or problem added to a dealer at any time). */
+  insert: (r, doc, coll, rec, by) => r.insert(doc, coll, undefined, JSON.stringify(rec), by),
   /** The incoming manager takes over (`accepted`, the record becomes theirs) or flags (with `reason`) an item of a handover. */
   review: (r, doc, coll, id, handover, stage, reason, by) => r.review(doc, coll, id, handover, stage, reason, by),
   /** A visit with its note and its commitments, problems and claims (`[[collection, record]]`): one edit. */
@@ -37,10 +39,6 @@ const OPS = {
     Object.keys(visit.photos ?? {}).forEach((p) => photos.waiting.add(p));
     return v;
   },
-  /** A new activity at a dealer (views/activity.js); its id. */
-  planActivity: (r, doc, activity, by) => r.insert(doc, 'activities', undefined, JSON.stringify(activity), by),
-  /** A claim for an activity's budget (the claim names the activity); its id. */
-  claimBudget: (r, doc, claim, by) => r.insert(doc, 'claims', undefined, JSON.stringify(claim), by),
 };
 
 const hold = () => new Promise((resolve) => { unlock = resolve; });

@@ -674,6 +674,8 @@ pub const DEALER: &[Field] = &[
     records("claims", "claim id", parses::<ClaimId>, CLAIM),
     records("problems", "problem id", parses::<ProblemId>, PROBLEM),
     records("activities", "activity id", parses::<ActivityId>, ACTIVITY),
+    // Made by a migration change (`doc::genesis::DEALER_MIGRATIONS`), not the genesis.
+    records("notes", "note id", parses::<NoteId>, NOTE),
 ];
 
 const TERRITORY_PROFILE: &[Field] = &[

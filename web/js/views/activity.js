@@ -58,7 +58,7 @@ function planForm(d, doc, rerender) {
       status: { planned: { by: session().user, at: Date.now() } },
       ...(budget == null ? {} : { budget: { minor: budget, currency: f.get('currency').toUpperCase() } }),
     };
-    return act(['planActivity', doc, activity, stamp()], rerender);
+    return act(['insert', doc, 'activities', activity, stamp()], rerender);
   });
 }
 
@@ -109,7 +109,7 @@ function activityItem(a, d, doc, rerender) {
       act(['advance', doc, 'activities', a.id, 'cancelled', '', stamp()], rerender);
     }
   };
-  const toClaim = () => act(['claimBudget', doc, {
+  const toClaim = () => act(['insert', doc, 'claims', {
     category: 'event', purpose: a.title, amount: a.budget, activity: a.id,
     status: { requested: { by: session().user, at: Date.now() } },
   }, stamp()], rerender);

@@ -4,6 +4,7 @@ import * as local from '../local.js';
 import { h, daysAgo, select } from '../ui.js';
 import { session } from '../session.js';
 import { claimsCard } from './claims-news.js';
+import { todayCard } from './today.js';
 
 export const KINDS = ['distributor', 'retailer', 'business_partner', 'bank_branch'];
 export const STATUSES = ['prospect', 'active', 'dormant', 'terminated'];
@@ -57,5 +58,5 @@ export function dealersView() {
   // A territory handed over to me: the link to its checklist (views/handover.js, precached), with what waits.
   const handover = h('span');
   import('./handover.js').then((m) => m.badge(handover, docs), () => {});
-  return h('section', h('div.head', h('h1', t('dealers.title')), count, handover, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title'))), claimsCard(docs, session()?.user, now), bar, list);
+  return h('section', h('div.head', h('h1', t('dealers.title')), count, handover, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title'))), todayCard(docs, now), claimsCard(docs, session()?.user, now), bar, list);
 }
