@@ -1,5 +1,5 @@
 // Head office's dealer page: the dealer document as the server merged it — profile, visits (notes, attendees,
-// photos, downline customers), commitments, claims, problems and activities (invited, who came, result, photos, claim); every table exports to CSV, and every
+// photos, downline customers), notes made outside visits, commitments, claims, problems and activities (invited, who came, result, photos, claim); every table exports to CSV, and every
 // record opens its audit history (views/office-history.js).
 import { getJSON, fromServer } from '../api.js';
 import { t } from '../i18n.js';
@@ -70,6 +70,7 @@ export async function dealerPage(id) {
         h('dt', t('dealer.brands')), h('dd', Object.entries(p.brands ?? {}).map(([b, x]) => `${b}${x.exclusive ? `（${t('office.exclusive')}）` : ''}`).join('、') || '—'),
         h('dt', t('dealer.downline')), h('dd', Object.values(customers).map((c) => h('div', c.name, c.core ? h('span.badge', t('dealer.core')) : null, c.note ? ` ${c.note}` : ''))))),
     visits,
+    block('notes', t('note.title'), [[t('office.when'), (n) => fmtTime(n.at, zone)], [t('office.manager'), (n) => who(n.by)], [t('office.notes'), (n) => n.text]], d.notes ?? [], { file }),
     block('commitments', t('dealer.allCommitments'), [[t('commitment.what'), (c) => c.what], [t('commitment.toWhom'), (c) => c.to_whom], [t('commitment.owner'), (c) => who(c.owner)],
       [t('commitment.due'), (c) => fmtDay(c.due)], [t('commitment.overdue'), (c) => (c.standing?.overdue ? t('commitment.overdue') : '')], [t('dealers.status'), (c) => statusText(c, 'cstatus.')], [t('office.amount'), (c) => amount(c.amount)]], d.commitments, hist('commitment', (c) => c.what)),
     block('claims', t('dealer.claims'), [[t('claim.purpose'), (c) => c.purpose], [t('claim.category'), (c) => t('ecat.' + c.category)], [t('office.amount'), (c) => amount(c.amount)],
