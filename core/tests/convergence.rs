@@ -397,16 +397,14 @@ impl World {
             }
             Op::AddActivity { r, d, n } => {
                 let st = self.stamp(r);
-                let a = Activity {
-                    kind: ActivityKind::Promotion,
-                    title: format!("活動 {n}"),
-                    description: String::new(),
-                    starts: "2027-01-10".parse().unwrap(),
-                    ends: "2027-01-20".parse().unwrap(),
-                    budget: None,
-                    status: fieldsync_core::lifecycle::Lifecycle::start(st.user.clone(), st.at),
-                    decided: Default::default(),
-                };
+                let a = Activity::planned(
+                    ActivityKind::Promotion,
+                    format!("活動 {n}"),
+                    "2027-01-10".parse().unwrap(),
+                    "2027-01-20".parse().unwrap(),
+                    st.user.clone(),
+                    st.at,
+                );
                 if let Ok(doc) = self.replicas[r].dealer_mut(&dealer_id(d)) {
                     let _ = doc.insert(&rid::<ActivityId>("a", r, n), &a, &st);
                 }

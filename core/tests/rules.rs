@@ -200,16 +200,14 @@ fn a_commitment_cannot_be_due_before_it_was_made() {
 #[test]
 fn an_activity_cannot_end_before_it_starts() {
     let mut doc = dealer_doc("aaaa");
-    let a = Activity {
-        kind: ActivityKind::CustomerEvent,
-        title: "客戶聯誼會".into(),
-        description: String::new(),
-        starts: day("2026-12-10"),
-        ends: day("2026-12-09"),
-        budget: None,
-        status: fieldsync_core::lifecycle::Lifecycle::start(user("m1"), Timestamp(T0)),
-        decided: Default::default(),
-    };
+    let a = Activity::planned(
+        ActivityKind::CustomerEvent,
+        "客戶聯誼會",
+        day("2026-12-10"),
+        day("2026-12-09"),
+        user("m1"),
+        Timestamp(T0),
+    );
     let e = err_of(refused(&mut doc, |d| {
         d.insert(&"a1".parse::<ActivityId>().unwrap(), &a, &stamp("m1", 1))
     }));

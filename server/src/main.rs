@@ -38,6 +38,12 @@ enum Command {
         /// Requests one device may have in flight at once.
         #[arg(long, default_value_t = 4)]
         per_device_concurrency: usize,
+        /// How often a dealer should be visited, in days, by tier: `14,30,60,90` is tier 1 every
+        /// two weeks, tier 2 every 30 days, …, the last also serving any higher tier (head office's
+        /// coverage, the phone's dealers due a visit). Default: 14,30,60,90,90.
+        #[arg(long, env = "FIELDSYNC_VISIT_EVERY_DAYS", value_delimiter = ',',
+              value_parser = clap::value_parser!(i64).range(1..=3650))]
+        visit_every_days: Vec<i64>,
     },
     /// Users: add, list, set territories.
     #[command(subcommand)]
@@ -190,17 +196,24 @@ async fn main() -> Result<()> {
             web_dir,
             max_body_bytes,
             per_device_concurrency,
+            visit_every_days,
         } => {
             if let Some(dir) = &web_dir
                 && !dir.join("index.html").exists()
             {
                 tracing::warn!(dir = %dir.display(), "no index.html in the web folder; build it with `cargo xtask build-web`");
             }
+            let defaults = Settings::default();
             let settings = Settings {
                 max_body_bytes,
                 per_device_concurrency,
                 web_dir,
-                ..Settings::default()
+                visit_every_days: if visit_every_days.is_empty() {
+                    defaults.visit_every_days.clone()
+                } else {
+                    visit_every_days
+                },
+                ..defaults
             };
             let listener = TcpListener::bind(&listen)
                 .await

@@ -114,10 +114,20 @@ pub struct ActivityRow {
     pub status: String,
     /// Who planned it.
     pub planned_by: Option<String>,
+    /// How many downline customers were invited, and how many of them came.
+    pub invited: i64,
+    pub attended: i64,
+    /// How many people came in all, given when it was held.
+    pub attendance: Option<i64>,
+    pub result: Option<String>,
+    pub photos: i64,
+    /// The claim its budget became (the first by id, if two devices made one each).
+    pub claim: Option<String>,
 }
 
 /// Every activity of a dealer, as the read model holds it.
 pub fn activity_rows(s: &DealerState) -> Vec<ActivityRow> {
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     s.activities
         .iter()
         .map(|(id, a)| ActivityRow {
@@ -134,6 +144,16 @@ pub fn activity_rows(s: &DealerState) -> Vec<ActivityRow> {
                 .status
                 .step(ActivityStatus::Planned)
                 .map(|s| s.by.to_string()),
+            invited: count(a.invited.len()),
+            attended: count(a.attended.len()),
+            attendance: a.attendance.map(i64::from),
+            result: Some(a.result.clone()).filter(|r| !r.is_empty()),
+            photos: count(a.photos.len()),
+            claim: s
+                .claims
+                .iter()
+                .find(|(_, c)| c.activity.as_ref() == Some(id))
+                .map(|(c, _)| c.to_string()),
         })
         .collect()
 }
@@ -188,7 +208,7 @@ pub struct DealerRows {
     pub claims: Vec<ClaimRow>,
     pub problems: Vec<ProblemRow>,
     pub activities: Vec<ActivityRow>,
-    /// The hash of every photo the dealer's visits and claim receipts name (who may read a photo).
+    /// The hash of every photo the dealer's visits, claim receipts and activities name (who may read a photo).
     pub photos: Vec<String>,
     /// Every review of a record in a territory handover.
     pub reviews: Vec<ReviewRow>,
@@ -367,6 +387,11 @@ pub fn materialise(doc: &mut Document, approvals: &ApprovalLimits) -> Result<Rea
                     s.claims
                         .values()
                         .flat_map(|c| c.receipts.keys().map(ToString::to_string)),
+                )
+                .chain(
+                    s.activities
+                        .values()
+                        .flat_map(|a| a.photos.keys().map(ToString::to_string)),
                 )
                 .collect();
             let reviews = reviews_of(&s);

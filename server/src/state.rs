@@ -34,7 +34,8 @@ pub struct Settings {
     /// Timeouts, load shedding, live-channel and photo limits, login codes.
     pub hardening: Hardening,
     /// How often a dealer should be visited, in days: `[tier 1, tier 2, …]`, the
-    /// last also serving any higher tier (head office's coverage).
+    /// last also serving any higher tier (head office's coverage; the phones, which
+    /// read it from `/v1/me`, list their dealers due a visit). `serve --visit-every-days`.
     pub visit_every_days: Vec<i64>,
     /// Pushes decided at once on this server (then `push_wait`, then 503).
     pub max_concurrent_pushes: usize,

@@ -1,18 +1,28 @@
-//! Head office's activities list through the real server, on SQLite and PostgreSQL: promotions and customer events managers record at their dealers, filtered by territory, manager, dealer, status, kind and dates, with counts and budgets over every match; activities of documents stored before the list existed are filled in at start-up.
+//! Head office's activities list through the real server, on SQLite and PostgreSQL: promotions and customer events managers record at their dealers, filtered by territory, manager, dealer, status, kind and dates, with counts and budgets over every match, what came of each (invited, attended, headcount, result, photos) and the claim its budget became; activities of documents stored before the list existed are filled in at start-up.
 
 mod common;
 
 use common::*;
-use fieldsync_core::ids::{ActivityId, DealerId};
-use fieldsync_core::lifecycle::Lifecycle;
-use fieldsync_core::model::{Activity, ActivityKind, ActivityStatus};
+use fieldsync_core::ids::{ActivityId, ClaimId, DealerId};
+use fieldsync_core::model::{
+    Activity, ActivityKind, ActivityStatus, ExpenseCategory, ExpenseClaim,
+};
 use fieldsync_core::money::Money;
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
 
 on_both_backends!(
     activities_are_listed_filtered_and_summed,
     activities_stored_before_the_list_are_filled_in,
+    what_came_of_an_activity_and_its_claim_are_listed_and_its_photos_readable,
 );
+
+/// The bytes of the photo taken at a-1 (a JPEG by its first bytes).
+fn jpeg() -> Vec<u8> {
+    let mut b = vec![0xff, 0xd8, 0xff, 0xe0];
+    b.extend((0..2048u32).map(|i| (i % 251) as u8));
+    b
+}
 
 fn dealer(s: &str) -> DealerId {
     s.parse().unwrap()
@@ -21,6 +31,8 @@ fn dealer(s: &str) -> DealerId {
 /// Territories t-north (manager m1) and t-south (manager m2), dealers d-n and d-s; m1 plans three
 /// activities at d-n (a promotion with a NT$50,000 budget held, a customer event with NT$20,000
 /// planned, a promotion with NT$9,000 cancelled), m2 one at d-s (a customer event, no budget).
+/// Each invites downline customers k1 and k2; a-1 was held with k1, 35 people, a result and a
+/// photo; a-2's budget became claim c-a2.
 async fn scene(backend: Backend) -> (TestServer, Device, Device, Device) {
     let server = TestServer::start(backend).await;
     let ho =
@@ -82,14 +94,19 @@ async fn scene(backend: Backend) -> (TestServer, Device, Device, Device) {
         let dev = if d == "d-n" { &mut m1 } else { &mut m2 };
         let s = dev.stamp();
         let a = Activity {
-            kind,
-            title: format!("{id} 春季聯合促銷"),
-            description: String::new(),
-            starts: starts.parse().unwrap(),
-            ends: starts.parse().unwrap(),
             budget: budget.map(|b| Money::new(b, "TWD".parse().unwrap()).unwrap()),
-            status: Lifecycle::start(s.user.clone(), s.at),
-            decided: Default::default(),
+            invited: ["k1", "k2"]
+                .map(|k| k.parse().unwrap())
+                .into_iter()
+                .collect(),
+            ..Activity::planned(
+                kind,
+                format!("{id} 春季聯合促銷"),
+                starts.parse().unwrap(),
+                starts.parse().unwrap(),
+                s.user.clone(),
+                s.at,
+            )
         };
         let id: ActivityId = id.parse().unwrap();
         dev.replica
@@ -98,11 +115,38 @@ async fn scene(backend: Backend) -> (TestServer, Device, Device, Device) {
             .insert(&id, &a, &s)
             .unwrap();
         if let Some(step) = then {
+            let outcome = match step {
+                ActivityStatus::Held => json!({
+                    "attended": {"k1": true},
+                    "attendance": 35,
+                    "result": "新增兩家下線",
+                    "photos": {hex::encode(Sha256::digest(jpeg())): {"mime": "image/jpeg", "bytes": 2052, "taken_at": s.at}},
+                }),
+                _ => Json::Null,
+            };
             let s = dev.stamp();
             dev.replica
                 .dealer_mut(&dealer(d))
                 .unwrap()
-                .advance::<Activity>(&id, step, Json::Null, &s)
+                .advance::<Activity>(&id, step, outcome, &s)
+                .unwrap();
+        }
+        if id.as_str() == "a-2" {
+            let claim = ExpenseClaim {
+                activity: Some(id.clone()),
+                ..ExpenseClaim::new(
+                    ExpenseCategory::Event,
+                    a.title.clone(),
+                    a.budget.unwrap(),
+                    s.user.clone(),
+                    s.at,
+                )
+            };
+            let c: ClaimId = "c-a2".parse().unwrap();
+            dev.replica
+                .dealer_mut(&dealer(d))
+                .unwrap()
+                .insert(&c, &claim, &s)
                 .unwrap();
         }
     }
@@ -207,6 +251,65 @@ async fn activities_stored_before_the_list_are_filled_in(backend: Backend) {
     let all = server.get_json(&ho.token, "/api/activities").await;
     assert_eq!(all["total"], 4);
     assert_eq!(all["items"][3]["status"], "held");
+    assert_eq!(all["items"][3]["attendance"], 35);
+    assert_eq!(all["items"][2]["claim"], "c-a2");
     // Once only.
     assert!(!server.store.backfill_activities().await.unwrap());
+}
+
+async fn what_came_of_an_activity_and_its_claim_are_listed_and_its_photos_readable(
+    backend: Backend,
+) {
+    let (server, ho, m1, _) = scene(backend).await;
+    let all = server
+        .get_json(&ho.token, "/api/activities?dealer=d-n")
+        .await;
+    assert_eq!(ids(&all), ["a-3", "a-2", "a-1"]);
+    let [a3, a2, a1] = [0, 1, 2].map(|i| &all["items"][i]);
+    assert_eq!(
+        (&a1["invited"], &a1["attended"], &a1["attendance"]),
+        (&json!(2), &json!(1), &json!(35))
+    );
+    assert_eq!(a1["result"], "新增兩家下線");
+    assert_eq!(a1["photos"], 1);
+    assert_eq!(a1["claim"], Json::Null);
+    // Planned: invited, nobody came yet; its budget became claim c-a2.
+    assert_eq!(
+        (
+            &a2["invited"],
+            &a2["attended"],
+            &a2["attendance"],
+            &a2["result"]
+        ),
+        (&json!(2), &json!(0), &Json::Null, &Json::Null)
+    );
+    assert_eq!(a2["claim"], "c-a2");
+    assert_eq!(a3["status"], "cancelled");
+    // The claim is in the dealer's claims with the activity's title and budget.
+    let d = server.get_json(&ho.token, "/api/dealers/d-n").await;
+    let claim = d["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "c-a2")
+        .unwrap();
+    assert_eq!(claim["activity"], "a-2");
+    assert_eq!(claim["amount"]["minor"], 2_000_000);
+    assert_eq!(claim["purpose"], "a-2 春季聯合促銷");
+    // The activity's photo is uploaded by its manager and read by head office, as a visit's.
+    let bytes = jpeg();
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let r = server
+        .http
+        .put(format!("{}/v1/photos/{hash}", server.base))
+        .bearer_auth(&m1.token)
+        .header("content-type", "image/jpeg")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = server.get(&ho.token, &format!("/v1/photos/{hash}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
 }

@@ -117,6 +117,10 @@ async fn head_office_queries_the_demo_across_managers(backend: Backend) {
         m["territories"],
         serde_json::json!([{"id": "t-south", "name": "南區 South"}])
     );
+    assert_eq!(
+        m["visit_every_days"],
+        serde_json::json!([14, 30, 60, 90, 90])
+    );
     // A seeded demo device syncs everything of its territory.
     let mut phone = server.device("m-chen", "demo-m-chen");
     phone.sync().await;

@@ -49,6 +49,8 @@ async fn seed_demo_if_empty_is_idempotent_and_serve_starts_on_the_seeded_sqlite(
     // `serve` on the same database; the demo token logs in.
     let mut child = server(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
+        // Tier 1 every week, every other tier every three weeks: the phone learns it from /v1/me.
+        .args(["--visit-every-days", "7,21"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -74,6 +76,7 @@ async fn seed_demo_if_empty_is_idempotent_and_serve_starts_on_the_seeded_sqlite(
         .unwrap();
     assert_eq!(me["user"], "m-chen");
     assert_eq!(me["territories"][0]["id"], "t-north");
+    assert_eq!(me["visit_every_days"], serde_json::json!([7, 21]));
     drop(running);
 }
 

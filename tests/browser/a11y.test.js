@@ -1,5 +1,5 @@
 // Accessibility (issue 11): axe-core runs on every screen — the manager's dealer list, new dealer form, dealer page (with its
-// edit form), visit form (with its sub-records) and dialog; head office's every tab, dealer page (and a record's
+// edit form and an activity's plan and held forms), visit form (with its sub-records) and dialog; head office's every tab, dealer page (and a record's
 // history dialog) and manager page; the login screen and a login link's PIN question — in zh-Hant and in English, and fails on any serious or critical violation
 // (the handover checklist and head office's handovers tab with items in them: handover.test.js). Every
 // control is at least 44 px square; focus moves to the new view's heading and the window title follows it.
@@ -27,6 +27,8 @@ before(async () => {
     r.insert(doc, 'commitments', undefined, JSON.stringify({ what: '送樣品', to_whom: '老闆', made_by: 'zhao', owner: 'zhao', made_at: at, due: new Date(now - DAY).toISOString().slice(0, 10), status: open }), by(at));
     r.insert(doc, 'problems', undefined, JSON.stringify({ category: 'market', severity: 'high', title: '缺貨', status: open }), by(at));
     r.insert(doc, 'claims', undefined, JSON.stringify({ category: 'event', purpose: '活動場地', amount: { minor: 120000, currency: 'TWD' }, status: { requested: { by: 'zhao', at } } }), by(at));
+    const day = new Date(now + 5 * DAY).toISOString().slice(0, 10);
+    r.insert(doc, 'activities', undefined, JSON.stringify({ kind: 'promotion', title: '無障礙促銷', starts: day, ends: day, invited: { 'c-1': true }, status: { planned: { by: 'zhao', at } } }), by(at));
   });
   browser = await launch();
 });
@@ -53,6 +55,10 @@ for (const [lang, locale] of LANGS) {
     await page.locator('[data-dealer=a-one]').waitFor();
     await synced(page);
     await check(page, 'dealer list');
+    // The day's card atop it, every list opened.
+    for (const summary of await page.locator('[data-section=today] summary').all()) await summary.click();
+    await page.locator('[data-section=today] details[open] li').first().waitFor();
+    await check(page, 'today card');
     await page.click('[data-action=new-dealer]');
     await page.locator('form.new-dealer').waitFor();
     await check(page, 'new dealer form');
@@ -63,6 +69,11 @@ for (const [lang, locale] of LANGS) {
     await page.click('[data-action=edit-profile]');
     await page.locator('form.edit input[name=name]').waitFor();
     await check(page, 'dealer page, profile form open');
+    await page.click('[data-action=plan-activity]');
+    await page.locator('[data-form=plan-activity] input[name=title]').waitFor();
+    await page.click('[data-section=activities] [data-action=hold-activity]');
+    await page.locator('[data-form=hold-activity] textarea[name=result]').waitFor();
+    await check(page, 'dealer page, activity plan and held forms open');
     await page.click('[data-action=record-visit]');
     await page.locator('.visit-form').waitFor();
     for (const kind of ['commitment', 'problem', 'claim']) {

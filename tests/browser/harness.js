@@ -15,6 +15,7 @@ export const TOKENS = {
   bench: process.env.FIELDSYNC_TOKEN_BENCH, wu: process.env.FIELDSYNC_TOKEN_WU,
   zhao: process.env.FIELDSYNC_TOKEN_ZHAO, gao: process.env.FIELDSYNC_TOKEN_GAO, lee: process.env.FIELDSYNC_TOKEN_LEE,
   kuo: process.env.FIELDSYNC_TOKEN_KUO, hsu: process.env.FIELDSYNC_TOKEN_HSU, tsai: process.env.FIELDSYNC_TOKEN_TSAI,
+  yang: process.env.FIELDSYNC_TOKEN_YANG,
 };
 
 initSync({ module: readFileSync(new URL('../../web/dist/pkg/fieldsync_wasm_bg.wasm', import.meta.url)) });

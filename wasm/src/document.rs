@@ -5,8 +5,8 @@ use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{ActivityId, ClaimId, CommitmentId, IdError, NoteId, ProblemId, VisitId};
 use fieldsync_core::model::{
     Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerEntry, DealerProfile,
-    ExpenseClaim, HandoverStage, ItemKind, Notable, Problem, ProblemStatus, Record, Territory,
-    Tracked, Visit,
+    ExpenseClaim, HandoverStage, ItemKind, Notable, Note, Problem, ProblemStatus, Record,
+    Territory, Tracked, Visit,
 };
 use fieldsync_core::stamp::Stamp;
 use fieldsync_core::zone::Zone;
@@ -35,6 +35,7 @@ pub fn state(doc: &Document, zone: &Zone, today: Day) -> Result<Json, Error> {
             "claims": doc.tracked_json::<ExpenseClaim>(today)?,
             "problems": doc.tracked_json::<Problem>(today)?,
             "activities": doc.tracked_json::<Activity>(today)?,
+            "notes": doc.records_json::<Note>()?,
         }),
         DocId::Territory(id) => json!({
             "doc": doc.id(),
@@ -75,7 +76,7 @@ where
 }
 
 /// Adds a record to `collection` (`visits`, `commitments`, `claims`, `problems`,
-/// `activities`) under `id`, or a fresh random id; returns the id.
+/// `activities`, `notes`) under `id`, or a fresh random id; returns the id.
 pub fn insert(
     doc: &mut Document,
     collection: &str,
@@ -89,6 +90,7 @@ pub fn insert(
         "claims" => insert_as::<ExpenseClaim>(doc, id, record, stamp, ClaimId::random),
         "problems" => insert_as::<Problem>(doc, id, record, stamp, ProblemId::random),
         "activities" => insert_as::<Activity>(doc, id, record, stamp, ActivityId::random),
+        "notes" => insert_as::<Note>(doc, id, record, stamp, NoteId::random),
         other => Err(Error::Collection(other.to_owned())),
     }
 }

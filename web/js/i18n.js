@@ -30,6 +30,7 @@ const zh = {
   'dealer.recordVisit': '記錄拜訪', 'dealer.edit': '編輯資料', 'dealer.save': '儲存',
   'dealer.addCustomer': '新增下線客戶', 'dealer.conflicts': '同時被修改的欄位', 'dealer.none': '無',
   'dealer.back': '← 經銷商列表', 'dealer.notFound': '找不到這家經銷商。',
+  'note.title': '筆記', 'note.add': '新增筆記',
   'visit.title': '記錄拜訪', 'visit.when': '時間', 'visit.gps': 'GPS 位置', 'visit.locate': '取得目前位置',
   'visit.locating': '定位中…', 'visit.accuracy': '誤差（公尺）', 'visit.lat': '緯度', 'visit.lon': '經度',
   'visit.manual': '手動輸入', 'visit.gpsFailed': '無法取得位置，請手動輸入。', 'visit.purposes': '拜訪目的',
@@ -121,6 +122,7 @@ const en = {
   'dealer.core': 'core customer', 'dealer.visits': 'Visit history', 'dealer.commitments': 'Open commitments',
   'dealer.allCommitments': 'Commitments', 'dealer.claims': 'Expense claims', 'dealer.problems': 'Problems',
   'dealer.recordVisit': 'Record a visit', 'dealer.edit': 'Edit profile', 'dealer.save': 'Save',
+  'note.title': 'Notes', 'note.add': 'Add note',
   'dealer.addCustomer': 'Add downline customer', 'dealer.conflicts': 'Concurrent edits', 'dealer.none': 'None',
   'dealer.back': '← Dealers', 'dealer.notFound': 'No such dealer.',
   'visit.title': 'Record a visit', 'visit.when': 'When', 'visit.gps': 'GPS location', 'visit.locate': 'Use my location',
@@ -225,6 +227,19 @@ Object.assign(en, {
 // Territory handover: a sync refusal the outgoing manager's or the incoming manager's phone may show (views/handover.js has the rest).
 Object.assign(zh, { 'rule.handed_over': '區域已交接，這筆修改待接手經理確認', 'rule.not_incoming': '只有接手經理能確認交接項目' });
 Object.assign(en, { 'rule.handed_over': 'the territory was handed over: the new manager reviews this edit', 'rule.not_incoming': 'only the incoming manager reviews handovers' });
+// The day on the home screen (views/today.js); joint visits and records added to a dealer outside a visit (views/visit.js, views/record.js).
+Object.assign(zh, {
+  'today.title': '今日待辦', 'today.commitments': '今天到期及逾期的承諾', 'today.claims': '待我處理的費用申請',
+  'today.visits': '該去拜訪的經銷商', 'today.answers': '總部的新回覆', 'today.dueToday': '今天到期', 'today.clear': '今天沒有待辦事項。',
+  'jv.customers': '陪同拜訪的下線客戶', 'jv.seen': '陪同拜訪', 'jv.record': '新增承諾或問題',
+  'jv.add.commitment': '新增承諾', 'jv.add.problem': '新增問題',
+});
+Object.assign(en, {
+  'today.title': 'Today', 'today.commitments': 'Commitments due today or overdue', 'today.claims': 'Claims waiting for me',
+  'today.visits': 'Dealers due a visit', 'today.answers': 'New answers from head office', 'today.dueToday': 'Due today', 'today.clear': 'Nothing waits today.',
+  'jv.customers': 'Downline customers visited together', 'jv.seen': 'Visited with', 'jv.record': 'Add a commitment or a problem',
+  'jv.add.commitment': 'Add a commitment', 'jv.add.problem': 'Add a problem',
+});
 // The dealer network on the phone: adding a dealer or prospect, its contacts, brands and downline customers (views/dealer-new.js, views/profile.js).
 Object.assign(zh, {
   'net.add': '新增經銷商／潛在客戶', 'net.newTitle': '新增經銷商／潛在客戶', 'net.noTerritory': '這支手機還沒有負責的區域：連上網路同步後再新增。',
@@ -270,3 +285,18 @@ document.documentElement.lang = current;
 export function extend(l, words) {
   Object.assign(dicts[l], words);
 }
+// Promotions and customer events at a dealer: plan, hold or cancel, the budget as a claim (views/activity.js, views/office-dealer.js).
+Object.assign(zh, {
+  'activity.heading': '推廣與聯誼活動', 'activity.plan': '規劃活動', 'activity.kind': '活動類型', 'activity.title': '活動名稱',
+  'activity.starts': '開始日', 'activity.ends': '結束日', 'activity.budget': '預算', 'activity.invited': '邀請的下線客戶',
+  'activity.held': '記錄已舉辦', 'activity.attended': '出席的下線客戶', 'activity.attendance': '出席人數', 'activity.result': '活動成果',
+  'activity.photos': '活動照片', 'activity.cancel': '取消活動', 'activity.confirmCancel': '確定取消「{what}」？取消後無法復原。',
+  'activity.toClaim': '將預算轉為費用申請', 'activity.claim': '費用申請', 'invalid.held_only': '活動舉辦後才能填寫出席與成果',
+});
+Object.assign(en, {
+  'activity.heading': 'Promotions and customer events', 'activity.plan': 'Plan an activity', 'activity.kind': 'Kind', 'activity.title': 'Title',
+  'activity.starts': 'Starts', 'activity.ends': 'Ends', 'activity.budget': 'Budget', 'activity.invited': 'Invited downline customers',
+  'activity.held': 'Record as held', 'activity.attended': 'Downline customers who came', 'activity.attendance': 'Headcount', 'activity.result': 'Result',
+  'activity.photos': 'Activity photos', 'activity.cancel': 'Cancel the activity', 'activity.confirmCancel': 'Cancel “{what}”? This cannot be undone.',
+  'activity.toClaim': 'Turn the budget into an expense claim', 'activity.claim': 'Expense claim', 'invalid.held_only': 'attendance and results are recorded once the activity is held',
+});

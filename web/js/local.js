@@ -29,6 +29,8 @@ const OPS = {
   createDealer: (r, doc, profile, by) => r.createDealer(doc.slice('territory:'.length), undefined, JSON.stringify(profile), by),
   advance: (r, doc, coll, id, stage, extra, by) => r.advance(doc, coll, id, stage, extra, by),
   escalate: (r, doc, id, by) => r.escalate(doc, id, by),
+  /** A record of `coll` outside any visit (views/record.js: a commitment or problem added to a dealer at any time). */
+  insert: (r, doc, coll, rec, by) => r.insert(doc, coll, undefined, JSON.stringify(rec), by),
   /** The incoming manager takes over (`accepted`, the record becomes theirs) or flags (with `reason`) an item of a handover. */
   review: (r, doc, coll, id, handover, stage, reason, by) => r.review(doc, coll, id, handover, stage, reason, by),
   /** A visit with its note and its commitments, problems and claims (`[[collection, record]]`): one edit. */

@@ -1,4 +1,5 @@
-// Who is logged in on this device: the token and what /v1/me said, kept for offline starts.
+// Who is logged in on this device: the token and what /v1/me said (territories, the visit frequency per tier that
+// views/today.js reads, …), kept for offline starts.
 // A page keeps the session it started with: if another tab logs out or logs in as someone else,
 // this page never borrows that token or name for its own edits and syncs (see onSwitch).
 const KEY = 'fieldsync.session';

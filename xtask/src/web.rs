@@ -386,7 +386,7 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
     fs::create_dir_all(&tmp)?;
     let db = format!("sqlite://{}/test.sqlite", tmp.display());
 
-    let users: [(&str, &str, &str, &[&str]); 11] = [
+    let users: [(&str, &str, &str, &[&str]); 12] = [
         ("ho", "總部 王經理", "head_office", &[]),
         ("lin", "林小美", "manager", &["t-north"]),
         ("chen", "陳大文", "manager", &["t-north"]),
@@ -401,6 +401,8 @@ pub fn browser_tests(files: &[String]) -> Result<()> {
         // The territory handover (`handover.test.js`): hsu hands t-hand over to tsai.
         ("hsu", "許志明", "manager", &["t-hand"]),
         ("tsai", "蔡雅婷", "manager", &[]),
+        // Issue 10's whole story (`story.test.js`), in a territory of its own.
+        ("yang", "楊志豪", "manager", &[]),
     ];
     let mut env: Vec<(String, String)> = vec![(
         "FIELDSYNC_DB_FILE".into(),

@@ -232,7 +232,7 @@ impl Document {
     // ---- generic typed access ------------------------------------------------
 
     fn collection(&self, name: &'static str) -> Result<ObjId, DocError> {
-        if !collections(&self.id).contains(&name) {
+        if !genesis::has_collection(&self.id, name) {
             return Err(DocError::WrongKind {
                 operation: name,
                 needs: "other",
@@ -245,9 +245,34 @@ impl Document {
         }
     }
 
+    /// A collection's map, or `None` for a migrated collection nobody wrote yet (it reads as empty).
+    fn collection_if_made(&self, name: &'static str) -> Result<Option<ObjId>, DocError> {
+        match self.collection(name) {
+            Ok(obj) => Ok(Some(obj)),
+            Err(DocError::Shape(_)) if self.am.get(ROOT, name)?.is_none() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Applies the migration change that creates collection `name` if it is not
+    /// there yet (`genesis::DEALER_MIGRATIONS`); the same change on every device.
+    fn make_collection(&mut self, name: &'static str) -> Result<(), DocError> {
+        if self.am.get(ROOT, name)?.is_some() {
+            return Ok(());
+        }
+        if let Some((change, _)) = genesis::migration(&self.id, &self.territory, name)? {
+            guard(|| self.am.apply_changes([change]))?
+                .map_err(|e| DocError::Malformed(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     pub(super) fn record_obj(&self, collection: &'static str, id: &str) -> Result<ObjId, DocError> {
-        let coll = self.collection(collection)?;
-        match self.am.get(&coll, id)? {
+        let found = match self.collection_if_made(collection)? {
+            Some(coll) => self.am.get(&coll, id)?,
+            None => None,
+        };
+        match found {
             Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
             _ => Err(DocError::NotFound {
                 collection,
@@ -358,6 +383,7 @@ impl Document {
         stamp: &Stamp,
     ) -> Result<(), DocError> {
         record.validate()?;
+        self.make_collection(R::COLLECTION)?;
         let coll = self.collection(R::COLLECTION)?;
         let key = id.to_string();
         if self.am.get(&coll, key.as_str())?.is_some() {
@@ -384,7 +410,9 @@ impl Document {
 
     /// All records of one kind, by id.
     pub fn records<R: Record>(&self) -> Result<BTreeMap<R::Id, R>, DocError> {
-        let coll = self.collection(R::COLLECTION)?;
+        let Some(coll) = self.collection_if_made(R::COLLECTION)? else {
+            return Ok(BTreeMap::new());
+        };
         let Json::Object(all) = bridge::read(&self.am, &coll) else {
             return Ok(BTreeMap::new());
         };
@@ -404,7 +432,9 @@ impl Document {
     /// written back, so it is checked and normalised exactly as [`Document::records`]
     /// would (defaults filled in, unknown fields dropped), without building typed maps.
     pub fn records_json<R: Record>(&self) -> Result<serde_json::Map<String, Json>, DocError> {
-        let coll = self.collection(R::COLLECTION)?;
+        let Some(coll) = self.collection_if_made(R::COLLECTION)? else {
+            return Ok(serde_json::Map::new());
+        };
         normalise_all(bridge::read(&self.am, &coll), normalise::<R>)
     }
 
@@ -542,6 +572,7 @@ impl Document {
             claims: self.records()?,
             problems: self.records()?,
             activities: self.records()?,
+            notes: self.records()?,
         })
     }
 

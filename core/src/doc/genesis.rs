@@ -5,10 +5,14 @@
 //! (schema version, type, ids, territory and the empty collection maps) is written
 //! by one change with an actor id derived from the document id and time 0: every
 //! device produces byte-identical bytes, hence the same change hash, and Automerge
-//! stores it once. All later edits use the device's own actor.
+//! stores it once. All later edits use the device's own actor. A collection a
+//! later version adds is created the same way, by a migration change
+//! ([`DEALER_MIGRATIONS`]).
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{
+    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+};
 
 use super::error::DocError;
 use super::id::DocId;
@@ -29,12 +33,34 @@ pub const DEALER_COLLECTIONS: &[&str] = &[
 /// The collection maps of a territory document.
 pub const TERRITORY_COLLECTIONS: &[&str] = &["profile", "dealers"];
 
-/// The collections a document of this id has.
+/// The collections a document of this id has from its genesis.
 pub fn collections(id: &DocId) -> &'static [&'static str] {
     match id {
         DocId::Territory(_) => TERRITORY_COLLECTIONS,
         DocId::Dealer(_) => DEALER_COLLECTIONS,
     }
+}
+
+/// Collections a later version added to dealer documents, each with its
+/// migration number. The genesis change cannot change (its hash names every
+/// existing document), so such a collection is created by a migration change:
+/// built on the genesis change alone, under actor `fieldsync-migration/{n}/{id}`,
+/// at time 0, hence byte-identical on every device, like the genesis. It is made
+/// when the collection is first written, on whichever device writes first; until
+/// then the collection reads as empty.
+pub const DEALER_MIGRATIONS: &[(u32, &str)] = &[(2, "notes")];
+
+/// The collections a document of this id gains by migration.
+pub fn migrations(id: &DocId) -> &'static [(u32, &'static str)] {
+    match id {
+        DocId::Territory(_) => &[],
+        DocId::Dealer(_) => DEALER_MIGRATIONS,
+    }
+}
+
+/// Whether `name` is one of the document's collections, from its genesis or a migration.
+pub fn has_collection(id: &DocId, name: &str) -> bool {
+    collections(id).contains(&name) || migrations(id).iter().any(|(_, c)| *c == name)
 }
 
 /// Whether `actor` is one of the fixed actors every device shares for a
@@ -45,6 +71,43 @@ pub fn is_skeleton_actor(actor: &ActorId) -> bool {
 
 fn genesis_actor(id: &DocId) -> ActorId {
     ActorId::from(format!("fieldsync-genesis/{id}").into_bytes())
+}
+
+/// The migration change that creates collection `name` of document `id`, and
+/// the id of the map it creates; `None` if no migration creates `name`.
+pub fn migration(
+    id: &DocId,
+    territory: &TerritoryId,
+    name: &str,
+) -> Result<Option<(Change, ObjId)>, DocError> {
+    let Some((n, name)) = migrations(id).iter().find(|(_, c)| *c == name) else {
+        return Ok(None);
+    };
+    let (mut doc, _) = genesis(id, territory)?;
+    doc.set_actor(ActorId::from(
+        format!("fieldsync-migration/{n}/{id}").into_bytes(),
+    ));
+    let obj = doc.put_object(ROOT, *name, ObjType::Map)?;
+    let hash = doc
+        .commit_with(CommitOptions::default().with_time(0))
+        .ok_or_else(|| DocError::Shape("empty migration".into()))?;
+    let change = doc
+        .get_change_by_hash(&hash)
+        .ok_or_else(|| DocError::Shape("migration change missing".into()))?;
+    Ok(Some((change, obj)))
+}
+
+/// The hashes of every change fieldsync itself writes into document `id`: its
+/// genesis and its migrations. They carry no author stamp and pass no schema
+/// check: they are accepted only byte-identical.
+pub fn skeleton_hashes(id: &DocId, territory: &TerritoryId) -> Vec<ChangeHash> {
+    let mut out: Vec<ChangeHash> = genesis(id, territory).map(|(_, h)| h).into_iter().collect();
+    for (_, name) in migrations(id) {
+        if let Ok(Some((c, _))) = migration(id, territory, name) {
+            out.push(c.hash());
+        }
+    }
+    out
 }
 
 /// A new document holding only the genesis change.
@@ -107,6 +170,17 @@ pub fn check_shape(doc: &mut AutoCommit) -> Result<(DocId, TerritoryId), DocErro
     for c in collections(&id) {
         let expected = skeleton.get(ROOT, *c)?.map(|(_, id)| id);
         match doc.get_all(ROOT, *c)?.as_slice() {
+            [(Value::Object(ObjType::Map), obj)] if Some(obj) == expected.as_ref() => {}
+            _ => return Err(DocError::Shape(format!("collection '{c}' was replaced"))),
+        }
+    }
+    for (_, c) in migrations(&id) {
+        let found = doc.get_all(ROOT, *c)?;
+        if found.is_empty() {
+            continue;
+        }
+        let expected = migration(&id, &territory, c)?.map(|(_, obj)| obj);
+        match found.as_slice() {
             [(Value::Object(ObjType::Map), obj)] if Some(obj) == expected.as_ref() => {}
             _ => return Err(DocError::Shape(format!("collection '{c}' was replaced"))),
         }

@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::ids::{ActivityId, ClaimId, CommitmentId, DealerId, ProblemId, TerritoryId, VisitId};
+use crate::ids::{
+    ActivityId, ClaimId, CommitmentId, DealerId, NoteId, ProblemId, TerritoryId, VisitId,
+};
 use crate::model::{
-    Activity, Commitment, DealerEntry, DealerProfile, ExpenseClaim, Problem, Territory,
+    Activity, Commitment, DealerEntry, DealerProfile, ExpenseClaim, Note, Problem, Territory,
     ValidationError, Visit,
 };
 
@@ -19,6 +21,8 @@ pub struct DealerState {
     pub claims: BTreeMap<ClaimId, ExpenseClaim>,
     pub problems: BTreeMap<ProblemId, Problem>,
     pub activities: BTreeMap<ActivityId, Activity>,
+    /// Notes on the dealer itself, made at any time (not inside a visit).
+    pub notes: BTreeMap<NoteId, Note>,
 }
 
 impl DealerState {
@@ -31,7 +35,8 @@ impl DealerState {
             .try_for_each(Commitment::validate)?;
         self.claims.values().try_for_each(ExpenseClaim::validate)?;
         self.problems.values().try_for_each(Problem::validate)?;
-        self.activities.values().try_for_each(Activity::validate)
+        self.activities.values().try_for_each(Activity::validate)?;
+        self.notes.values().try_for_each(Note::validate)
     }
 }
 

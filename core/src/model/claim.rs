@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::photo::{ContentHash, Photo};
 use super::validation::{self, LONG, ValidationError};
 use crate::calendar::Timestamp;
-use crate::ids::{UserId, VisitId};
+use crate::ids::{ActivityId, UserId, VisitId};
 use crate::lifecycle::{Decisions, Lifecycle, Stage};
 use crate::money::Money;
 use crate::vocab::vocab;
@@ -78,6 +78,9 @@ pub struct ExpenseClaim {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit: Option<VisitId>,
+    /// The activity whose budget this claim asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityId>,
     pub status: Lifecycle<ClaimStage>,
     /// Head office's choices between concurrent steps of one rank (`lifecycle::Decision`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -99,6 +102,7 @@ crate::fields::from_fields!(ExpenseClaim, |f| ExpenseClaim {
     receipts: f.map("receipts")?,
     reason: f.or_default("reason")?,
     visit: f.or_default("visit")?,
+    activity: f.or_default("activity")?,
     status: f.req("status")?,
     decided: f.map("decided")?,
     owner: f.or_default("owner")?,
@@ -122,6 +126,7 @@ impl ExpenseClaim {
             receipts: BTreeMap::new(),
             reason: None,
             visit: None,
+            activity: None,
             status: Lifecycle::start(by, at),
             decided: Decisions::new(),
             owner: None,

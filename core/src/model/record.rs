@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use super::{
     Activity, ActivityStatus, ClaimStage, Commitment, CommitmentStatus, DealerEntry, ExpenseClaim,
 };
-use super::{Problem, ProblemStatus, ValidationError, Visit};
-use crate::ids::{ActivityId, ClaimId, CommitmentId, DealerId, ProblemId, VisitId};
+use super::{Note, Problem, ProblemStatus, ValidationError, Visit};
+use crate::ids::{ActivityId, ClaimId, CommitmentId, DealerId, NoteId, ProblemId, VisitId};
 use crate::lifecycle::{Decisions, Lifecycle, Stage};
 
 /// A record kind kept in a dealer document's map named `COLLECTION`, keyed by `Id`.
@@ -138,6 +138,16 @@ record!(
     Activity,
     ActivityId,
     "activities",
-    ["kind", "title", "description", "starts", "ends", "budget"]
+    [
+        "kind",
+        "title",
+        "description",
+        "starts",
+        "ends",
+        "budget",
+        "invited"
+    ]
 );
 record!(DealerEntry, DealerId, "dealers", []);
+// A note on the dealer itself, at any time (not inside a visit): written once.
+record!(Note, NoteId, "notes", []);

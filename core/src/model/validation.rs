@@ -38,6 +38,8 @@ pub enum ValidationError {
     ResolutionRequired,
     #[error("the amount spent must be given when a claim is marked spent")]
     SpentAmountRequired,
+    #[error("{field} is given only when the activity is held")]
+    HeldOnly { field: &'static str },
     #[error("{0}")]
     Lifecycle(#[from] LifecycleError),
     #[error("photo hash must be 64 lowercase hex characters (SHA-256)")]
@@ -62,6 +64,7 @@ impl ValidationError {
             ValidationError::CurrencyMismatch { .. } => "currency_mismatch",
             ValidationError::ResolutionRequired => "resolution_required",
             ValidationError::SpentAmountRequired => "spent_required",
+            ValidationError::HeldOnly { .. } => "held_only",
             ValidationError::Lifecycle(_) => "lifecycle",
             ValidationError::PhotoHash => "photo_hash",
             ValidationError::Time => "time",

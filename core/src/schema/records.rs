@@ -7,7 +7,7 @@ use super::check::{DocKind, Touched};
 use super::rule::{Rule, Violation};
 use super::view::View;
 use crate::model::{
-    Activity, Commitment, DealerEntry, DealerProfile, ExpenseClaim, Problem, Territory,
+    Activity, Commitment, DealerEntry, DealerProfile, ExpenseClaim, Note, Problem, Territory,
     ValidationError, Visit,
 };
 
@@ -49,6 +49,7 @@ fn judge(kind: DocKind, path: &[String], view: &dyn View) -> Option<Outcome> {
         (DocKind::Dealer, Some("claims")) => outcome(json, ExpenseClaim::validate),
         (DocKind::Dealer, Some("problems")) => outcome(json, Problem::validate),
         (DocKind::Dealer, Some("activities")) => outcome(json, Activity::validate),
+        (DocKind::Dealer, Some("notes")) => outcome(json, Note::validate),
         (DocKind::Territory, Some("profile")) => outcome(json, Territory::validate),
         (DocKind::Territory, Some("dealers")) => outcome(json, DealerEntry::validate),
         _ => Err("not a record".to_owned()),

@@ -168,6 +168,16 @@ const VISIT_REF: Node = Node::Word {
     what: "visit id",
     ok: parses::<VisitId>,
 };
+const ACTIVITY_REF: Node = Node::Word {
+    what: "activity id",
+    ok: parses::<ActivityId>,
+};
+const CUSTOMERS: Node = Node::Set {
+    key: Key {
+        what: "customer id",
+        ok: parses::<CustomerId>,
+    },
+};
 const SHORT_TEXT: Node = Node::Text { max: SHORT };
 const LONG_TEXT: Node = Node::Text { max: LONG };
 
@@ -321,7 +331,7 @@ const PHOTO: &[Field] = &[
     f("taken_at", Node::Time, Write::Fixed),
 ];
 
-/// Photos keyed by the SHA-256 of their bytes (a visit's, a claim's receipts).
+/// Photos keyed by the SHA-256 of their bytes (a visit's, a claim's receipts, an activity's).
 const PHOTOS: Node = Node::Records {
     key: Key {
         what: "SHA-256 photo hash",
@@ -357,16 +367,7 @@ const VISIT: &[Field] = &[
         Write::Editable,
     ),
     f("photos", PHOTOS, Write::Editable),
-    f(
-        "customers",
-        Node::Set {
-            key: Key {
-                what: "customer id",
-                ok: parses::<CustomerId>,
-            },
-        },
-        Write::Editable,
-    ),
+    f("customers", CUSTOMERS, Write::Editable),
 ];
 
 /// The incoming manager's review of one handover item (`model::handover`):
@@ -463,6 +464,8 @@ const CLAIM: &[Field] = &[
     // Why the claim was rejected, given with the `rejected` step.
     f("reason", LONG_TEXT, Write::WithStep("rejected")),
     f("visit", VISIT_REF, Write::Fixed),
+    // The activity whose budget the claim asks for.
+    f("activity", ACTIVITY_REF, Write::Fixed),
     f("status", Node::Steps(&CLAIM_STEPS), Write::Editable),
     decided(claim_key, CLAIM_DECISION),
     // Who carries it now when not its requester (a handover's incoming manager).
@@ -554,6 +557,19 @@ const ACTIVITY: &[Field] = &[
     f("starts", DAY, Write::Editable),
     f("ends", DAY, Write::Editable),
     f("budget", Node::Object(MONEY), Write::Editable),
+    f("invited", CUSTOMERS, Write::Editable),
+    // What happened, given with the `held` step (or when an activity is recorded already held).
+    f("attended", CUSTOMERS, Write::WithStep("held")),
+    f(
+        "attendance",
+        Node::Int {
+            min: 0,
+            max: 100_000,
+        },
+        Write::WithStep("held"),
+    ),
+    f("result", LONG_TEXT, Write::WithStep("held")),
+    f("photos", PHOTOS, Write::WithStep("held")),
     f("status", Node::Steps(&ACTIVITY_STEPS), Write::Editable),
     decided(activity_key, ACTIVITY_DECISION),
 ];
@@ -662,6 +678,8 @@ pub const DEALER: &[Field] = &[
     records("claims", "claim id", parses::<ClaimId>, CLAIM),
     records("problems", "problem id", parses::<ProblemId>, PROBLEM),
     records("activities", "activity id", parses::<ActivityId>, ACTIVITY),
+    // Made by a migration change (`doc::genesis::DEALER_MIGRATIONS`), not the genesis.
+    records("notes", "note id", parses::<NoteId>, NOTE),
 ];
 
 const TERRITORY_PROFILE: &[Field] = &[

@@ -254,7 +254,9 @@ fn decide(
     if fresh.is_empty() {
         return Ok(Ingested { doc, fresh, hashes });
     }
-    check_signatures(id, doc.territory(), &fresh, principal, devices)?;
+    // The genesis and migration changes: fieldsync's own, unsigned, never checked against the schema.
+    let skeleton = genesis::skeleton_hashes(id, doc.territory());
+    check_signatures(id, &skeleton, &fresh, principal, devices)?;
     if is_new && matches!(id, DocId::Territory(_)) {
         principal.may_create_territory().map_err(|e| Rejection {
             rule: Some(Rule::Role.as_str().to_owned()),
@@ -266,11 +268,12 @@ fn decide(
     let authority = ctx.approvals.authority(doc.territory());
     let incoming = ctx.handovers.incoming_in(doc.territory());
     let bounds = (ceiling.as_deref(), authority.as_deref());
-    check_schema(id, &mut doc, &fresh, principal, bounds, &incoming, stored)?;
+    let touched = (fresh.as_slice(), skeleton.as_slice());
+    check_schema(id, &mut doc, touched, principal, bounds, &incoming, stored)?;
     if !ctx.release
         && let Some(out) = ctx.handovers.outgoing_in(doc.territory())
     {
-        check_handed_over(id, doc.territory(), &fresh, out, ctx)?;
+        check_handed_over(id, &skeleton, &fresh, out, ctx)?;
     }
     Ok(Ingested { doc, fresh, hashes })
 }
@@ -279,14 +282,13 @@ fn decide(
 /// manager of the document's territory (`handed_over`, `forbidden`).
 fn check_handed_over(
     id: &DocId,
-    territory: &TerritoryId,
+    skeleton: &[ChangeHash],
     fresh: &[Change],
     out: &handover::Outgoing,
     ctx: &Context<'_>,
 ) -> Result<(), Rejection> {
-    let genesis_hash: Option<ChangeHash> = genesis::genesis(id, territory).ok().map(|(_, h)| h);
     for c in fresh {
-        if Some(c.hash()) == genesis_hash {
+        if skeleton.contains(&c.hash()) {
             continue;
         }
         // Every fresh change carries a stamp (`check_signatures`).
@@ -309,14 +311,13 @@ fn forged(doc: &DocId, rule: Rule, message: String) -> Rejection {
 /// of the devices whose changes the push may carry).
 fn check_signatures(
     id: &DocId,
-    territory: &crate::ids::TerritoryId,
+    skeleton: &[ChangeHash],
     fresh: &[Change],
     principal: &Principal,
     devices: Option<&[String]>,
 ) -> Result<(), Rejection> {
-    let genesis_hash: Option<ChangeHash> = genesis::genesis(id, territory).ok().map(|(_, h)| h);
     for c in fresh {
-        if Some(c.hash()) == genesis_hash {
+        if skeleton.contains(&c.hash()) {
             continue;
         }
         let Some(s) = Stamp::from_message(c.message()) else {
@@ -358,7 +359,7 @@ fn check_signatures(
 fn check_schema(
     id: &DocId,
     doc: &mut Document,
-    fresh: &[Change],
+    (fresh, skeleton): (&[Change], &[ChangeHash]),
     principal: &Principal,
     (limit, authority): (
         Option<&[crate::money::Money]>,
@@ -367,8 +368,6 @@ fn check_schema(
     incoming: &[HandoverId],
     stored: Option<&AutoCommit>,
 ) -> Result<(), Rejection> {
-    let genesis_hash: Option<ChangeHash> =
-        genesis::genesis(id, doc.territory()).ok().map(|(_, h)| h);
     let kind = doc.kind();
     let author = Author {
         user: &principal.user,
@@ -379,7 +378,7 @@ fn check_schema(
     };
     let am = doc.automerge_mut();
     for c in fresh {
-        if Some(c.hash()) == genesis_hash {
+        if skeleton.contains(&c.hash()) {
             continue;
         }
         schema::check_pushed(am, c, kind, &author, stored).map_err(|v| violation(id, v))?;

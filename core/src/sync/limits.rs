@@ -8,7 +8,8 @@
 //!   Automerge iterates it.
 //! - [`check_history`] checks the decoded changes against the stored document
 //!   before they are applied: no new change under a reserved actor (genesis,
-//!   migration, server) except the document's byte-identical genesis change;
+//!   migration, server) except the document's byte-identical genesis and
+//!   migration changes (`doc::genesis`);
 //!   every actor's `seq` continues its last one; every `start_op` is exactly one
 //!   past its dependencies' last op (what Automerge writes, so a change can
 //!   neither reuse op ids nor jump the counter towards its ceiling); every
@@ -26,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::wire::RejectCode;
 use crate::doc::{DocId, Document, genesis};
+use crate::ids::TerritoryId;
 
 /// Limits on one document's push.
 #[derive(Debug, Clone, Copy)]
@@ -418,6 +420,9 @@ fn actor_text(a: &ActorId) -> String {
 struct Known {
     max_op: HashMap<ChangeHash, u64>,
     seq: HashMap<ActorId, u64>,
+    /// The document's genesis and migration changes (`genesis::skeleton_hashes`),
+    /// once its territory is known (stored, or from the push's genesis).
+    skeleton: Vec<ChangeHash>,
 }
 
 impl Known {
@@ -430,6 +435,7 @@ impl Known {
     fn of(doc: Option<&mut Document>) -> Self {
         let mut k = Known::default();
         if let Some(doc) = doc {
+            k.skeleton = genesis::skeleton_hashes(doc.id(), doc.territory());
             for m in doc.automerge_mut().get_changes_meta(&[]) {
                 k.max_op.insert(m.hash, m.max_op);
                 let s = k.seq.entry(m.actor.into_owned()).or_default();
@@ -440,8 +446,8 @@ impl Known {
     }
 }
 
-/// Whether `c` is the genesis change of document `id` (byte-identical).
-fn is_genesis_of(id: &DocId, c: &Change, ops: &[legacy::Op]) -> bool {
+/// The document's territory if `c` is the genesis change of document `id` (byte-identical).
+fn genesis_territory(id: &DocId, c: &Change, ops: &[legacy::Op]) -> Option<TerritoryId> {
     let territory = ops
         .iter()
         .find_map(|op| match (&op.obj, &op.key, &op.action) {
@@ -450,10 +456,10 @@ fn is_genesis_of(id: &DocId, c: &Change, ops: &[legacy::Op]) -> bool {
             }
             _ => None,
         });
-    let Some(territory) = territory.and_then(|t| t.parse().ok()) else {
-        return false;
-    };
-    genesis::genesis(id, &territory).is_ok_and(|(_, h)| h == c.hash())
+    let territory: TerritoryId = territory?.parse().ok()?;
+    genesis::genesis(id, &territory)
+        .is_ok_and(|(_, h)| h == c.hash())
+        .then_some(territory)
 }
 
 /// Checks the decoded changes of a push against the stored document (absent if
@@ -493,7 +499,7 @@ pub fn check_history(
                 return Err(LimitError::NotCanonical);
             }
             let ops = decoded.operations;
-            check_change(id, c, &ops, &known)?;
+            check_change(id, c, &ops, &mut known)?;
             known.max_op.insert(c.hash(), c.max_op());
             known.seq.insert(c.actor_id().clone(), c.seq());
             for (i, op) in ops.into_iter().enumerate() {
@@ -515,11 +521,17 @@ fn check_change(
     id: &DocId,
     c: &Change,
     ops: &[legacy::Op],
-    known: &Known,
+    known: &mut Known,
 ) -> Result<(), LimitError> {
     let actor = c.actor_id();
-    if is_reserved(actor.to_bytes()) && !is_genesis_of(id, c, ops) {
-        return Err(LimitError::ReservedActor(actor_text(actor)));
+    if is_reserved(actor.to_bytes()) && !known.skeleton.contains(&c.hash()) {
+        // A new document's genesis comes first (the migrations build on it).
+        let Some(territory) = genesis_territory(id, c, ops) else {
+            return Err(LimitError::ReservedActor(actor_text(actor)));
+        };
+        if known.skeleton.is_empty() {
+            known.skeleton = genesis::skeleton_hashes(id, &territory);
+        }
     }
     // The other actors a change names are those whose ops it refers to, which
     // are in its causal past: one nobody in the document made is a forgery

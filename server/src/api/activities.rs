@@ -37,6 +37,17 @@ pub struct ActivityItem {
     pub status: String,
     /// Who planned it.
     pub planned_by: Option<String>,
+    /// Downline customers invited, and how many of them came.
+    pub invited: i64,
+    pub attended: i64,
+    /// Headcount, given when it was held.
+    pub attendance: Option<i64>,
+    /// What came of it, given when it was held.
+    pub result: Option<String>,
+    /// How many photos were taken (`GET /api/dealers/{id}` names them).
+    pub photos: i64,
+    /// The claim its budget became.
+    pub claim: Option<String>,
 }
 
 fn activity_filter(caller: &Caller, q: &ListQuery) -> Result<Filter, ApiError> {
@@ -72,6 +83,12 @@ fn item(r: &AnyRow) -> Result<ActivityItem, sqlx::Error> {
         currency: sqlx::Row::try_get(r, "currency")?,
         status: get_s(r, "status")?,
         planned_by: sqlx::Row::try_get(r, "planned_by")?,
+        invited: get_i(r, "invited")?,
+        attended: get_i(r, "attended")?,
+        attendance: get_oi(r, "attendance")?,
+        result: sqlx::Row::try_get(r, "result")?,
+        photos: get_i(r, "photos")?,
+        claim: sqlx::Row::try_get(r, "claim")?,
     })
 }
 
@@ -154,7 +171,8 @@ pub async fn activities(
         .select_page(
             "a.id AS id, a.dealer AS dealer, COALESCE(d.name, a.dealer) AS dealer_name, a.territory AS territory, \
              a.kind AS kind, a.title AS title, a.starts AS starts, a.ends AS ends, a.budget_minor AS budget_minor, \
-             a.currency AS currency, a.status AS status, a.planned_by AS planned_by",
+             a.currency AS currency, a.status AS status, a.planned_by AS planned_by, a.invited AS invited, \
+             a.attended AS attended, a.attendance AS attendance, a.result AS result, a.photos AS photos, a.claim AS claim",
             "rm_activities a LEFT JOIN rm_dealers d ON d.id = a.dealer",
             "a.starts_at DESC, a.id",
             &f,

@@ -48,6 +48,9 @@ pub struct Me {
     secret_reset_at: Option<i64>,
     /// The caller's devices (this one included, revoked ones too), each with who issued it.
     devices: Vec<MyDevice>,
+    /// How often a dealer should be visited, in days: `[tier 1, tier 2, …]`, the last also serving
+    /// any higher tier (the server's setting, kept by the phone for its dealers due a visit offline).
+    visit_every_days: Vec<i64>,
 }
 
 /// One of the caller's devices, never its token.
@@ -64,7 +67,7 @@ pub struct MyDevice {
 }
 
 /// `GET /v1/me` → `{user, name, role, device, territories: [{id, name}], secret_set_at, secret_reset_by,
-/// secret_reset_at, devices: [{id, label, created_at, issued_by, revoked_at, expires_at}]}`.
+/// secret_reset_at, devices: [{id, label, created_at, issued_by, revoked_at, expires_at}], visit_every_days}`.
 #[utoipa::path(
     get,
     path = "/v1/me",
@@ -117,6 +120,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
         secret_reset_by: secret.as_ref().and_then(|s| s.reset_by.clone()),
         secret_reset_at: secret.and_then(|s| s.reset_at),
         devices,
+        visit_every_days: state.settings.visit_every_days.clone(),
     }))
 }
 

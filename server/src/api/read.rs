@@ -1288,6 +1288,7 @@ fn dealer_json(
         "claims": tracked(&s.claims, today),
         "problems": tracked(&s.problems, today),
         "activities": tracked(&s.activities, today),
+        "notes": records(&s.notes, Some("at")),
     }))
 }
 
@@ -1300,7 +1301,7 @@ fn dealer_json(
     security(("bearer" = [])),
     params(("id" = DealerId, Path, description = "The dealer")),
     responses(
-        (status = 200, description = "The dealer's whole state: `{id, territory, profile, visits, commitments, claims, problems, activities}`, each record with its `id`", body = Object),
+        (status = 200, description = "The dealer's whole state: `{id, territory, profile, visits, commitments, claims, problems, activities, notes}`, each record with its `id`", body = Object),
         (status = 404, description = "No such dealer, or not in a territory the caller may read (`not_found`)", body = ErrorBody),
         Authed,
         Always,

@@ -619,6 +619,12 @@ pub(super) fn activity_values<'a>(
         Val::OptText(a.currency.as_deref()),
         Val::Text(&a.status),
         Val::OptText(a.planned_by.as_deref()),
+        Val::Int(a.invited),
+        Val::Int(a.attended),
+        Val::OptInt(a.attendance),
+        Val::OptText(a.result.as_deref()),
+        Val::Int(a.photos),
+        Val::OptText(a.claim.as_deref()),
     ]
 }
 
@@ -630,7 +636,8 @@ pub(super) async fn insert_activities(
 ) -> Result<(), StoreError> {
     rows::insert(
         w,
-        "INSERT INTO rm_activities (id, dealer, territory, kind, title, starts, ends, starts_at, budget_minor, currency, status, planned_by)",
+        "INSERT INTO rm_activities (id, dealer, territory, kind, title, starts, ends, starts_at, budget_minor, currency, status, planned_by, \
+         invited, attended, attendance, result, photos, claim)",
         tail,
         rows,
     )

@@ -9,8 +9,9 @@ import { isOverdue, refreshAgeing } from '../ageing.js';
 const RECENT = 30 * DAY;
 let asked = false;
 
-/** The card for `user` over every dealer state `dealers`; null when nothing waits. */
-export function claimsCard(dealers, user, now = Date.now()) {
+/** The claims `user` holds over every dealer state `dealers` that someone else decided on and that wait for them
+ * (and rejections of the last 30 days): overdue for reconciliation first, then the newest decisions. */
+export function claimsWaiting(dealers, user, now = Date.now()) {
   if (!asked) {
     asked = true;
     refreshAgeing();
@@ -26,9 +27,13 @@ export function claimsCard(dealers, user, now = Date.now()) {
       items.push({ id, dealer: d.id, name: d.profile?.name ?? d.id, c, st, at: decided.at, late: st === 'spent' && isOverdue(c, now) });
     }
   }
+  return items.sort((a, b) => (b.late - a.late) || (b.at - a.at));
+}
+
+/** The card for `user` over every dealer state `dealers`; null when nothing waits. */
+export function claimsCard(dealers, user, now = Date.now()) {
+  const items = claimsWaiting(dealers, user, now);
   if (!items.length) return null;
-  // Overdue for reconciliation first, then the newest decisions.
-  items.sort((a, b) => (b.late - a.late) || (b.at - a.at));
   const late = items.filter((x) => x.late).length;
   return h('section.card', { 'data-section': 'my-claims' }, h('h2', t('claims.news')),
     late ? h('p.warn', { 'data-overdue': late }, `${t('ageing.overdueCount')}: ${late}`) : null,

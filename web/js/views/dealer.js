@@ -6,6 +6,9 @@ import { stamp } from '../session.js';
 import { h, fmtTime, fmtDay, fmtMoney, statusBadge, confirmStep, ask, toast, errorText, fieldName, conflictValue } from '../ui.js';
 import { profileCard, downlineCard } from './profile.js';
 import { claimItem } from './claim.js';
+import { recordCard } from './record.js';
+import { notesSection } from './notes.js';
+import { activitySection } from './activity.js';
 
 // views/pending.js, loaded with the first dealer page (precached, so offline too); until then no commitment shows as pending.
 let pend = null;
@@ -25,7 +28,8 @@ function section(title, testid, ...body) {
   return h('section.card', { 'data-section': testid }, h('h2', title), ...body);
 }
 
-function visitItem(v, zone) {
+/** One visit; `downline`: the dealer's customers, to name those seen on it (a joint visit). */
+function visitItem(v, zone, downline) {
   const gps = v.gps ? `${v.gps.lat.toFixed(5)}, ${v.gps.lon.toFixed(5)} ±${Math.round(v.gps.accuracy_m)} m${v.gps.manual ? ` (${t('visit.manual')})` : ''}` : null;
   const pics = h('div.thumbs');
   Object.keys(v.photos).forEach((hash, i) => {
@@ -36,6 +40,7 @@ function visitItem(v, zone) {
     v.summary ? h('div', v.summary) : null,
     Object.values(v.notes).map((n) => h('div.note', n.text)),
     Object.keys(v.attendees).length ? h('div.muted', `${t('visit.attendeesShort')}: `, Object.keys(v.attendees).join('、')) : null,
+    Object.keys(v.customers).length ? h('div.muted', { 'data-test': 'customers' }, `${t('jv.seen')}: `, Object.keys(v.customers).map((c) => downline[c]?.name ?? c).join('、')) : null,
     gps ? h('div.muted', 'GPS: ', gps) : null,
     pics);
 }
@@ -118,8 +123,11 @@ export function dealerView({ id }, rerender) {
       downlineCard(d, doc, rerender),
       section(t('dealer.commitments'), 'commitments', h('ul.plain', open.length ? open.map((c) => commitmentItem(c, doc, d.territory, rerender)) : h('li.muted', t('dealer.none')))),
       section(t('dealer.problems'), 'problems', list(withIds(d.problems).map((p) => problemItem(p, doc, rerender)))),
+      recordCard(doc, rerender),
       section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
-      section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone)) : h('li.muted', t('visit.none')))),
+      activitySection(d, doc, rerender),
+      notesSection(d, doc, rerender),
+      section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone, d.profile.downline)) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
         h('strong', fieldName(c.path)), ': ',
         [c.winner, ...c.others].map((v) => h('div.cval', `${conflictValue(c, v)} — ${v.by ?? '?'}`)))))) : null));

@@ -4,6 +4,7 @@ import * as local from '../local.js';
 import { h, daysAgo, select } from '../ui.js';
 import { session } from '../session.js';
 import { claimsCard } from './claims-news.js';
+import { todayCard } from './today.js';
 
 export const KINDS = ['distributor', 'retailer', 'business_partner', 'bank_branch'];
 export const STATUSES = ['prospect', 'active', 'dormant', 'terminated'];
@@ -58,5 +59,5 @@ export function dealersView() {
   const handover = h('span');
   import('./handover.js').then((m) => m.badge(handover, docs), () => {});
   return h('section', h('div.head', h('h1', t('dealers.title')), count, handover, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title')),
-    h('a.button', { href: '#/dealers/new', 'data-action': 'new-dealer' }, t('net.add'))), claimsCard(docs, session()?.user, now), bar, list);
+    h('a.button', { href: '#/dealers/new', 'data-action': 'new-dealer' }, t('net.add'))), todayCard(docs, now), claimsCard(docs, session()?.user, now), bar, list);
 }

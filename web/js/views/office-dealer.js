@@ -1,5 +1,5 @@
 // Head office's dealer page: the dealer document as the server merged it — profile, visits (notes, attendees,
-// photos, downline customers), commitments, claims, problems and activities; every table exports to CSV, and every
+// photos, downline customers), notes made outside visits, commitments, claims, problems and activities (invited, who came, result, photos, claim); every table exports to CSV, and every
 // record opens its audit history (views/office-history.js).
 import { getJSON, fromServer } from '../api.js';
 import { t } from '../i18n.js';
@@ -8,9 +8,9 @@ import { who, money, managerLink, table, keys, csvButton, section } from './offi
 
 const amount = (m) => (m ? money(m.minor, m.currency) : '—');
 
-/** A visit's photo, from the browser's cache when it was shown before (photos are immutable). */
-function photo(hash, i, v, zone) {
-  const img = h('img', { alt: `${t('visit.photos')} ${i + 1} · ${fmtTime(v.at, zone)}`, width: 96, height: 96, loading: 'lazy' });
+/** A visit's or an activity's photo, from the browser's cache when it was shown before (photos are immutable). */
+function photo(hash, alt) {
+  const img = h('img', { alt, width: 96, height: 96, loading: 'lazy' });
   fromServer(hash).then((u) => { if (u) img.src = u; else img.alt = t('office.photoMissing'); });
   return img;
 }
@@ -41,6 +41,11 @@ export async function dealerPage(id) {
   const file = `dealer-${d.id}`;
   const hist = (kind, label) => ({ file, kind, label, dealer: d.id, zone });
   const customers = p.downline ?? {};
+  const names = (set) => keys(set).map((c) => customers[c]?.name ?? c).join('、');
+  const claimOf = (a) => {
+    const c = d.claims.find((x) => x.activity === a.id);
+    return c ? `${c.purpose} · ${statusText(c, 'claim.')}` : '';
+  };
   const visitCols = [[t('office.when'), (v) => fmtTime(v.at, zone)], [t('office.manager'), (v) => who(v.manager)],
     [t('office.purposes'), (v) => keys(v.purposes).map((x) => t('purpose.' + x)).join('、')], [t('office.summary'), (v) => v.summary],
     [t('visit.attendees', t('office.attendees')), (v) => keys(v.attendees).join('、')], [t('dealer.downline'), (v) => keys(v.customers).map((c) => customers[c]?.name ?? c).join('、')],
@@ -54,7 +59,7 @@ export async function dealerPage(id) {
       keys(v.customers).length ? h('div.muted', `${t('dealer.downline')}: ${keys(v.customers).map((c) => customers[c]?.name ?? c).join('、')}`) : null,
       Object.values(v.notes ?? {}).map((n) => h('blockquote.note', n.text, h('div.muted', `${who(n.by)} · ${fmtTime(n.at, zone)}`))),
       v.gps ? h('div.muted', `GPS ${v.gps.lat.toFixed(4)}, ${v.gps.lon.toFixed(4)} ±${Math.round(v.gps.accuracy_m)} m`) : null,
-      Object.keys(v.photos ?? {}).length ? h('div.photos', Object.keys(v.photos).map((p, i) => photo(p, i, v, zone))) : null,
+      Object.keys(v.photos ?? {}).length ? h('div.photos', Object.keys(v.photos).map((p, i) => photo(p, `${t('visit.photos')} ${i + 1} · ${fmtTime(v.at, zone)}`))) : null,
       h('div', historyButton(d.id, 'visit', v.id, `${t('history.visit')} ${fmtTime(v.at, zone)}`, zone))))) : h('p.muted', t('dealer.none')));
   return h('div.dealer-page', { 'data-dealer-page': d.id },
     h('p', h('a', { href: '#/office/dealers' }, t('office.backToDealers'))),
@@ -65,6 +70,7 @@ export async function dealerPage(id) {
         h('dt', t('dealer.brands')), h('dd', Object.entries(p.brands ?? {}).filter(([, x]) => !x.gone).map(([b, x]) => `${b}${x.exclusive ? `（${t('office.exclusive')}）` : ''}`).join('、') || '—'),
         h('dt', t('dealer.downline')), h('dd', Object.values(customers).map((c) => h('div', c.name, c.core ? h('span.badge', t('dealer.core')) : null, c.note ? ` ${c.note}` : ''))))),
     visits,
+    block('notes', t('note.title'), [[t('office.when'), (n) => fmtTime(n.at, zone)], [t('office.manager'), (n) => who(n.by)], [t('office.notes'), (n) => n.text]], d.notes ?? [], { file }),
     block('commitments', t('dealer.allCommitments'), [[t('commitment.what'), (c) => c.what], [t('commitment.toWhom'), (c) => c.to_whom], [t('commitment.owner'), (c) => who(c.owner)],
       [t('commitment.due'), (c) => fmtDay(c.due)], [t('commitment.overdue'), (c) => (c.standing?.overdue ? t('commitment.overdue') : '')], [t('dealers.status'), (c) => statusText(c, 'cstatus.')], [t('office.amount'), (c) => amount(c.amount)]], d.commitments, hist('commitment', (c) => c.what)),
     block('claims', t('dealer.claims'), [[t('claim.purpose'), (c) => c.purpose], [t('claim.category'), (c) => t('ecat.' + c.category)], [t('office.amount'), (c) => amount(c.amount)],
@@ -73,5 +79,16 @@ export async function dealerPage(id) {
     block('problems', t('dealer.problems'), [[t('problem.title'), (x) => x.title], [t('problem.category'), (x) => t('pcat.' + x.category)], [t('problem.severity'), (x) => t('sev.' + x.severity)],
       [t('dealers.status'), (x) => statusText(x, 'pstatus.')], [t('office.escalated'), (x) => (x.escalated ? '✓' : '')], [t('office.resolution'), (x) => x.resolution ?? '']], d.problems, hist('problem', (x) => x.title)),
     block('activities', t('office.activities'), [[t('office.activity'), (a) => a.title], [t('office.kind'), (a) => t('akind.' + a.kind, a.kind)], [t('office.dates'), (a) => `${a.starts} – ${a.ends}`],
-      [t('office.budget'), (a) => amount(a.budget)], [t('dealers.status'), (a) => statusText(a, 'astatus.')]], d.activities, hist('activity', (a) => a.title)));
+      [t('office.budget'), (a) => amount(a.budget)], [t('dealers.status'), (a) => statusText(a, 'astatus.')],
+      [t('activity.invited'), (a) => names(a.invited)], [t('activity.attended'), (a) => names(a.attended)], [t('activity.attendance'), (a) => a.attendance ?? ''],
+      [t('activity.result'), (a) => a.result ?? ''], [t('activity.claim'), (a) => claimOf(a)]], d.activities, hist('activity', (a) => a.title)),
+    activityPhotos(d.activities));
+}
+
+/** The photos of the activities that have some, each group named by its activity. */
+function activityPhotos(activities) {
+  const withPhotos = activities.filter((a) => keys(a.photos).length);
+  return withPhotos.length ? h('section.block', { 'data-section': 'activity-photos' }, h('h3', t('activity.photos')),
+    withPhotos.map((a) => h('div', { 'data-activity': a.id }, h('div.muted', a.title),
+      h('div.photos', keys(a.photos).map((p, i) => photo(p, `${a.title} ${i + 1}`)))))) : null;
 }

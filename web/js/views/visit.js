@@ -1,5 +1,6 @@
-// Manager: record a visit — GPS (or typed), purposes, summary, notes, attendees, photos,
-// and commitments, problems and expense claims made during it. Saved on the device first.
+// Manager: record a visit — GPS (or typed), purposes, summary, notes, attendees, the downline customers seen
+// with the dealer (joint visit), photos, and commitments, problems and expense claims made during it (their
+// sub-forms also serve views/record.js, outside a visit). Saved on the device first.
 import { t } from '../i18n.js';
 import * as local from '../local.js';
 import * as photos from '../photos.js';
@@ -16,7 +17,11 @@ const ECATS = ['placement', 'salesman_wage', 'event', 'training', 'other'];
 const localInput = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 const today = () => new Date().toISOString().slice(0, 10);
 
-function sub(kind, legend, changed) {
+const LEGENDS = { commitment: 'dealer.allCommitments', problem: 'dealer.problems', claim: 'dealer.claims' };
+
+/** The sub-form of one commitment, problem or claim (`kind`); `changed()` after any change or its removal. */
+export function sub(kind, changed) {
+  const legend = t(LEGENDS[kind]);
   const box = h(`fieldset.sub.${kind}`, { 'data-sub': kind }, h('legend', legend));
   const rm = h('button.link', { type: 'button', 'aria-label': `${t('visit.remove')} ${legend}`, title: t('visit.remove'), onclick: () => { box.remove(); changed(); } }, '✕');
   box.append(rm);
@@ -39,6 +44,37 @@ function sub(kind, legend, changed) {
 }
 
 const val = (box, name) => box.querySelector(`[name="${name}"]`).value.trim();
+
+/** A sub-form's record as `[collection, record]`, made by `user` at `at` (epoch ms). */
+export function subRecord(box, user, at) {
+  const open = { by: user, at };
+  const kind = box.dataset.sub;
+  if (kind === 'commitment') {
+    return ['commitments', {
+      what: val(box, 'what'), to_whom: val(box, 'to_whom'), made_by: user, owner: user,
+      made_at: at, due: val(box, 'due'), status: { open }, notes: {},
+    }];
+  }
+  if (kind === 'problem') {
+    return ['problems', {
+      category: val(box, 'category'), severity: val(box, 'severity'), title: val(box, 'title'),
+      description: val(box, 'description'), status: { open }, resolution: '', escalated: false, notes: {},
+    }];
+  }
+  return ['claims', {
+    category: val(box, 'category'), purpose: val(box, 'purpose'),
+    amount: { minor: Math.round(Number(val(box, 'amount')) * 100), currency: val(box, 'currency').toUpperCase() },
+    status: { requested: open },
+  }];
+}
+
+/** The dealer's downline customers to tick as seen on this visit, core ones first; null when it has none. */
+function customersBlock(downline) {
+  const all = Object.entries(downline).sort(([, a], [, b]) => b.core - a.core || a.name.localeCompare(b.name));
+  if (!all.length) return null;
+  return h('fieldset', { 'data-test': 'customers' }, h('legend', t('jv.customers')), h('div.checks', all.map(([id, c]) =>
+    h('label.inline', h('input', { type: 'checkbox', name: 'customers', value: id }), c.name, c.core ? h('span.badge', t('dealer.core')) : null))));
+}
 
 // A form being filled is kept as a draft in this user's database (per dealer), so a page the phone
 // kills (Android does, for the camera) or a reload gives it back; saving the visit or discarding clears it.
@@ -107,7 +143,7 @@ export function visitView({ id }, rerender, navigate) {
     removeEventListener('pagehide', flush);
     return db.write({ meta: { [draftKey(id)]: undefined } }).catch(() => {});
   };
-  const addSub = (kind) => subs.append(sub(kind, { commitment: t('dealer.allCommitments'), problem: t('dealer.problems'), claim: t('dealer.claims') }[kind], changed));
+  const addSub = (kind) => subs.append(sub(kind, changed));
   db.get('meta', draftKey(id)).then((draft) => {
     drafted.dataset.restored = String(!!draft && !over);
     if (!draft || over) return;
@@ -133,6 +169,7 @@ export function visitView({ id }, rerender, navigate) {
       purposes: set(f.getAll('purposes')),
       summary: f.get('summary').trim(),
       attendees: set(f.get('attendees').split(/[,，、]/).map((s) => s.trim()).filter(Boolean)),
+      customers: set(f.getAll('customers')),
       photos: Object.fromEntries([...taken.values()].map((p) => [p.hash, { mime: p.mime, bytes: p.bytes.length, taken_at: p.taken_at }])),
     };
     const note = f.get('notes').trim();
@@ -140,27 +177,7 @@ export function visitView({ id }, rerender, navigate) {
     try {
       // Photos first: a visit never names a photo this device does not hold.
       for (const p of taken.values()) await photos.keep(p);
-      const open = { by: user, at };
-      const records = [...subs.querySelectorAll('[data-sub]')].map((box) => {
-        const kind = box.dataset.sub;
-        if (kind === 'commitment') {
-          return ['commitments', {
-            what: val(box, 'what'), to_whom: val(box, 'to_whom'), made_by: user, owner: user,
-            made_at: at, due: val(box, 'due'), status: { open }, notes: {},
-          }];
-        }
-        if (kind === 'problem') {
-          return ['problems', {
-            category: val(box, 'category'), severity: val(box, 'severity'), title: val(box, 'title'),
-            description: val(box, 'description'), status: { open }, resolution: '', escalated: false, notes: {},
-          }];
-        }
-        return ['claims', {
-          category: val(box, 'category'), purpose: val(box, 'purpose'),
-          amount: { minor: Math.round(Number(val(box, 'amount')) * 100), currency: val(box, 'currency').toUpperCase() },
-          status: { requested: open },
-        }];
-      });
+      const records = [...subs.querySelectorAll('[data-sub]')].map((box) => subRecord(box, user, at));
       const vid = await local.edit('recordVisit', doc, visit, note, records, stamp(gps));
       await forget();
       toast(t('visit.saved'));
@@ -179,6 +196,7 @@ export function visitView({ id }, rerender, navigate) {
     field(t('visit.summary'), h('input', { name: 'summary' })),
     field(t('visit.notes'), h('textarea', { name: 'notes', rows: 3 })),
     field(t('visit.attendees'), h('input', { name: 'attendees' })),
+    customersBlock(d.profile.downline),
     h('fieldset', h('legend', t('visit.photos')), file, thumbs, h('p.muted', t('visit.photoUpload'))),
     subs,
     h('div.actions',
