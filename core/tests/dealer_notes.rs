@@ -123,15 +123,7 @@ fn push_raw(
         .commit_with(CommitOptions::default().with_message(stamp("m1", 6).to_message()))
         .unwrap();
     let change = raw.get_change_by_hash(&hash).unwrap();
-    let req = SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        replica: String::new(),
-        cursor: Cursor::default(),
-        push: vec![DocChanges {
-            doc: DocId::Dealer(dealer()),
-            changes: vec![ChangeBytes(change.raw_bytes().to_vec())],
-        }],
-    };
+    let req = push_request(DocId::Dealer(dealer()), &[change]);
     hub.sync(&manager("m1"), &req).unwrap()
 }
 

@@ -197,20 +197,7 @@ fn a_manager_cannot_write_or_read_another_territory() {
         DealerProfile::validate,
     )
     .unwrap();
-    let changes = copy
-        .changes_since(&[])
-        .iter()
-        .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
-        .collect();
-    let req = SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        replica: String::new(),
-        cursor: Cursor::default(),
-        push: vec![DocChanges {
-            doc: DocId::Dealer(dealer()),
-            changes,
-        }],
-    };
+    let req = push_request(DocId::Dealer(dealer()), &copy.changes_since(&[]));
     let before = heads(&hub, &DocId::Dealer(dealer()));
     let resp = hub.sync(&outsider, &req).unwrap();
     assert_eq!(resp.rejected[0].code, RejectCode::Forbidden);
@@ -340,15 +327,7 @@ fn a_hand_crafted_change_that_breaks_a_domain_rule_is_refused() {
         .commit_with(CommitOptions::default().with_message(stamp("m1", 9).to_message()))
         .unwrap();
     let change = raw.get_change_by_hash(&hash).unwrap();
-    let req = SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        replica: String::new(),
-        cursor: Cursor::default(),
-        push: vec![DocChanges {
-            doc: DocId::Dealer(dealer()),
-            changes: vec![ChangeBytes(change.raw_bytes().to_vec())],
-        }],
-    };
+    let req = push_request(DocId::Dealer(dealer()), &[change]);
     let resp = hub.sync(&manager("m1"), &req).unwrap();
     assert_eq!(resp.rejected[0].code, RejectCode::Invalid);
     assert_eq!(resp.rejected[0].rule.as_deref(), Some("record"));
@@ -532,16 +511,8 @@ fn spend_again(old: &mut AutoCommit, pad: usize) -> SyncRequest {
     old.put(&step, "by", "m1").unwrap();
     old.put(&step, "at", T0 + 9_000).unwrap();
     old.commit_with(CommitOptions::default().with_message(stamp("m1", 9).to_message()));
-    let change = old.get_last_local_change().unwrap();
-    SyncRequest {
-        protocol: PROTOCOL_VERSION,
-        replica: String::new(),
-        cursor: Cursor::default(),
-        push: vec![DocChanges {
-            doc: DocId::Dealer(dealer()),
-            changes: vec![ChangeBytes(change.raw_bytes().to_vec())],
-        }],
-    }
+    let change = old.get_last_local_change().unwrap().clone();
+    push_request(DocId::Dealer(dealer()), &[change])
 }
 
 fn spent_now(hub: &Hub) -> Option<Money> {

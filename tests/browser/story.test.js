@@ -28,6 +28,8 @@ async function exportCsv(page) {
   return readFileSync(await download.path(), 'utf8');
 }
 
+const month = new Date().toISOString().slice(0, 7);
+
 for (const [lang, locale, words] of LANGS) {
   test(`a manager's offline day reaches head office whole: prospect, customers, joint visit, promotion, claim, history (${lang})`, async () => {
     const name = `花蓮新商行 ${lang}`;
@@ -114,6 +116,13 @@ for (const [lang, locale, words] of LANGS) {
     const online = Date.now();
     await ctx.setOffline(false);
     await synced(page);
+
+    // Online, the dealer page's sales card (sales live on the server): this month's actual, entered on the phone.
+    const sales = page.locator('[data-section=sales] [data-form=sales-actual]');
+    await sales.waitFor();
+    await sales.locator('input[name=amount]').fill('150000');
+    await sales.locator('button[type=submit]').click();
+    await page.locator(`[data-section=sales] tr[data-sales="${month}"]`, { hasText: '150,000' }).waitFor();
     await ctx.close();
 
     // ---- Head office.
@@ -145,6 +154,7 @@ for (const [lang, locale, words] of LANGS) {
     await dealer.locator('[data-section=claims] tr', { hasText: promo }).waitFor();
     const activity = dealer.locator('[data-section=activities] tr', { hasText: promo });
     await activity.getByText(`${promo} · ${words.requested}`).waitFor();
+    await dealer.locator(`[data-section=sales] tr[data-sales="${month}"]`, { hasText: '150,000' }).waitFor();
 
     // The manager page, from the visit's manager.
     await visit.locator('[data-manager-link=yang]').click();

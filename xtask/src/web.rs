@@ -99,6 +99,8 @@ const LAZY: &[&str] = &[
     "./js/views/office",
     "./js/views/approvals.js",
     "./js/views/escalations.js",
+    // Sales live on the server: the phone's sales card works online only.
+    "./js/views/sales-entry.js",
     "./js/act.js",
     "./js/i18n-office.js",
 ];

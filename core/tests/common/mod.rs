@@ -1,12 +1,16 @@
 //! Shared fixtures for core's integration tests: people, stamps and a small territory.
 #![allow(dead_code)]
 
+use fieldsync_core::automerge::Change;
 use fieldsync_core::calendar::Timestamp;
+use fieldsync_core::doc::DocId;
 use fieldsync_core::ids::{DeviceId, TerritoryId, UserId};
 use fieldsync_core::model::{DealerKind, DealerProfile, DealerStatus, Territory};
 use fieldsync_core::set::Set;
 use fieldsync_core::stamp::Stamp;
-use fieldsync_core::sync::{Hub, Principal, Replica, Role};
+use fieldsync_core::sync::{
+    ChangeBytes, Cursor, DocChanges, Hub, PROTOCOL_VERSION, Principal, Replica, Role, SyncRequest,
+};
 
 pub const T0: i64 = 1_795_000_000_000; // 2026-11-18
 
@@ -74,4 +78,20 @@ pub fn hub_with_territory() -> Hub {
         .unwrap();
     sync(&mut hub, &head_office(), &mut ho);
     hub
+}
+
+/// A request pushing `changes` to `doc` as they are, from a device that skips every check (a hostile one).
+pub fn push_request(doc: DocId, changes: &[Change]) -> SyncRequest {
+    SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        replica: String::new(),
+        cursor: Cursor::default(),
+        push: vec![DocChanges {
+            doc,
+            changes: changes
+                .iter()
+                .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+                .collect(),
+        }],
+    }
 }

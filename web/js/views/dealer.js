@@ -97,6 +97,15 @@ function problemItem(p, doc, rerender) {
       p.escalation ? null : h('button', { 'data-action': 'escalate', onclick: () => act(['escalate', doc, p.id, stamp()], rerender) }, t('escalation.escalate'))) : null);
 }
 
+/** Monthly sales (on the server, not on the device): filled online by views/sales-entry.js, which is not precached. */
+function salesCard(id) {
+  const box = section(t('msales.title'), 'sales', h('p.muted', t('msales.offline')));
+  const fill = () => import('./sales-entry.js').then((m) => box.isConnected && m.fillSales(box, id)).catch(() => {});
+  if (navigator.onLine) fill();
+  else addEventListener('online', fill, { once: true });
+  return box;
+}
+
 const list = (items) => h('ul.plain', items.length ? items : h('li.muted', t('dealer.none')));
 const withIds = (m) => Object.entries(m).map(([id, r]) => ({ id, ...r }));
 
@@ -127,6 +136,7 @@ export function dealerView({ id }, rerender) {
       section(t('dealer.claims'), 'claims', list(withIds(d.claims).map((c) => claimItem(c, doc, rerender)))),
       activitySection(d, doc, rerender),
       notesSection(d, doc, rerender),
+      salesCard(id),
       section(t('dealer.visits'), 'visits', h('ul.plain', visits.length ? visits.map((v) => visitItem(v, d.zone, d.profile.downline)) : h('li.muted', t('visit.none')))),
       conflicts.length ? section(t('dealer.conflicts'), 'conflicts', h('ul.plain', conflicts.map((c) => h('li',
         h('strong', fieldName(c.path)), ': ',

@@ -1,10 +1,11 @@
 // Head office's dealer page: the dealer document as the server merged it — profile, visits (notes, attendees,
 // photos, downline customers), notes made outside visits, commitments, claims, problems and activities (invited, who came, result, photos, claim); every table exports to CSV, and every
-// record opens its audit history (views/office-history.js).
+// record opens its audit history (views/office-history.js); and the dealer's monthly sales against target.
 import { getJSON, fromServer } from '../api.js';
 import { t } from '../i18n.js';
 import { h, fmtTime, fmtDay, statusText } from '../ui.js';
 import { who, money, managerLink, table, keys, csvButton, section } from './office-common.js';
+import { pct } from './office-sales.js';
 
 const amount = (m) => (m ? money(m.minor, m.currency) : '—');
 
@@ -35,7 +36,8 @@ function block(name, title, cols, rows, attr) {
 }
 
 export async function dealerPage(id) {
-  const d = await getJSON(`/api/dealers/${encodeURIComponent(id)}`);
+  const [d, sales] = await Promise.all([getJSON(`/api/dealers/${encodeURIComponent(id)}`),
+    getJSON(`/api/sales?dealer=${encodeURIComponent(id)}&per_page=100`)]);
   const p = d.profile;
   const zone = d.zone;
   const file = `dealer-${d.id}`;
@@ -82,7 +84,10 @@ export async function dealerPage(id) {
       [t('office.budget'), (a) => amount(a.budget)], [t('dealers.status'), (a) => statusText(a, 'astatus.')],
       [t('activity.invited'), (a) => names(a.invited)], [t('activity.attended'), (a) => names(a.attended)], [t('activity.attendance'), (a) => a.attendance ?? ''],
       [t('activity.result'), (a) => a.result ?? ''], [t('activity.claim'), (a) => claimOf(a)]], d.activities, hist('activity', (a) => a.title)),
-    activityPhotos(d.activities));
+    activityPhotos(d.activities),
+    block('sales', t('office.sales'), [[t('office.month'), (s) => s.month], [t('sales.target'), (s) => money(s.target_minor, s.currency)],
+      [t('sales.actual'), (s) => money(s.actual_minor, s.currency)], [t('sales.achievement'), (s) => pct(s.achievement)]],
+    sales.items.map((s) => ({ ...s, id: s.month })), { file }));
 }
 
 /** The photos of the activities that have some, each group named by its activity. */
