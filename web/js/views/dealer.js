@@ -100,7 +100,9 @@ function problemItem(p, doc, rerender) {
 /** Monthly sales (on the server, not on the device): filled online by views/sales-entry.js, which is not precached. */
 function salesCard(id) {
   const box = section(t('msales.title'), 'sales', h('p.muted', t('msales.offline')));
-  const fill = () => import('./sales-entry.js').then((m) => box.isConnected && m.fillSales(box, id)).catch(() => {});
+  const fill = () => import('./sales-entry.js').then((m) => box.isConnected && m.fillSales(box, id)).catch((e) => {
+    box.replaceChildren(box.firstChild, h('p.error', errorText(e)), h('button', { type: 'button', 'data-action': 'retry-sales', onclick: fill }, t('sync.retry')));
+  });
   if (navigator.onLine) fill();
   else addEventListener('online', fill, { once: true });
   return box;
