@@ -121,7 +121,7 @@ for (const [lang, locale, words] of LANGS) {
     await synced(page);
 
     // Online, the dealer page's sales card (sales live on the server): this month's actual, entered on the phone.
-    await page.reload();
+    await page.click('[data-section=sales] [data-action=show-sales]');
     const sales = page.locator('[data-section=sales] [data-form=sales-actual]');
     await sales.waitFor();
     await sales.locator('input[name=amount]').fill('150000');

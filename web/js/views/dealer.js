@@ -97,14 +97,17 @@ function problemItem(p, doc, rerender) {
       p.escalation ? null : h('button', { 'data-action': 'escalate', onclick: () => act(['escalate', doc, p.id, stamp()], rerender) }, t('escalation.escalate'))) : null);
 }
 
-/** Monthly sales (on the server, not on the device): filled online by views/sales-entry.js, which is not precached. */
+/** Monthly sales (on the server, not on the device): shown on request, online, by views/sales-entry.js (not precached). */
 function salesCard(id) {
-  const box = section(t('msales.title'), 'sales', h('p.muted', t('msales.offline')));
-  const fill = () => import('./sales-entry.js').then((m) => box.isConnected && m.fillSales(box, id)).catch((e) => {
-    box.replaceChildren(box.firstChild, h('p.error', errorText(e)), h('button', { type: 'button', 'data-action': 'retry-sales', onclick: fill }, t('sync.retry')));
+  const box = section(t('msales.title'), 'sales');
+  const show = () => import('./sales-entry.js').then((m) => m.fillSales(box, id)).catch((e) => {
+    box.replaceChildren(box.firstChild, h('p.error', errorText(e)), h('button', { type: 'button', 'data-action': 'show-sales', onclick: show }, t('sync.retry')));
   });
-  if (navigator.onLine) fill();
-  else addEventListener('online', fill, { once: true });
+  box.append(h('p.muted', t('msales.online')), h('button', { type: 'button', 'data-action': 'show-sales', onclick: (e) => {
+    if (!navigator.onLine) { toast(t('msales.offline'), 'error'); return; }
+    e.currentTarget.disabled = true;
+    show();
+  } }, t('msales.show')));
   return box;
 }
 
