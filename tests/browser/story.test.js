@@ -175,6 +175,12 @@ for (const [lang, locale, words] of LANGS) {
     assert.equal(lines.length, 2, lines.join('\n'));
     assert.ok(lines[1].includes(name) && lines[1].includes(visitSummary) && lines[1].includes('楊志豪'), lines[1]);
 
+    // The activities tab: the promotion with its two invited customers and the claim its budget became.
+    await office.click('[data-tab=activities]');
+    const listed = office.locator('tr[data-activity]', { hasText: promo });
+    await listed.locator('td', { hasText: /^2$/ }).waitFor();
+    await listed.locator('td', { hasText: '✓' }).waitFor();
+
     // The commitment's history: the phone's time (offline, earlier) and the server's (at the sync).
     await office.goto(`${BASE}/#/office/dealer/${id}`);
     await dealer.locator('[data-section=commitments] tr', { hasText: what }).locator('[data-action=history]').click();

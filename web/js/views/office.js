@@ -153,13 +153,14 @@ const loaders = {
     const p = await getJSON(`/api/activities?${q}&page=${opts.page}&per_page=50`);
     const cols = [[t('office.activity'), (a) => a.title], [t('office.dealer'), (a) => a.dealer_name], [t('office.kind'), (a) => t('akind.' + a.kind, a.kind)],
       [t('office.dates'), (a) => `${a.starts} – ${a.ends}`], [t('office.budget'), (a) => money(a.budget_minor, a.currency)], [t('dealers.status'), (a) => t('astatus.' + a.status, a.status)],
-      [t('office.manager'), (a) => who(a.planned_by)]];
+      [t('office.manager'), (a) => who(a.planned_by)], [t('activity.invited'), (a) => a.invited], [t('activity.attended'), (a) => (a.status === 'held' ? a.attended : '')],
+      [t('activity.attendance'), (a) => a.attendance ?? ''], [t('activity.result'), (a) => a.result ?? ''], [t('activity.claim'), (a) => (a.claim ? '✓' : '')]];
     return [filterBar(reload),
       h('div.tiles', p.totals.by_status.map((s) => h('div.tile', h('b', String(s.n)), h('span', t('astatus.' + s.status, s.status)))),
         p.totals.budget.map((b) => h('div.tile', { 'data-test': 'activity-budget' }, h('b', money(b.budget_minor, b.currency)), h('span', t('office.budget'))))),
       h('div.actions', statusSelect(['planned', 'held', 'cancelled'], 'astatus.', reload), csvButton('activities', cols, () => fetchAll(`/api/activities?${q}`))),
       table(cols.map((c) => c[0]), p.items.map((a) => h('tr', { 'data-activity': a.id }, h('td', a.title), dealerCell(a), cols.slice(2, 6).map((c) => h('td', String(c[1](a) ?? ''))),
-        h('td', a.planned_by ? managerLink(a.planned_by) : '')))),
+        h('td', a.planned_by ? managerLink(a.planned_by) : ''), cols.slice(7).map((c) => h('td', String(c[1](a) ?? '')))))),
       pager(p, reload)];
   },
   async claims(reload) {
