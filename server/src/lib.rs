@@ -23,6 +23,7 @@ pub mod seed;
 pub mod seed_scale;
 pub mod state;
 pub mod store;
+pub mod snapshots;
 pub mod sync;
 pub mod web;
 pub mod zone;
