@@ -17,7 +17,10 @@ fn visit(r: &mut Replica, id: &str, at: i64) {
     let v: VisitId = id.parse().unwrap();
     let mut visit = Visit::new(user("m1"), stamp("m1", at).at);
     visit.summary = format!("拜訪 {id}");
-    r.dealer_mut(&d()).unwrap().insert(&v, &visit, &stamp("m1", at)).unwrap();
+    r.dealer_mut(&d())
+        .unwrap()
+        .insert(&v, &visit, &stamp("m1", at))
+        .unwrap();
 }
 
 /// m1 records a dealer with a long history on the hub.
@@ -69,7 +72,10 @@ fn a_replica_fed_snapshots_holds_the_servers_documents_and_continues_from_the_fe
     assert_eq!(report.updated.len(), 2);
     let id = DocId::Dealer(d());
     for doc in [id.clone(), DocId::Territory(territory())] {
-        assert_eq!(heads(fresh.doc(&doc).unwrap()), heads(hub.doc(&doc).unwrap()));
+        assert_eq!(
+            heads(fresh.doc(&doc).unwrap()),
+            heads(hub.doc(&doc).unwrap())
+        );
     }
     assert_eq!(fresh.pending(), 0, "nothing of the server's is sent back");
     assert!(fresh.sync_request().push.is_empty());
@@ -78,10 +84,23 @@ fn a_replica_fed_snapshots_holds_the_servers_documents_and_continues_from_the_fe
     sync(&mut hub, &manager("m1"), &mut m1);
     let resp = hub.sync(&manager("m2"), &fresh.sync_request()).unwrap();
     assert_eq!(resp.changes.len(), 1);
-    assert_eq!(resp.changes[0].changes.len(), 1, "one new change, not the history");
+    assert_eq!(
+        resp.changes[0].changes.len(),
+        1,
+        "one new change, not the history"
+    );
     fresh.apply_response(&resp).unwrap();
     assert_eq!(heads(fresh.doc(&id).unwrap()), heads(hub.doc(&id).unwrap()));
-    assert_eq!(fresh.dealer(&d()).unwrap().dealer_state().unwrap().visits.len(), 31);
+    assert_eq!(
+        fresh
+            .dealer(&d())
+            .unwrap()
+            .dealer_state()
+            .unwrap()
+            .visits
+            .len(),
+        31
+    );
     assert_eq!(fresh.pending(), 0);
 }
 
@@ -100,8 +119,14 @@ fn a_snapshot_merges_into_a_held_document_and_keeps_its_unsent_edit() {
     let report = other.apply_response(&resp).unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let st = other.dealer(&d()).unwrap().dealer_state().unwrap();
-    assert!(st.visits.contains_key(&"v-meanwhile".parse::<VisitId>().unwrap()));
-    assert!(st.visits.contains_key(&"v-offline".parse::<VisitId>().unwrap()));
+    assert!(
+        st.visits
+            .contains_key(&"v-meanwhile".parse::<VisitId>().unwrap())
+    );
+    assert!(
+        st.visits
+            .contains_key(&"v-offline".parse::<VisitId>().unwrap())
+    );
     assert_eq!(other.pending(), 1, "its own visit is still to send");
     sync(&mut hub, &manager("m1"), &mut other);
     assert_eq!(other.pending(), 0);
@@ -123,6 +148,10 @@ fn a_snapshot_of_another_document_than_named_is_refused_and_changes_nothing() {
     resp.snapshots[dealer].doc = DocId::Dealer("d-other".parse().unwrap());
     let report = fresh.apply_response(&resp).unwrap();
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
-    assert!(fresh.doc(&DocId::Dealer("d-other".parse().unwrap())).is_none());
+    assert!(
+        fresh
+            .doc(&DocId::Dealer("d-other".parse().unwrap()))
+            .is_none()
+    );
     assert!(fresh.doc(&DocId::Dealer(d())).is_none());
 }

@@ -20,8 +20,8 @@ use fieldsync_core::stamp::Stamp;
 use fieldsync_core::sync::handover::{Handovers, Outgoing};
 use fieldsync_core::sync::ingest::{Context, decode_changes};
 use fieldsync_core::sync::{
-    ChangeBytes, Cursor, DocAck, DocChanges, DocSnapshot, Hash, Hub, Limits, PROTOCOL_VERSION, Principal,
-    PushLimits, RejectCode, Rejection, SyncRequest, SyncResponse, ingest_from,
+    ChangeBytes, Cursor, DocAck, DocChanges, DocSnapshot, Hash, Hub, Limits, PROTOCOL_VERSION,
+    Principal, PushLimits, RejectCode, Rejection, SyncRequest, SyncResponse, ingest_from,
 };
 
 use crate::auth::Caller;
@@ -887,7 +887,10 @@ async fn pull(
                 .await?
             {
                 Some(covers) => {
-                    let hash = state.store.feed_hash_at(t.as_str(), seq_i64(covers)).await?;
+                    let hash = state
+                        .store
+                        .feed_hash_at(t.as_str(), seq_i64(covers))
+                        .await?;
                     cursor.advance_to(t, covers, hash.as_deref());
                     after = covers;
                 }

@@ -38,7 +38,12 @@ async fn scene(server: &TestServer) -> Device {
     for i in 0..DEALERS {
         let s = m1.stamp();
         m1.replica
-            .create_dealer(&tid("t-north"), dealer(i), &profile(&format!("商行 {i}")), &s)
+            .create_dealer(
+                &tid("t-north"),
+                dealer(i),
+                &profile(&format!("商行 {i}")),
+                &s,
+            )
             .unwrap();
     }
     assert!(m1.sync().await.is_empty());
@@ -53,7 +58,12 @@ async fn scene(server: &TestServer) -> Device {
     m3.sync().await;
     let s = m3.stamp();
     m3.replica
-        .create_dealer(&tid("t-south"), "d-south".parse().unwrap(), &profile("南部商行"), &s)
+        .create_dealer(
+            &tid("t-south"),
+            "d-south".parse().unwrap(),
+            &profile("南部商行"),
+            &s,
+        )
         .unwrap();
     add_visit(&mut m3, &"d-south".parse().unwrap(), "v-south");
     assert!(m3.sync().await.is_empty());
@@ -88,7 +98,11 @@ async fn server_heads(server: &TestServer, territory: &str) -> Vec<(DocId, Vec<C
 }
 
 fn heads_of(replica: &Replica, id: &DocId) -> Vec<ChangeHash> {
-    let mut am = replica.doc(id).expect("the device holds it").automerge().clone();
+    let mut am = replica
+        .doc(id)
+        .expect("the device holds it")
+        .automerge()
+        .clone();
     am.get_heads()
 }
 
@@ -123,10 +137,16 @@ async fn a_fresh_device_downloads_a_long_history_as_snapshots_and_continues_from
     let mut fresh = server.device("m2", &t2);
     let (resp, report) = fresh.round().await;
     assert!(!report.more, "one page holds the territory");
-    assert_eq!(resp.snapshots.len(), DEALERS + 1, "every north document, whole");
+    assert_eq!(
+        resp.snapshots.len(),
+        DEALERS + 1,
+        "every north document, whole"
+    );
     assert!(resp.changes.is_empty(), "no change one at a time");
     assert!(
-        resp.snapshots.iter().all(|s| !s.doc.to_string().contains("south")),
+        resp.snapshots
+            .iter()
+            .all(|s| !s.doc.to_string().contains("south")),
         "nothing of another territory"
     );
     holds_what_the_server_holds(&server, &fresh, "t-north").await;
@@ -136,7 +156,12 @@ async fn a_fresh_device_downloads_a_long_history_as_snapshots_and_continues_from
         m1.replica.cursor().get(&tid("t-north")),
         "at the head of the feed"
     );
-    let st = fresh.replica.dealer(&dealer(3)).unwrap().dealer_state().unwrap();
+    let st = fresh
+        .replica
+        .dealer(&dealer(3))
+        .unwrap()
+        .dealer_state()
+        .unwrap();
     assert_eq!(st.visits.len(), VISITS);
     // What happens next arrives from the feed, as before.
     add_visit(&mut m1, &dealer(3), "v-next");
@@ -144,7 +169,12 @@ async fn a_fresh_device_downloads_a_long_history_as_snapshots_and_continues_from
     let (resp, _) = fresh.round().await;
     assert!(resp.snapshots.is_empty());
     assert_eq!(resp.changes.len(), 1, "{:?}", resp.changes);
-    let st = fresh.replica.dealer(&dealer(3)).unwrap().dealer_state().unwrap();
+    let st = fresh
+        .replica
+        .dealer(&dealer(3))
+        .unwrap()
+        .dealer_state()
+        .unwrap();
     assert_eq!(st.visits.len(), VISITS + 1);
     holds_what_the_server_holds(&server, &fresh, "t-north").await;
     assert_eq!(fresh.replica.pending(), 0);
@@ -291,7 +321,12 @@ async fn a_territory_granted_later_comes_as_snapshots_and_only_that_one(backend:
             .all(|s| !s.doc.to_string().contains("south")),
         "t-south continues from its feed"
     );
-    assert_eq!(resp.changes.len(), 1, "south's new visit: {:?}", resp.changes);
+    assert_eq!(
+        resp.changes.len(),
+        1,
+        "south's new visit: {:?}",
+        resp.changes
+    );
     holds_what_the_server_holds(&server, &m4, "t-north").await;
     assert_eq!(m4.replica.pending(), 0);
     add_visit(&mut m1, &dealer(1), "v-after-grant");
@@ -309,11 +344,7 @@ async fn a_territory_taken_away_between_pages_is_removed(backend: Backend) {
     let mut fresh = server.device("m2", &t2);
     let (first, report) = fresh.round().await;
     assert!(report.more && !first.snapshots.is_empty());
-    server
-        .store
-        .set_user_territories("m2", &[])
-        .await
-        .unwrap();
+    server.store.set_user_territories("m2", &[]).await.unwrap();
     let (resp, report) = fresh.round().await;
     assert_eq!(resp.revoked, vec![tid("t-north")]);
     assert!(resp.snapshots.is_empty());

@@ -10,8 +10,8 @@ use super::error::SyncError;
 use super::ingest::{Limits, decode_changes};
 use super::pace::Pace;
 use super::wire::{
-    ChangeBytes, DocChanges, DocSnapshot, Hash, PROTOCOL_VERSION, PushLimits, RejectCode, Rejection,
-    SyncRequest, SyncResponse,
+    ChangeBytes, DocChanges, DocSnapshot, Hash, PROTOCOL_VERSION, PushLimits, RejectCode,
+    Rejection, SyncRequest, SyncResponse,
 };
 use crate::doc::{DocError, DocId, Document, genesis};
 use crate::ids::{DealerId, IdError, TerritoryId, random_token};
