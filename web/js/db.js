@@ -115,6 +115,12 @@ export async function snapshot() {
 export async function docs(ids) {
   const tx = await txn(['docs', 'docmeta']);
   const d = tx.objectStore('docs'), m = tx.objectStore('docmeta');
+  if (ids.length > 20) {
+    // Many (a list of every dealer): one read of each store beats a read per document.
+    const [keys, bytes, mkeys, metas] = await Promise.all([d.getAllKeys(), d.getAll(), m.getAllKeys(), m.getAll()].map(result));
+    const b = new Map(keys.map((k, i) => [k, bytes[i]])), mm = new Map(mkeys.map((k, i) => [k, metas[i]]));
+    return ids.map((id) => ({ bytes: b.get(id), meta: mm.get(id) }));
+  }
   return Promise.all(ids.map(async (id) => {
     const [bytes, meta] = await Promise.all([result(d.get(id)), result(m.get(id))]);
     return { bytes, meta };
