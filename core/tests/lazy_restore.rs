@@ -61,7 +61,12 @@ impl Disk {
 
     /// Loads what a response names, as the device does before applying it.
     fn load_named(&self, r: &mut Replica, resp: &SyncResponse) {
-        for id in resp.accepted.iter().map(|a| &a.doc).chain(resp.changes.iter().map(|c| &c.doc)) {
+        for id in resp
+            .accepted
+            .iter()
+            .map(|a| &a.doc)
+            .chain(resp.changes.iter().map(|c| &c.doc))
+        {
             if self.docs.contains_key(id) {
                 self.load(r, id);
             }
@@ -77,7 +82,11 @@ fn visit(r: &mut Replica, who: &str, d: &DealerId, v: &str, at: i64) {
     let v: VisitId = v.parse().unwrap();
     r.dealer_mut(d)
         .unwrap()
-        .insert(&v, &Visit::new(user(who), stamp(who, at).at), &stamp(who, at))
+        .insert(
+            &v,
+            &Visit::new(user(who), stamp(who, at).at),
+            &stamp(who, at),
+        )
         .unwrap();
 }
 
@@ -87,8 +96,13 @@ fn day() -> (Hub, Replica, Replica) {
     let (mut a, mut b) = (Replica::new().unwrap(), Replica::new().unwrap());
     sync(&mut hub, &manager("m1"), &mut a);
     for i in 0..10 {
-        a.create_dealer(&territory(), dealer(i), &profile(&format!("經銷商 {i}")), &stamp("m1", i as i64))
-            .unwrap();
+        a.create_dealer(
+            &territory(),
+            dealer(i),
+            &profile(&format!("經銷商 {i}")),
+            &stamp("m1", i as i64),
+        )
+        .unwrap();
         visit(&mut a, "m1", &dealer(i), &format!("v-a{i}"), 100 + i as i64);
     }
     sync(&mut hub, &manager("m1"), &mut a);
@@ -140,7 +154,11 @@ fn changes_for_a_document_not_loaded_are_taken_in_whole_once_it_is_loaded() {
 
     let d5 = DocId::Dealer(dealer(5));
     let visits = |r: &Replica| r.dealer(&dealer(5)).unwrap().dealer_state().unwrap().visits;
-    assert_eq!(visits(&lazy).len(), 2, "m1's visit from before and m2's new one");
+    assert_eq!(
+        visits(&lazy).len(),
+        2,
+        "m1's visit from before and m2's new one"
+    );
     assert_eq!(visits(&lazy), visits(&eager));
     for id in lazy.doc_ids() {
         assert_eq!(lazy.doc_meta(id), eager.doc_meta(id), "{id}");

@@ -98,7 +98,10 @@ impl JsReplica {
     /// its bytes; `undefined` if it is not held.
     #[wasm_bindgen(js_name = docMeta)]
     pub fn doc_meta(&self, id: &str) -> Result<Option<String>, Error> {
-        self.inner.doc_meta(&doc_id(id)?).map(|m| to_json(&m)).transpose()
+        self.inner
+            .doc_meta(&doc_id(id)?)
+            .map(|m| to_json(&m))
+            .transpose()
     }
 
     /// Takes in a stored document (`saveDoc()`'s bytes) with its saved `docMeta()` (JSON);
