@@ -23,7 +23,7 @@ async function addDealers() {
     return res.text();
   };
   for (let more = true; more;) more = JSON.parse(r.applyResponse(await call(r.syncRequest()))).more;
-  if (!r.docIds().includes('territory:t-north')) {
+  if (!r.docMeta('territory:t-north')) {
     r.free();
     return seedTerritory({ territory: 't-north', name: '北區', region: '中部', managers: ['lin', 'chen'], dealers: DEALERS });
   }

@@ -118,12 +118,6 @@ impl JsReplica {
         Ok(self.inner.save_doc(&doc_id(id)?))
     }
 
-    /// The ids of every document held (`dealer:…`, `territory:…`).
-    #[wasm_bindgen(js_name = docIds)]
-    pub fn doc_ids(&self) -> Vec<String> {
-        self.inner.doc_ids().map(ToString::to_string).collect()
-    }
-
     /// Records the server's device id this replica syncs as; a new device means a
     /// fresh actor for the next edits. True: the bookkeeping changed, save it.
     #[wasm_bindgen(js_name = setDevice)]

@@ -71,13 +71,23 @@ fn a_visit_and_its_commitment_are_recorded_and_survive_save_and_restore() {
         "territory + dealer creation and two records are pending"
     );
 
-    let meta = r.meta().unwrap();
-    let docs: Vec<Vec<u8>> = r
-        .doc_ids()
+    // Saved as local.js saves it: the global bookkeeping, and each document's bytes and own bookkeeping.
+    let global = r.global_meta().unwrap();
+    let territory = "territory:t-north";
+    let saved: Vec<(Vec<u8>, String)> = [territory, doc.as_str()]
         .iter()
-        .map(|id| r.save_doc(id).unwrap().unwrap())
+        .map(|id| {
+            (
+                r.save_doc(id).unwrap().unwrap(),
+                r.doc_meta(id).unwrap().unwrap(),
+            )
+        })
         .collect();
-    let mut back = JsReplica::restore_from(&meta, docs).unwrap();
+    let mut back = JsReplica::restore_from(&global, Vec::new()).unwrap();
+    assert_eq!(back.pending(), 0, "nothing is loaded yet");
+    for (bytes, meta) in &saved {
+        back.load_doc(bytes, meta).unwrap();
+    }
     let s = state(&back, &doc);
     assert_eq!(s["visits"][&visit]["summary"], "店頭培訓");
     assert_eq!(s["commitments"][&commitment]["what"], "下週送試用品");
