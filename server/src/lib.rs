@@ -154,6 +154,8 @@ pub fn app(state: AppState) -> Router {
     let hardening = state.settings.hardening.clone();
     let router = router
         .layer(RequestDecompressionLayer::new())
+        // Outside decompression: the push gate bounds its queue by the bytes as sent.
+        .layer(middleware::from_fn(limiter::note_length))
         .layer(CompressionLayer::new().compress_when(compress_when()))
         .with_state(state);
     let router = hardening::limits(router, &hardening)
