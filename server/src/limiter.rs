@@ -321,9 +321,9 @@ mod tests {
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for i in 0..4 {
-            let (g, order) = (g.clone(), order.clone());
+            let (g2, order) = (g.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
-                let p = g.enter(10).await.unwrap();
+                let p = g2.enter(10).await.unwrap();
                 order.lock().unwrap().push(i);
                 drop(p);
             }));
