@@ -218,7 +218,8 @@ impl PushGate {
                 bytes,
             }
         };
-        let got = tokio::time::timeout(self.settings.wait, self.permits.clone().acquire_owned()).await;
+        let got =
+            tokio::time::timeout(self.settings.wait, self.permits.clone().acquire_owned()).await;
         drop(place);
         match got {
             Ok(Ok(p)) => Ok(permit(p)),
@@ -285,7 +286,8 @@ pub async fn bound_pushes(State(state): State<AppState>, req: Request, next: Nex
 fn overloaded(busy: Busy) -> Response {
     let body = ErrorBody {
         code: "overloaded",
-        message: "the server is busy deciding other pushes; retry after the time it gives".to_owned(),
+        message: "the server is busy deciding other pushes; retry after the time it gives"
+            .to_owned(),
     };
     let mut resp = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     resp.headers_mut().insert(

@@ -421,9 +421,19 @@ async fn pushes_over_the_bound_are_shed_with_retry_after_and_succeed_on_retry(ba
     let shed_at = Instant::now();
     let r = s.a.post(&req).await;
     assert_eq!(r.status(), 503);
-    assert!(shed_at.elapsed() < Duration::from_secs(20), "shed without waiting");
-    let retry_after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=300).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(
+        shed_at.elapsed() < Duration::from_secs(20),
+        "shed without waiting"
+    );
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=300).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "overloaded");
     // Other routes are not gated.
