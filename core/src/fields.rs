@@ -85,19 +85,6 @@ impl Fields {
         self.0.remove(name).map_or(Ok(BTreeMap::new()), read_map)
     }
 
-    /// A map field that must be present: see [`read_map`].
-    #[inline(never)]
-    pub(crate) fn req_map<K, V>(&mut self, name: &'static str) -> Result<BTreeMap<K, V>, Error>
-    where
-        K: DeserializeOwned + Ord,
-        V: DeserializeOwned,
-    {
-        match self.0.remove(name) {
-            Some(v) => read_map(v),
-            None => Err(Error::missing_field(name)),
-        }
-    }
-
     /// A list field that may be absent (then empty): see [`read_vec`].
     #[inline(never)]
     pub(crate) fn vec<T: DeserializeOwned>(&mut self, name: &'static str) -> Result<Vec<T>, Error> {

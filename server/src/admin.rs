@@ -40,8 +40,8 @@ fn refusal_text(r: CodeRefusal) -> &'static str {
 /// Who issues a device token from the command line (HTTP records the issuing user's id).
 pub const ISSUED_BY_CLI: &str = "cli";
 
-/// How long a login code can be used, by default.
-pub const LOGIN_CODE_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long a login code can be used, by default (`Hardening::login_code_ttl_ms`'s default).
+pub use crate::hardening::LOGIN_CODE_TTL_MS;
 
 /// How a device token is issued.
 #[derive(Debug, Clone, Copy)]

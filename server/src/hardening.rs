@@ -20,6 +20,9 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::error::ApiError;
 
+/// How long a login code can be used, by default.
+pub const LOGIN_CODE_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// Limits that keep one client (or many) from holding the server's connections, memory or workers.
 #[derive(Debug, Clone)]
 pub struct Hardening {
@@ -61,7 +64,7 @@ impl Default for Hardening {
             live_ping: Duration::from_secs(30),
             live_auth_timeout: Duration::from_secs(10),
             photo_quota_bytes_per_day: 256 * 1024 * 1024,
-            login_code_ttl_ms: crate::admin::LOGIN_CODE_TTL_MS,
+            login_code_ttl_ms: LOGIN_CODE_TTL_MS,
         }
     }
 }

@@ -15,9 +15,11 @@ pub mod error;
 pub mod hardening;
 pub mod limiter;
 pub mod live;
+pub mod live_hub;
 pub mod metrics;
 pub mod openapi;
 pub mod readmodel;
+pub mod routes;
 pub mod secret;
 pub mod seed;
 pub mod seed_scale;
@@ -33,80 +35,16 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
-use utoipa_axum::router::UtoipaMethodRouter;
 
 pub use error::ApiError;
 pub use state::{AppState, Settings};
 pub use store::Store;
-
-/// Every API route: each handler's `#[utoipa::path]` annotation gives its
-/// method, path, parameters, bodies and status codes, so the router and the
-/// OpenAPI document (`openapi::router`) are built from this one list.
-pub fn routes() -> Vec<UtoipaMethodRouter<AppState>> {
-    vec![
-        utoipa_axum::routes!(api::ops::health),
-        utoipa_axum::routes!(api::ops::metrics),
-        utoipa_axum::routes!(openapi_json),
-        utoipa_axum::routes!(sync::sync_handler),
-        utoipa_axum::routes!(live::live),
-        utoipa_axum::routes!(api::me::me),
-        utoipa_axum::routes!(api::me::login),
-        utoipa_axum::routes!(api::me::new_login_code),
-        utoipa_axum::routes!(api::me::export),
-        utoipa_axum::routes!(api::cursor::now),
-        utoipa_axum::routes!(api::photos::put_photo),
-        utoipa_axum::routes!(api::photos::get_photo),
-        utoipa_axum::routes!(api::read::territories),
-        utoipa_axum::routes!(api::read::dealers),
-        utoipa_axum::routes!(api::read::dealer),
-        utoipa_axum::routes!(api::history::history),
-        utoipa_axum::routes!(api::read::manager),
-        utoipa_axum::routes!(api::read::visits),
-        utoipa_axum::routes!(api::read::commitments),
-        utoipa_axum::routes!(api::read::claims),
-        utoipa_axum::routes!(api::read::problems),
-        utoipa_axum::routes!(api::read::conflicts),
-        utoipa_axum::routes!(api::activities::activities),
-        utoipa_axum::routes!(api::sales::sales),
-        utoipa_axum::routes!(api::sales::set_sales),
-        utoipa_axum::routes!(api::sales_import::import_sales),
-        utoipa_axum::routes!(api::pnl::pnl),
-        utoipa_axum::routes!(api::admin::create_device),
-        utoipa_axum::routes!(api::admin::revoke_device),
-        utoipa_axum::routes!(api::admin::create_user),
-        utoipa_axum::routes!(api::admin::set_user_territories),
-        utoipa_axum::routes!(api::admin::reset_user_secret),
-        utoipa_axum::routes!(api::approvals::get_limits, api::approvals::put_limits),
-        utoipa_axum::routes!(api::ageing::get_ageing, api::ageing::put_ageing),
-        utoipa_axum::routes!(api::handovers::reassign),
-        utoipa_axum::routes!(api::handovers::list),
-        utoipa_axum::routes!(api::handovers::at_risk),
-        utoipa_axum::routes!(api::handovers::complete),
-        utoipa_axum::routes!(api::handovers::held),
-        utoipa_axum::routes!(api::handovers::release),
-        utoipa_axum::routes!(api::handovers::decline),
-    ]
-}
-
-/// This document, derived from the handlers' annotations.
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    tag = "operations",
-    responses(
-        (status = 200, description = "This OpenAPI 3.1 document", body = Object),
-        openapi::Always,
-    )
-)]
-async fn openapi_json() -> impl IntoResponse {
-    axum::Json(openapi::json())
-}
 
 async fn no_route() -> ApiError {
     ApiError::NotFound("no such endpoint".into())
@@ -136,7 +74,7 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
 
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
-    let (api, _) = openapi::router().split_for_parts();
+    let (api, _) = routes::router().split_for_parts();
     let api = api
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -195,7 +133,7 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let relay = match state.store.pg_url() {
         Some(url) => Some(
-            live::relay_postgres(url, state.live.clone())
+            live_hub::relay_postgres(url, state.live.clone())
                 .await
                 .map_err(std::io::Error::other)?,
         ),

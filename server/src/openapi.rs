@@ -1,17 +1,16 @@
-//! The OpenAPI 3.1 document served at `/api/openapi.json`, derived from the `#[utoipa::path]` annotation of every handler `crate::routes()` registers and the `ToSchema` types they name: the router and the document are built from the same registrations, so they cannot drift.
-
-use std::sync::OnceLock;
+//! The OpenAPI 3.1 document's parts every handler names: its base (info, tags, the bearer scheme) and the
+//! answers shared by many routes (`Always`, `Authed`, `WithBody`). The document itself is assembled in
+//! `crate::routes` from every handler's `#[utoipa::path]` annotation; this module imports no handler and no
+//! state, so any handler may import it.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
 
 use fieldsync_core::doc::DocId;
 use fieldsync_core::ids::{DealerId, DeviceId, HandoverId, TerritoryId, UserId};
 use fieldsync_core::model::ContentHash;
 
 use crate::error::ErrorBody;
-use crate::state::AppState;
 
 /// Answers of the layers every route passes through (`crate::hardening`).
 #[derive(Debug, IntoResponses)]
@@ -89,45 +88,8 @@ impl Modify for Bearer {
 )]
 struct Base;
 
-/// Every route of [`crate::routes`] with its documentation.
-pub fn router() -> OpenApiRouter<AppState> {
-    crate::routes()
-        .into_iter()
-        .fold(OpenApiRouter::with_openapi(Base::openapi()), |r, route| {
-            r.routes(route)
-        })
-}
-
-/// The whole OpenAPI document.
-pub fn document() -> utoipa::openapi::OpenApi {
-    router().into_openapi()
-}
-
-/// The document as served (built once).
-pub fn json() -> &'static serde_json::Value {
-    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
-    DOC.get_or_init(|| serde_json::to_value(document()).unwrap_or_default())
-}
-
-/// Every (METHOD, path) the router serves: read from the same registrations.
-pub fn routed() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (_, paths, _) in crate::routes() {
-        let Ok(serde_json::Value::Object(paths)) = serde_json::to_value(&paths) else {
-            continue;
-        };
-        for (path, item) in paths {
-            for method in item.as_object().into_iter().flat_map(|o| o.keys()) {
-                if [
-                    "get", "put", "post", "delete", "patch", "head", "options", "trace",
-                ]
-                .contains(&method.as_str())
-                {
-                    out.push((method.to_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+/// The document's base: its info, tags, security scheme and the schemas named only
+/// by parameters. `crate::routes::router` adds every route to it.
+pub fn base() -> utoipa::openapi::OpenApi {
+    Base::openapi()
 }

@@ -199,6 +199,23 @@ pub struct ReviewRow {
     pub at: i64,
 }
 
+/// One open item of the outgoing manager on a handover's list (stored by
+/// `store::handovers`; defined here so the read model never imports the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRow {
+    pub handover: String,
+    pub dealer: String,
+    /// `commitment`, `claim` or `problem`.
+    pub kind: String,
+    pub record: String,
+    pub title: String,
+    /// When the record was made, requested or raised (epoch ms).
+    pub since: i64,
+    pub listed_at: i64,
+    /// Listed after the reassignment (the outgoing manager synced it later).
+    pub late: bool,
+}
+
 /// A dealer document's rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealerRows {
@@ -214,7 +231,7 @@ pub struct DealerRows {
     pub reviews: Vec<ReviewRow>,
     /// Items of an open handover this commit lists late (the outgoing manager's records
     /// synced after the reassignment): not materialised here, set by the push (`sync::decide`).
-    pub late_items: Vec<crate::store::ItemRow>,
+    pub late_items: Vec<ItemRow>,
 }
 
 /// The document kind's rows.

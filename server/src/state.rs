@@ -7,7 +7,7 @@ use fieldsync_core::sync::Limits;
 
 use crate::hardening::Hardening;
 use crate::limiter::{GateSettings, Limiter, PushGate};
-use crate::live::Live;
+use crate::live_hub::Live;
 use crate::metrics::Metrics;
 use crate::store::Store;
 

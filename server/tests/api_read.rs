@@ -146,7 +146,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(&doc, fieldsync_server::openapi::json());
+    assert_eq!(&doc, fieldsync_server::routes::json());
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
@@ -154,7 +154,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         }
     }
     documented.sort();
-    let routed = fieldsync_server::openapi::routed();
+    let routed = fieldsync_server::routes::routed();
     assert_eq!(documented, routed);
     assert_eq!(routed.len(), 43, "every route of the app");
     // Every documented path answers (not the router's fallback 404).

@@ -6,7 +6,7 @@ use fieldsync_core::sync::RejectCode;
 use serde_json::Value;
 
 fn doc() -> &'static Value {
-    fieldsync_server::openapi::json()
+    fieldsync_server::routes::json()
 }
 
 /// Every `$ref` in `v`.
@@ -155,7 +155,7 @@ fn statuses(method: &str, path: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_route_documents_the_answers_it_gives() {
-    for (method, path) in fieldsync_server::openapi::routed() {
+    for (method, path) in fieldsync_server::routes::routed() {
         let method = method.to_lowercase();
         let got = statuses(&method, &path);
         // Every request passes the timeout and load-shedding layers.

@@ -77,31 +77,32 @@ const commands = {
     await local.load(dbName);
     return { ms: ms(t0) };
   },
-  /** What the dealer list reads: every dealer's state. */
+  /** What the dealer list reads: every dealer's state (loaded first, as the app's route does). */
   async list() {
     const t0 = performance.now();
+    await local.ensureAll();
     const n = local.dealers().length;
     return { ms: ms(t0), dealers: n };
   },
   sync: syncNow,
   /**
    * The day offline: `dealers` new dealers in `territory` (created through the replica and saved
-   * like local.js saves an edit: documents and bookkeeping in one transaction, a hundred dealers
+   * by local.save as an edit is: documents and bookkeeping in one transaction, a hundred dealers
    * at a time), then `visits` visits on each through local.edit('recordVisit'), timed one by one.
    */
   async record({ territory, dealers, visits, from = 0 }) {
     const r = await local.load(dbName);
+    await local.ensureAll('territory');
     const ids = [];
     for (let i = 0; i < dealers; i += 100) {
-      const docs = {};
+      const batch = [];
       for (let j = i; j < Math.min(dealers, i + 100); j++) {
         const profile = { name: `經銷商 Dealer ${String(from + j).padStart(5, '0')}`, kind: 'retailer', tier: 2, status: 'active', address: '台中市西屯區' };
         const id = r.createDealer(territory, undefined, JSON.stringify(profile), stamp());
         ids.push(`dealer:${id}`);
-        docs[`dealer:${id}`] = r.saveDoc(`dealer:${id}`);
+        batch.push(`dealer:${id}`);
       }
-      docs[`territory:${territory}`] = r.saveDoc(`territory:${territory}`);
-      await db.write({ docs, meta: { replica: r.meta() } });
+      await local.save([...batch, `territory:${territory}`]);
     }
     const times = [];
     for (let k = 0; k < visits; k++) {
@@ -125,12 +126,13 @@ const commands = {
   },
   /** The dealers the app lists (ids). */
   async dealers() {
+    await local.ensureAll();
     return { ids: local.dealers().map((d) => `dealer:${d.id}`) };
   },
   /** What is stored in IndexedDB, to start a later run from (an app restart). */
   async disk() {
     const out = {};
-    for (const s of ['docs', 'meta', 'photos']) {
+    for (const s of ['docs', 'docmeta', 'meta', 'photos']) {
       const [keys, values] = [await db.all(s, 1), await db.all(s)];
       out[s] = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
     }

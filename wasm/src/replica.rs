@@ -4,7 +4,7 @@ use fieldsync_core::doc::{DocId, Document};
 use fieldsync_core::ids::{DealerId, TerritoryId};
 use fieldsync_core::model::{DealerProfile, Territory};
 use fieldsync_core::stamp::Stamp;
-use fieldsync_core::sync::{PushLimits, Replica, ReplicaMeta, SyncResponse};
+use fieldsync_core::sync::{DocMeta, PushLimits, Replica, ReplicaMeta, SyncResponse};
 use serde_json::{Value as Json, json};
 use wasm_bindgen::prelude::*;
 
@@ -81,14 +81,35 @@ impl JsReplica {
         self.damaged.clone()
     }
 
-    /// Restores a replica saved with `meta()` and `saveDoc()`.
+    /// Restores a replica from its bookkeeping (JSON: `globalMeta()`, or a whole meta of an
+    /// earlier version with every document's) and documents' bytes (`saveDoc()`; none for `globalMeta()`).
     pub fn restore(meta: &str, docs: Vec<js_sys::Uint8Array>) -> Result<JsReplica, Error> {
         Self::restore_from(meta, docs.iter().map(js_sys::Uint8Array::to_vec).collect())
     }
 
-    /// The bookkeeping to save beside the documents, as JSON.
-    pub fn meta(&self) -> Result<String, Error> {
-        to_json(&self.inner.meta())
+    /// The bookkeeping besides each document's own, as JSON (`restore` takes it with no
+    /// documents; `loadDoc` then brings each in when needed): small whatever the number of documents.
+    #[wasm_bindgen(js_name = globalMeta)]
+    pub fn global_meta(&self) -> Result<String, Error> {
+        to_json(&self.inner.global_meta())
+    }
+
+    /// One held document's bookkeeping (`{acked, dirty, territory}`) as JSON, to save beside
+    /// its bytes; `undefined` if it is not held.
+    #[wasm_bindgen(js_name = docMeta)]
+    pub fn doc_meta(&self, id: &str) -> Result<Option<String>, Error> {
+        self.inner
+            .doc_meta(&doc_id(id)?)
+            .map(|m| to_json(&m))
+            .transpose()
+    }
+
+    /// Takes in a stored document (`saveDoc()`'s bytes) with its saved `docMeta()` (JSON);
+    /// one already held stays as it is. Returns its id.
+    #[wasm_bindgen(js_name = loadDoc)]
+    pub fn load_doc(&mut self, bytes: &[u8], meta: &str) -> Result<String, Error> {
+        let meta: DocMeta = from_json("document meta", meta)?;
+        Ok(self.inner.load_doc(bytes, meta)?.to_string())
     }
 
     /// One document's bytes, to save; `undefined` if it is not held.
@@ -149,7 +170,7 @@ impl JsReplica {
     /// Takes in the server's response (JSON); returns what it did:
     /// `{updated: [doc], rejected: [{doc, code, message}], errors: [{doc, code, message}], more,
     /// removed: [doc]}` (`removed`: documents of a revoked territory, gone from the replica; the
-    /// ones with unsent changes are in `meta().undelivered`).
+    /// ones with unsent changes are in `globalMeta().undelivered`).
     #[wasm_bindgen(js_name = applyResponse)]
     pub fn apply_response(&mut self, response: &str) -> Result<String, Error> {
         let resp: SyncResponse = from_json("sync response", response)?;

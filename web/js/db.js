@@ -1,9 +1,12 @@
 // IndexedDB: saved documents, the replica's bookkeeping and photos, one database per user
-// (switching users never wipes the other's unsynced work). Every write resolves only once its
-// transaction has committed ('strict' durability), so the UI never says "saved" before the
-// change is on the device; a failed write rejects with code 'quota' or 'storage'.
+// (switching users never wipes the other's unsynced work). Store `docs` holds each document's
+// bytes and `docmeta` its bookkeeping (acknowledged hashes, dirty, territory), written together;
+// `meta` key `replica` the small rest (actor, cursor, refusals), so an edit writes what it touched
+// and a start reads the bookkeeping only. Every write resolves only once its transaction has
+// committed ('strict' durability), so the UI never says "saved" before the change is on the
+// device; a failed write rejects with code 'quota' or 'storage'.
 
-const STORES = ['docs', 'meta', 'photos'];
+const STORES = ['docs', 'meta', 'photos', 'docmeta'];
 const LEGACY = 'fieldsync'; // the one database of earlier versions
 let name = LEGACY, opening, dropped = false; // dropped: this page deleted its database, which must not come back empty
 
@@ -23,8 +26,9 @@ function forget() {
 export function open() {
   if (dropped) return Promise.reject(Object.assign(new Error(`${name} was deleted`), { code: 'storage' }));
   opening ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(name, 1);
-    req.onupgradeneeded = () => STORES.forEach((s) => req.result.createObjectStore(s));
+    // Version 2 adds `docmeta` (what version 1 kept stays; local.js moves its bookkeeping over).
+    const req = indexedDB.open(name, 2);
+    req.onupgradeneeded = () => STORES.forEach((s) => req.result.objectStoreNames.contains(s) || req.result.createObjectStore(s));
     req.onsuccess = () => {
       const d = req.result;
       // The browser may close the connection (storage cleared, the OS reclaiming it), or a
@@ -91,12 +95,36 @@ export async function all(store, keys) {
   return result((await txn(store)).objectStore(store)[keys ? 'getAllKeys' : 'getAll']());
 }
 
-/** The replica's bookkeeping with every stored document (and its key), read in one transaction. */
+/** The replica's bookkeeping (`meta`'s and every document's, with their keys), read in one transaction. */
+export async function bookkeeping() {
+  const tx = await txn(['docmeta', 'meta']);
+  const d = tx.objectStore('docmeta'), m = tx.objectStore('meta');
+  const [meta, damaged, keys, metas] = await Promise.all([m.get('replica'), m.get('damaged'), d.getAllKeys(), d.getAll()].map(result));
+  return { meta, damaged, keys, metas };
+}
+
+/** Every stored document's bytes with its key (for bookkeeping of the first version, saved whole). */
 export async function snapshot() {
-  const tx = await txn(['docs', 'meta']);
-  const d = tx.objectStore('docs'), m = tx.objectStore('meta');
-  const [meta, damaged, keys, docs] = await Promise.all([m.get('replica'), m.get('damaged'), d.getAllKeys(), d.getAll()].map(result));
-  return { meta, damaged, keys, docs };
+  const tx = await txn(['docs']);
+  const d = tx.objectStore('docs');
+  const [keys, docs] = await Promise.all([d.getAllKeys(), d.getAll()].map(result));
+  return { keys, docs };
+}
+
+/** The named documents' bytes and bookkeeping (`[{bytes, meta}]`, undefined where not stored), read in one transaction. */
+export async function docs(ids) {
+  const tx = await txn(['docs', 'docmeta']);
+  const d = tx.objectStore('docs'), m = tx.objectStore('docmeta');
+  if (ids.length > 20) {
+    // Many (a list of every dealer): one read of each store beats a read per document.
+    const [keys, bytes, mkeys, metas] = await Promise.all([d.getAllKeys(), d.getAll(), m.getAllKeys(), m.getAll()].map(result));
+    const b = new Map(keys.map((k, i) => [k, bytes[i]])), mm = new Map(mkeys.map((k, i) => [k, metas[i]]));
+    return ids.map((id) => ({ bytes: b.get(id), meta: mm.get(id) }));
+  }
+  return Promise.all(ids.map(async (id) => {
+    const [bytes, meta] = await Promise.all([result(d.get(id)), result(m.get(id))]);
+    return { bytes, meta };
+  }));
 }
 
 /** Moves an earlier version's single database into this user's (once; nothing is dropped before it is copied). */

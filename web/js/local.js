@@ -6,6 +6,9 @@
 // restores from IndexedDB and takes over. An edit is written (documents and bookkeeping in one
 // transaction) before the caller hears it is saved; a failed write puts memory back to what is
 // on disk and throws.
+// Documents load lazily: a start reads the bookkeeping (db.js) and loads only the documents with
+// changes to send; the others come into wasm when shown (`ensure`, `ensureAll`), edited, or named
+// by a sync response. An edit writes its documents, their bookkeeping and the small global part.
 import init, { Replica } from '../pkg/fieldsync_wasm.js';
 import * as db from './db.js';
 import * as photos from './photos.js';
@@ -16,11 +19,13 @@ let replica = null, chan = null, owner = true, remote = {}, reloading = Promise.
 // writes from this page; `unlock` gives the lock up, `unqueue` drops a wait for it, `tookOver` hears it came.
 let closed = false, unlock = () => {}, unqueue = new AbortController(), tookOver = () => {};
 const listeners = new Set(), calls = new Map();
+/** Every stored document's bookkeeping as on disk (id → docMeta JSON), and the ids loaded into wasm. */
+let stored = new Map(), loaded = new Set();
 /** Documents that cannot be read: `{doc, code, message, stored}` (stored: the saved bytes will not load; else an incoming change failed). */
 export let damaged = [];
 /** Documents of territories this device lost, with edits the server never received (kept in the replica's bookkeeping): `[{doc, territory, name, changes, records, bytes}]`. */
 export let undelivered = [];
-const readUndelivered = () => { undelivered = replica ? JSON.parse(replica.meta()).undelivered ?? [] : []; };
+const readUndelivered = () => { undelivered = replica ? JSON.parse(replica.globalMeta()).undelivered ?? [] : []; };
 
 /** The edits views make, as data (so another tab can ask the owner to make them). */
 const OPS = {
@@ -78,7 +83,10 @@ export async function load(name, dev) {
 
 /** The owner records which device the replica syncs as: a newly issued one means a fresh actor (the server ties each to one device). */
 async function ownDevice() {
-  if (device && replica.setDevice(device)) await persist([]);
+  if (!device) return;
+  // A replica that never knew its device keeps its actor only if it wrote nothing: it must see a document to know.
+  if (!loaded.size && stored.size && !JSON.parse(replica.globalMeta()).device) await loadDocs([stored.keys().next().value]);
+  if (replica.setDevice(device)) await persist([]);
 }
 
 export const isOwner = () => owner;
@@ -123,47 +131,121 @@ export const remoteStatus = () => remote;
 
 const reload = () => (reloading = reloading.then(restore, restore));
 
-/** Reads the replica back from IndexedDB (what the device holds for sure). */
+/** Reads the replica back from IndexedDB (what the device holds for sure): its bookkeeping, the documents with changes to
+ * send, and the ones loaded before (the views read them). Bookkeeping of the first version (saved whole) is moved over. */
 async function restore() {
-  const s = await db.snapshot();
+  const keep = [...loaded];
+  const s = await db.bookkeeping();
   replica?.free();
   replica = null;
-  if (s.meta) {
-    replica = Replica.restore(s.meta, s.docs);
-    const bad = JSON.parse(replica.damaged()).map((d) => ({ doc: s.keys[d.index], code: d.code, message: d.message, stored: true }));
-    damaged = [...bad, ...(s.damaged ?? []).filter((d) => !bad.some((b) => b.doc === d.doc))];
+  stored = new Map();
+  loaded = new Set();
+  damaged = s.damaged ?? [];
+  if (s.meta && JSON.parse(s.meta).docs) {
+    await restoreWhole(s.meta);
+  } else if (s.meta) {
+    replica = Replica.restore(s.meta, []);
+    s.keys.forEach((k, i) => stored.set(k, s.metas[i]));
+    await loadDocs([...s.keys.filter((k, i) => s.metas[i].includes('"dirty":true')), ...keep]);
   } else {
     replica = new Replica();
-    damaged = [];
-    if (owner) await db.write({ meta: { replica: replica.meta() } });
+    if (owner) await db.write({ meta: { replica: replica.globalMeta() } });
   }
   readUndelivered();
   return replica;
 }
 
+/** Restores bookkeeping saved whole (every document's in it), loading every document; the owner saves it split. */
+async function restoreWhole(meta) {
+  const s = await db.snapshot();
+  replica = Replica.restore(meta, s.docs);
+  const bad = JSON.parse(replica.damaged()).map((d) => ({ doc: s.keys[d.index], code: d.code, message: d.message, stored: true }));
+  damaged = [...bad, ...damaged.filter((d) => !bad.some((b) => b.doc === d.doc))];
+  const old = JSON.parse(meta).docs;
+  for (const id of s.keys) {
+    const m = replica.docMeta(id);
+    if (m) loaded.add(id);
+    // An unreadable document keeps what was known of it (unsent: loaded, and so listed, at every start).
+    stored.set(id, m ?? JSON.stringify(old[id] ?? { acked: [], dirty: true }));
+  }
+  if (owner) await db.write({ docmeta: Object.fromEntries(stored), meta: { replica: replica.globalMeta() } });
+}
+
+/** Loads stored documents not in wasm yet; one that will not load is listed as damaged. */
+async function loadDocs(ids) {
+  for (;;) {
+    const r = replica;
+    const want = [...new Set(ids)].filter((id) => !loaded.has(id) && stored.has(id));
+    if (!want.length || !r) return;
+    const got = await db.docs(want);
+    if (replica !== r) continue; // read again from disk meanwhile: load into the new one
+    let bad = false;
+    want.forEach((id, i) => {
+      const { bytes, meta } = got[i];
+      if (!bytes || loaded.has(id)) return;
+      try {
+        replica.loadDoc(bytes, meta ?? '{"acked":[],"dirty":true}');
+        loaded.add(id);
+      } catch (e) {
+        if (damaged.some((d) => d.doc === id)) return;
+        damaged = [...damaged, { doc: id, code: e.code, message: e.message, stored: true }];
+        bad = true;
+      }
+    });
+    if (bad) queueMicrotask(() => notify('status'));
+    return;
+  }
+}
+
+/** A stored document's territory, from its bookkeeping (null: not known). */
+const territoryOfStored = (id) => { try { return JSON.parse(stored.get(id)).territory ?? null; } catch { return null; } };
+
+/** Loads documents (and each one's territory document: its time zone) before `state`, `conflicts` read them. */
+export async function ensure(ids) {
+  await reloading;
+  const terr = ids.map(territoryOfStored).filter(Boolean).map((t) => `territory:${t}`);
+  await loadDocs([...ids, ...terr]);
+}
+
+/** Loads every stored document (of `kind`, `dealer` or `territory`, if given) before `dealers`, `territories` list them. */
+export async function ensureAll(kind) {
+  await reloading;
+  await loadDocs([...stored.keys()].filter((k) => !kind || k.startsWith(`${kind}:`) || k.startsWith('territory:')));
+}
+
 export const onChange = (f) => listeners.add(f);
 const notify = (what) => listeners.forEach((f) => f(what));
 
-/** Saves the named documents (deleting `removed` ones) and the bookkeeping in one transaction; if that fails, memory goes back to what is on disk. */
-async function persist(docIds, removed = []) {
-  const docs = {};
-  for (const id of new Set(docIds)) {
-    const bytes = replica.saveDoc(id);
+/** Saves the named documents (deleting `removed` ones), the bookkeeping of those and of `also`, and the global part, in one
+ * transaction; if that fails, memory goes back to what is on disk. */
+async function persist(docIds, removed = [], also = []) {
+  const docs = {}, docmeta = {}, saved = new Set(docIds);
+  for (const id of new Set([...docIds, ...also])) {
+    const bytes = saved.has(id) && replica.saveDoc(id);
     if (bytes) docs[id] = bytes;
+    const m = replica.docMeta(id);
+    if (m && m !== stored.get(id)) docmeta[id] = m;
   }
-  for (const id of removed) docs[id] = undefined;
+  for (const id of removed) docs[id] = docmeta[id] = undefined;
   try {
-    await db.write({ docs, meta: { replica: replica.meta(), damaged: damaged.filter((d) => !d.stored) } });
+    await db.write({ docs, docmeta, meta: { replica: replica.globalMeta(), damaged: damaged.filter((d) => !d.stored) } });
   } catch (e) {
     await restore();
     notify('sync');
     throw e;
   }
+  for (const [id, m] of Object.entries(docmeta)) {
+    if (m === undefined) { stored.delete(id); loaded.delete(id); } else { stored.set(id, m); loaded.add(id); }
+  }
   chan?.postMessage({ t: 'changed' });
 }
 
+/** Saves documents edited through the replica directly (`load`'s result), as an edit saves them (the device bench's dealers). */
+export const save = (docIds) => persist(docIds);
+
 /** Runs edit `op` (a key of OPS) with `args` (the document first), persists, tells listeners. Throws core's or storage's error, with nothing kept. */
 async function apply(op, ...args) {
+  await loadDocs([args[0]]);
   let out;
   try {
     out = OPS[op](replica, ...args);
@@ -188,7 +270,7 @@ export const pending = () => (replica ? replica.pending() : 0);
 export const unsent = () => (replica ? replica.pending() + photos.waiting.size + undelivered.length : NaN);
 /** A document as JSON; each tracked record's `standing` (status, open, overdue) is the core's, as of now in its territory's zone. */
 export const state = (docId) => JSON.parse(replica.state(docId, Date.now(), offsetSeconds));
-/** Every readable dealer; one whose record cannot be read is listed as damaged instead of vanishing. */
+/** Every readable dealer loaded (`ensureAll` first loads them all); one whose record cannot be read is listed as damaged instead of vanishing. */
 export function dealers() {
   const s = JSON.parse(replica.states('dealer', Date.now(), offsetSeconds));
   const fresh = s.errors.filter((e) => !damaged.some((d) => d.doc === e.doc));
@@ -198,7 +280,7 @@ export function dealers() {
   }
   return s.items;
 }
-/** The territory documents held here (their `profile`: name, region, managers). */
+/** The territory documents loaded (`ensureAll('territory')` first; their `profile`: name, region, managers). */
 export const territories = () => JSON.parse(replica.states('territory', Date.now(), offsetSeconds)).items;
 export const conflicts = (docId) => JSON.parse(replica.conflicts(docId));
 export const rejections = () => (replica ? JSON.parse(replica.rejections()) : []);
@@ -206,12 +288,14 @@ export const syncRequest = () => replica.syncRequest();
 export const tooLarge = (limits) => replica.tooLarge(JSON.stringify(limits ?? null));
 export const tooSlow = () => replica.tooSlow();
 
-/** Rewrites the bookkeeping as JSON (what wasm has no call for), writes it with `docs` and `extra` meta, and reads the replica again. */
+/** Rewrites the global bookkeeping as JSON (what wasm has no call for), writes it with `docs` (their bookkeeping goes with
+ * them) and `extra` meta, and reads the replica again. */
 async function rewrite(docId, f, docs, extra = {}) {
-  const meta = JSON.parse(replica.meta());
+  const meta = JSON.parse(replica.globalMeta());
   f(meta);
   damaged = damaged.filter((d) => d.doc !== docId);
-  await db.write({ docs, meta: { replica: JSON.stringify(meta), damaged: damaged.filter((d) => !d.stored), ...extra } });
+  const docmeta = Object.fromEntries(Object.keys(docs).map((k) => [k, undefined]));
+  await db.write({ docs, docmeta, meta: { replica: JSON.stringify(meta), damaged: damaged.filter((d) => !d.stored), ...extra } });
   await restore();
   chan?.postMessage({ t: 'changed' });
   notify('sync');
@@ -221,10 +305,12 @@ async function rewrite(docId, f, docs, extra = {}) {
 const withoutTerritory = (cursor, territory) => cursor.split(',').filter((e) => e && !e.startsWith(`${territory}:`)).join(',');
 
 /** The territory of a document, from itself or from the territory document listing it (null: no one says). */
-function territoryOf(docId) {
+async function territoryOf(docId) {
   const [kind, id] = [docId.slice(0, docId.indexOf(':')), docId.slice(docId.indexOf(':') + 1)];
   if (kind === 'territory') return id;
+  if (territoryOfStored(docId)) return territoryOfStored(docId);
   try { return state(docId).territory; } catch { /* not readable here */ }
+  await loadDocs([...stored.keys()].filter((k) => k.startsWith('territory:')));
   return territories().find((x) => x.dealers?.[id])?.id ?? null;
 }
 
@@ -242,10 +328,9 @@ const run = {
    * feed again from the start, so the next sync brings back what the server holds.
    * (Not in wasm: core's `discard_pending` would add ~9 KB gzipped to a first visit.)
    */
-  discard: (docId) => {
-    const territory = state(docId).territory;
+  discard: async (docId) => {
+    const territory = await territoryOf(docId);
     return rewrite(docId, (meta) => {
-      delete meta.docs[docId];
       meta.rejections = meta.rejections.filter((r) => r.doc !== docId);
       meta.cursor = withoutTerritory(meta.cursor, territory);
       freshActor(meta);
@@ -257,26 +342,42 @@ const run = {
    * kept aside, never deleted.
    */
   refetch: async (docId) => {
-    const stored = damaged.some((d) => d.doc === docId && d.stored);
-    const bytes = stored && (await db.get('docs', docId));
-    const territory = territoryOf(docId);
+    const unreadable = damaged.some((d) => d.doc === docId && d.stored);
+    const bytes = unreadable && (await db.get('docs', docId));
+    const territory = await territoryOf(docId);
     const reset = (meta) => { meta.cursor = territory ? withoutTerritory(meta.cursor, territory) : ''; freshActor(meta); };
     return bytes ? rewrite(docId, reset, { [docId]: undefined }, { [`damaged:${docId}`]: bytes }) : rewrite(docId, reset, {});
   },
 };
 
 /** Applies a sync response and persists what it changed; returns the report. A document that fails to apply is listed as damaged;
- * documents of a revoked territory are deleted (their undelivered edits stay in the bookkeeping). */
+ * documents of a revoked territory are deleted (their undelivered edits stay in the bookkeeping). The stored documents it names
+ * are loaded first (all of a revoked territory's; every one when the server's database went back in time). */
 export async function applyResponse(text) {
+  if (closed) throw gone();
+  const named = namedBy(text);
+  await loadDocs(named);
   if (closed) throw gone();
   const report = JSON.parse(replica.applyResponse(text));
   const removed = report.removed ?? [];
   const failed = report.errors.filter((e) => !damaged.some((d) => d.doc === e.doc));
   damaged = [...damaged.filter((d) => (d.stored || !report.updated.includes(d.doc)) && !removed.includes(d.doc)), ...failed];
-  await persist(report.updated, removed);
+  // Bookkeeping a sync may change besides the documents it updates: the ones it names, and those that had changes to send.
+  const before = [...loaded].filter((id) => !stored.has(id) || stored.get(id).includes('"dirty":true'));
+  await persist(report.updated, removed, [...named, ...before].filter((id) => !removed.includes(id)));
   if (removed.length || undelivered.length) readUndelivered();
   if (report.updated.length || failed.length || removed.length) notify('sync');
   return report;
+}
+
+/** The stored documents a sync response acknowledges, changes, or revokes, or all of them after a reset. */
+function namedBy(text) {
+  let r;
+  try { r = JSON.parse(text); } catch { return []; } // the replica says what is wrong with it
+  if (r.reset) return [...stored.keys()];
+  const ids = [...(r.accepted ?? []), ...(r.changes ?? []), ...(r.snapshots ?? [])].map((d) => d.doc);
+  for (const t of r.revoked ?? []) ids.push(...[...stored.keys()].filter((k) => k === `territory:${t}` || [t, null].includes(territoryOfStored(k))));
+  return ids;
 }
 
 /** Another tab logged out or in as someone else: this page stops editing and gives the replica up. */

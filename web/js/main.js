@@ -226,6 +226,13 @@ async function route() {
   }
   editing = false;
   const rerender = () => route();
+  // The documents a screen reads are loaded first (local.js loads them lazily): a dealer's page its own,
+  // the lists every dealer's, a new dealer the territories'.
+  if (local) {
+    await (parts[0] === 'dealer' && parts[1] ? local.ensure([`dealer:${parts[1]}`])
+      : local.ensureAll(parts[0] === 'dealers' && parts[1] === 'new' ? 'territory' : undefined)).catch(() => {}); // unreadable ones are listed as damaged
+    if (stale()) return;
+  }
   if (parts[0] === 'dealer' && parts[1]) {
     if (parts[2] === 'visit') {
       const m = await screen(() => import('./views/visit.js'), stale);

@@ -2,6 +2,7 @@
 
 mod bench;
 mod fuzz;
+mod layers;
 mod setup;
 mod sh;
 mod web;
@@ -28,7 +29,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
-    /// Set up, then run every check and test: fmt, clippy, unit, property, server (SQLite and PostgreSQL), fuzz, browser.
+    /// Set up, then run every check and test: fmt, module layering, clippy, unit, property, server (SQLite and PostgreSQL), fuzz, browser.
     Test,
     /// Build the web app and run only the browser tests (against a fresh server), `--repeat` times in a row.
     Browser {
@@ -38,6 +39,8 @@ enum Command {
         /// Only these test files of tests/browser (for example `phone.test.js`); all when none.
         files: Vec<String>,
     },
+    /// Check that the server's modules import each other without a cycle (ARCHITECTURE.md, code map).
+    Layers,
     /// Run the cargo-fuzz targets (sync request decoder, change decoder, ingest) for `--seconds` each.
     Fuzz {
         /// Seconds each target runs.
@@ -91,6 +94,7 @@ fn main() -> Result<()> {
             setup::all()?;
             setup::postgres()?;
             sh::cargo(&["fmt", "--all", "--check"])?;
+            layers::check()?;
             sh::cargo(&[
                 "clippy",
                 "--workspace",
@@ -125,6 +129,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Layers => layers::check(),
         Command::Fuzz {
             seconds,
             seed,

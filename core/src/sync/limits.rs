@@ -176,6 +176,9 @@ const CHUNK_COMPRESSED: u8 = 2;
 const ACTION_COLUMN: u32 = (4 << 4) | 2;
 const PRED_GROUP_COLUMN: u32 = 7 << 4;
 const DEFLATE_BIT: u32 = 1 << 3;
+/// A column spec's low three bits give its type; 1 is an actor index.
+const COLUMN_TYPE_MASK: u32 = 0b111;
+const ACTOR_COLUMN_TYPE: u32 = 1;
 
 const MAX_DEPS: u64 = 1_024;
 const MAX_ACTOR_BYTES: u64 = 256;
@@ -282,6 +285,26 @@ fn rle_rows_and_sum(data: &[u8]) -> Read<(u64, u64)> {
     Ok((rows, sum))
 }
 
+/// The largest value of an RLE column of unsigned integers (nulls ignored), 0 if
+/// none; O(bytes), nothing is expanded.
+fn rle_max(data: &[u8]) -> Read<u64> {
+    let mut r = Reader { bytes: data };
+    let mut max = 0u64;
+    while !r.bytes.is_empty() {
+        let count = r.sleb()?;
+        if count > 0 {
+            max = max.max(r.uleb()?);
+        } else if count < 0 {
+            for _ in 0..count.unsigned_abs() {
+                max = max.max(r.uleb()?);
+            }
+        } else {
+            r.uleb()?;
+        }
+    }
+    Ok(max)
+}
+
 /// Reads one change chunk's header and counts its ops, without Automerge and
 /// without expanding anything; refuses compressed chunks and trailing bytes.
 pub fn peek(bytes: &[u8]) -> Result<Peek, LimitError> {
@@ -320,7 +343,8 @@ pub fn peek(bytes: &[u8]) -> Result<Peek, LimitError> {
     r.sleb()?;
     let message_len = r.bounded("message length", MAX_MESSAGE_BYTES)?;
     r.take(message_len)?;
-    for _ in 0..r.bounded("other actor count", MAX_OTHER_ACTORS)? {
+    let other_actors = r.bounded("other actor count", MAX_OTHER_ACTORS)?;
+    for _ in 0..other_actors {
         let n = r.bounded("actor id length", MAX_ACTOR_BYTES)?;
         r.take(n)?;
     }
@@ -340,6 +364,13 @@ pub fn peek(bytes: &[u8]) -> Result<Peek, LimitError> {
         match spec {
             ACTION_COLUMN => ops = rle_rows_and_sum(data)?.0,
             PRED_GROUP_COLUMN => preds = rle_rows_and_sum(data)?.1,
+            // An op naming an actor the change does not list (index 0 is the
+            // change's own actor): Automerge's decoder would panic on it.
+            _ if spec & COLUMN_TYPE_MASK == ACTOR_COLUMN_TYPE && rle_max(data)? > other_actors => {
+                return Err(LimitError::Malformed(
+                    "an op names an actor the change does not list",
+                ));
+            }
             _ => {}
         }
     }
@@ -493,8 +524,17 @@ pub fn check_history(
             // re-encode differently (found by fuzzing: columns encoded in a way
             // Automerge never writes) is later served under another hash, so
             // the changes built on it no longer find their dependency.
-            let decoded = c.decode();
-            let canonical = Change::from(decoded.clone());
+            // `peek` refused the inputs known to make Automerge's decoder
+            // panic; should another exist, it refuses the change, not the process.
+            let Ok((decoded, canonical)) = std::panic::catch_unwind(|| {
+                let decoded = c.decode();
+                let canonical = Change::from(decoded.clone());
+                (decoded, canonical)
+            }) else {
+                return Err(LimitError::Malformed(
+                    "Automerge could not decode the change",
+                ));
+            };
             if canonical.hash() != c.hash() {
                 return Err(LimitError::NotCanonical);
             }

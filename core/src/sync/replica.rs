@@ -115,6 +115,9 @@ pub struct SyncReport {
 }
 
 /// What a replica keeps besides its documents' bytes, so it can be saved and restored.
+/// Saved whole ([`Replica::meta`]) it holds every document's bookkeeping in `docs`;
+/// split ([`Replica::global_meta`], `docs` empty and left out of the JSON, with one
+/// [`Replica::doc_meta`] beside each document) an edit saves only what it touched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplicaMeta {
     pub actor: String,
@@ -125,6 +128,7 @@ pub struct ReplicaMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     pub cursor: Cursor,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub docs: BTreeMap<DocId, DocMeta>,
     #[serde(default)]
     pub rejections: Vec<Rejection>,
@@ -138,7 +142,7 @@ crate::fields::from_fields!(ReplicaMeta, |f| ReplicaMeta {
     past_actors: f.vec("past_actors")?,
     device: f.or_default("device")?,
     cursor: f.req("cursor")?,
-    docs: f.req_map("docs")?,
+    docs: f.map("docs")?,
     rejections: f.vec("rejections")?,
     undelivered: f.vec("undelivered")?,
 });
@@ -148,11 +152,16 @@ crate::fields::from_fields!(ReplicaMeta, |f| ReplicaMeta {
 pub struct DocMeta {
     pub acked: Vec<Hash>,
     pub dirty: bool,
+    /// The document's territory, so a device can tell which stored documents a
+    /// revocation takes without loading them (absent in bookkeeping saved before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<TerritoryId>,
 }
 
 crate::fields::from_fields!(DocMeta, |f| DocMeta {
     acked: f.req_vec("acked")?,
     dirty: f.req("dirty")?,
+    territory: f.or_default("territory")?,
 });
 
 /// One device's copy of the documents it may see. All edits happen here offline;
@@ -282,6 +291,7 @@ impl Replica {
             let m = meta.docs.get(doc.id()).cloned().unwrap_or(DocMeta {
                 acked: Vec::new(),
                 dirty: true,
+                territory: None,
             });
             let id = doc.id().clone();
             r.docs.insert(
@@ -296,30 +306,62 @@ impl Replica {
         (r, damaged)
     }
 
-    /// The bookkeeping to save beside the documents.
+    /// The bookkeeping to save beside the documents, every document's included.
     pub fn meta(&self) -> ReplicaMeta {
-        // Maps are filled by `insert`, not `collect`: each `collect` into a map
-        // compiles its own sort into the wasm.
-        let mut docs = BTreeMap::new();
-        for (id, e) in &self.docs {
-            let acked = e.acked.iter().copied().map(Hash).collect();
-            docs.insert(
-                id.clone(),
-                DocMeta {
-                    acked,
-                    dirty: e.dirty,
-                },
-            );
+        let mut meta = self.global_meta();
+        for id in self.docs.keys() {
+            if let Some(m) = self.doc_meta(id) {
+                meta.docs.insert(id.clone(), m);
+            }
         }
+        meta
+    }
+
+    /// The bookkeeping besides each document's own (`docs` is empty): its size
+    /// does not grow with the number of documents, so every edit can save it.
+    pub fn global_meta(&self) -> ReplicaMeta {
         ReplicaMeta {
             actor: actor_text(&self.actors.current),
             past_actors: self.actors.past.iter().map(actor_text).collect(),
             device: self.device.clone(),
             cursor: self.cursor.clone(),
-            docs,
+            docs: BTreeMap::new(),
             rejections: self.rejections.values().cloned().collect(),
             undelivered: self.undelivered.clone(),
         }
+    }
+
+    /// One held document's bookkeeping, to save beside its bytes.
+    pub fn doc_meta(&self, id: &DocId) -> Option<DocMeta> {
+        self.docs.get(id).map(|e| DocMeta {
+            acked: e.acked.iter().copied().map(Hash).collect(),
+            dirty: e.dirty,
+            territory: Some(e.doc.territory().clone()),
+        })
+    }
+
+    /// Takes in a stored document (bytes from [`Replica::save_doc`]) with its
+    /// bookkeeping ([`Replica::doc_meta`] as saved with it), into a replica
+    /// restored from its [`Replica::global_meta`] without it: a device then loads
+    /// a document only when it is needed. Every document with changes to send
+    /// (`dirty`) must be loaded before [`Replica::sync_request`] or
+    /// [`Replica::pending`]; every document a response names (acknowledged or
+    /// changed) before [`Replica::apply_response`], and all of them when it resets
+    /// or revokes a territory they are in. A document already held stays as it is.
+    pub fn load_doc(&mut self, bytes: &[u8], meta: DocMeta) -> Result<DocId, DocError> {
+        let doc = Document::load(bytes, self.actors.current.clone())?;
+        let id = doc.id().clone();
+        if !self.docs.contains_key(&id) {
+            self.docs.insert(
+                id.clone(),
+                Entry {
+                    doc,
+                    acked: meta.acked.into_iter().map(|h| h.0).collect(),
+                    dirty: meta.dirty,
+                },
+            );
+        }
+        Ok(id)
     }
 
     /// One document's bytes, to save.

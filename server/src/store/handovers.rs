@@ -3,6 +3,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+pub use crate::readmodel::ItemRow;
+
 use super::{Store, StoreError, WriteTx};
 
 /// `completed_by` of a handover whose deadline passed before anyone completed it.
@@ -40,22 +42,6 @@ impl HandoverRow {
             _ => None,
         }
     }
-}
-
-/// One open item of the outgoing manager on a handover's list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemRow {
-    pub handover: String,
-    pub dealer: String,
-    /// `commitment`, `claim` or `problem`.
-    pub kind: String,
-    pub record: String,
-    pub title: String,
-    /// When the record was made, requested or raised (epoch ms).
-    pub since: i64,
-    pub listed_at: i64,
-    /// Listed after the reassignment (the outgoing manager synced it later).
-    pub late: bool,
 }
 
 /// An item with its dealer and its review, as the lists show it.
