@@ -5,14 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ErrorBody;
-use crate::state::AppState;
 
 /// Per-device concurrency limit; a request over the limit is refused (429), not queued.
 #[derive(Debug, Clone)]
@@ -255,35 +254,10 @@ pub async fn note_length(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Middleware: requests to a `GATED_ROUTES` route hold a `PushGate` permit
-/// while they run; every other request passes straight through.
-pub async fn bound_pushes(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let gated = req
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|m| GATED_ROUTES.contains(&m.as_str()));
-    if !gated {
-        return next.run(req).await;
-    }
-    let bytes = req
-        .extensions()
-        .get::<DeclaredLength>()
-        .and_then(|d| d.0)
-        .unwrap_or(state.settings.max_body_bytes as u64);
-    // Shed requests are counted by the `track` layer (status 503).
-    let permit = match state.pushes.enter(bytes).await {
-        Ok(p) => p,
-        Err(busy) => return overloaded(busy),
-    };
-    let resp = next.run(req).await;
-    drop(permit);
-    resp
-}
-
 /// 503 `{code: "overloaded"}` with `Retry-After`: the booked turn, in whole seconds
 /// (at least 1; a client adds up to a second of its own so that those told the same
 /// second do not come back in step).
-fn overloaded(busy: Busy) -> Response {
+pub fn overloaded(busy: Busy) -> Response {
     let body = ErrorBody {
         code: "overloaded",
         message: "the server is busy deciding other pushes; retry after the time it gives"
