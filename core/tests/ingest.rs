@@ -442,6 +442,7 @@ fn replaying_stored_changes_without_access_is_refused_not_acknowledged() {
         .collect();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: m1.sync_request().cursor,
         push: vec![DocChanges {

@@ -118,6 +118,7 @@ fn feed_everything(doc_bytes: &[u8], change_bytes: &[u8], intact_changes: &[Vec<
     if let Ok(mut r) = Replica::restore(meta, [doc_bytes.to_vec()]) {
         let resp = SyncResponse {
             protocol: PROTOCOL_VERSION,
+            snapshots: Vec::new(),
             accepted: vec![],
             rejected: vec![],
             changes: vec![],
@@ -171,6 +172,7 @@ fn feed_everything(doc_bytes: &[u8], change_bytes: &[u8], intact_changes: &[Vec<
     let mut replica = Replica::new().unwrap();
     let resp = SyncResponse {
         protocol: PROTOCOL_VERSION,
+        snapshots: Vec::new(),
         accepted: vec![],
         rejected: vec![],
         changes: vec![push],

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod secret;
 pub mod seed;
 pub mod seed_scale;
+pub mod snapshots;
 pub mod state;
 pub mod store;
 pub mod sync;

@@ -20,13 +20,14 @@ use fieldsync_core::stamp::Stamp;
 use fieldsync_core::sync::handover::{Handovers, Outgoing};
 use fieldsync_core::sync::ingest::{Context, decode_changes};
 use fieldsync_core::sync::{
-    ChangeBytes, Cursor, DocAck, DocChanges, Hash, Hub, Limits, PROTOCOL_VERSION, Principal,
-    PushLimits, RejectCode, Rejection, SyncRequest, SyncResponse, ingest_from,
+    ChangeBytes, Cursor, DocAck, DocChanges, DocSnapshot, Hash, Hub, Limits, PROTOCOL_VERSION,
+    Principal, PushLimits, RejectCode, Rejection, SyncRequest, SyncResponse, ingest_from,
 };
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::readmodel::{ReadRows, materialise};
+use crate::snapshots::Page;
 use crate::state::AppState;
 use crate::store::{CommitDoc, HandoverRow, ItemRow};
 
@@ -145,6 +146,7 @@ pub async fn sync_handler(
         accepted = resp.accepted.len(),
         rejected = resp.rejected.len(),
         pulled = resp.changes.len(),
+        whole = resp.snapshots.len(),
         more = resp.more,
         ms = started.elapsed().as_millis() as u64,
         "sync"
@@ -228,7 +230,12 @@ pub async fn sync(
         tracing::warn!(cursor = %req.cursor, %epoch, "cursor from another database: resetting the device");
     }
     let from = if reset { &start } else { &req.cursor };
-    let (changes, mut cursor, more) = pull(state, principal, from, &origin, &pushed).await?;
+    let Pulled {
+        snapshots,
+        changes,
+        mut cursor,
+        more,
+    } = pull(state, principal, from, &origin, &pushed, req.snapshots).await?;
     cursor.merge(&start);
     // Territories the device has read but may no longer: it removes their documents.
     let revoked: Vec<TerritoryId> = req
@@ -247,6 +254,7 @@ pub async fn sync(
         protocol: PROTOCOL_VERSION,
         accepted,
         rejected,
+        snapshots,
         changes,
         cursor,
         more,
@@ -830,17 +838,30 @@ async fn hold(
     Ok(())
 }
 
+/// What a pull sends: documents whole, feed changes grouped by document, the
+/// cursor after them, and whether more is waiting.
+#[derive(Debug)]
+struct Pulled {
+    snapshots: Vec<DocSnapshot>,
+    changes: Vec<DocChanges>,
+    cursor: Cursor,
+    more: bool,
+}
+
 /// Feed entries after `from` in every territory `principal` may read, grouped
 /// by document, minus the changes replica `origin` pushed (left out by the query,
 /// so they cost neither bytes nor page budget) and the changes `skip` (pushed by
-/// this very request but stored earlier by someone else).
+/// this very request but stored earlier by someone else). With `whole` (the
+/// device takes snapshots), a territory it has read nothing of comes as its
+/// documents' snapshots instead (`snapshots::send`), then continues from the feed.
 async fn pull(
     state: &AppState,
     principal: &Principal,
     from: &Cursor,
     origin: &str,
     skip: &BTreeSet<String>,
-) -> Result<(Vec<DocChanges>, Cursor, bool), ApiError> {
+    whole: bool,
+) -> Result<Pulled, ApiError> {
     // One query for every territory's head: territories with nothing new cost nothing more.
     let heads: Vec<(TerritoryId, u64)> = state
         .store
@@ -850,19 +871,41 @@ async fn pull(
         .filter_map(|(t, seq)| Some((t.parse().ok()?, u64::try_from(seq).ok()?)))
         .filter(|(t, _)| principal.can_access(t))
         .collect();
-    let mut budget = state.settings.page_changes;
-    let mut bytes = 0usize;
+    let mut page = Page {
+        items: state.settings.page_changes,
+        bytes: 0,
+        max_bytes: state.settings.page_bytes,
+    };
     let mut cursor = from.clone();
+    let mut snapshots = Vec::new();
     let mut grouped: BTreeMap<String, Vec<ChangeBytes>> = BTreeMap::new();
     let mut more = false;
     for (t, head) in &heads {
         let mut after = from.get(t);
+        if whole && after == 0 {
+            match crate::snapshots::send(state, t, *head, &mut cursor, &mut page, &mut snapshots)
+                .await?
+            {
+                Some(covers) => {
+                    let hash = state
+                        .store
+                        .feed_hash_at(t.as_str(), seq_i64(covers))
+                        .await?;
+                    cursor.advance_to(t, covers, hash.as_deref());
+                    after = covers;
+                }
+                None => {
+                    more = true;
+                    continue;
+                }
+            }
+        }
         cursor.advance(t, after);
         loop {
             if after >= *head {
                 break;
             }
-            if budget == 0 || bytes >= state.settings.page_bytes {
+            if page.full() {
                 // The page is full: only ask whether this territory has more for this replica.
                 let rest = state
                     .store
@@ -877,7 +920,7 @@ async fn pull(
             }
             // Small chunks, so a response never holds much more than
             // `page_bytes` of changes in memory, however far behind the device is.
-            let want = budget.min(FEED_CHUNK);
+            let want = page.items.min(FEED_CHUNK);
             let rows = state
                 .store
                 .feed_page(
@@ -891,15 +934,14 @@ async fn pull(
             let exhausted = rows.len() < want;
             let mut cut = false;
             for row in rows {
-                if bytes >= state.settings.page_bytes {
+                if page.bytes >= page.max_bytes {
                     cut = true;
                     break;
                 }
                 after = u64::try_from(row.seq).unwrap_or(after);
                 cursor.advance_to(t, after, Some(&row.hash));
                 if !skip.contains(&row.hash) {
-                    budget = budget.saturating_sub(1);
-                    bytes = bytes.saturating_add(row.change.len());
+                    page.take(row.change.len());
                     grouped
                         .entry(row.doc)
                         .or_default()
@@ -922,7 +964,12 @@ async fn pull(
                 .map(|doc| DocChanges { doc, changes })
         })
         .collect();
-    Ok((changes, cursor, more))
+    Ok(Pulled {
+        snapshots,
+        changes,
+        cursor,
+        more,
+    })
 }
 
 /// Moves `cursor` to the head of `t`'s feed over entries it need not read (the

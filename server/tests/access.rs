@@ -130,6 +130,7 @@ async fn a_regional_manager_cannot_grant_access_through_the_territory_document(b
     let before = server.store.total_changes().await.unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Cursor::default(),
         push: vec![DocChanges {
@@ -232,6 +233,7 @@ async fn taking_a_territory_away_revokes_it_even_if_the_document_lists_the_user(
     .unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Cursor::default(),
         push: vec![DocChanges {
@@ -434,6 +436,7 @@ async fn a_browser_logging_in_again_with_a_new_device_keeps_its_edits_accepted(b
     let change = raw.get_last_local_change().unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Cursor::default(),
         push: vec![DocChanges {

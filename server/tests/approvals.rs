@@ -284,6 +284,7 @@ async fn spending_without_approval_is_refused(backend: Backend) {
         .collect();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         cursor: sc.m1.replica.cursor().clone(),
         push: vec![DocChanges {
             doc: DocId::Dealer(dn()),

@@ -96,6 +96,7 @@ impl Scene {
     async fn push_as(&self, who: &Device, changes: Vec<Vec<u8>>) -> SyncResponse {
         let req = SyncRequest {
             protocol: PROTOCOL_VERSION,
+            snapshots: false,
             replica: String::new(),
             cursor: Cursor::default(),
             push: vec![DocChanges {
@@ -283,6 +284,7 @@ async fn too_many_changes_or_documents_in_one_push_are_refused(backend: Backend)
         .collect();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Cursor::default(),
         push,

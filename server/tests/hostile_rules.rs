@@ -222,6 +222,7 @@ impl Scene {
         assert!(!changes.is_empty(), "the attacker wrote nothing");
         let req = SyncRequest {
             protocol: PROTOCOL_VERSION,
+            snapshots: false,
             replica: String::new(),
             cursor: Default::default(),
             push: vec![DocChanges {
@@ -957,6 +958,7 @@ async fn a_decision_changed_afterwards(backend: Backend) {
         .collect();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Default::default(),
         push: vec![DocChanges {

@@ -231,6 +231,7 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     let before = server.store.total_changes().await.unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Default::default(),
         push: vec![DocChanges {
@@ -266,6 +267,7 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     // Naming t-north in the cursor does not pull it either.
     let peek = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: "t-north:0".parse().unwrap(),
         push: vec![],
@@ -288,6 +290,7 @@ async fn a_manager_can_neither_read_nor_write_another_territory(backend: Backend
     .unwrap();
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Default::default(),
         push: vec![DocChanges {
@@ -423,6 +426,7 @@ async fn malformed_and_oversized_payloads_get_a_4xx_and_change_nothing(backend: 
     // Well-formed JSON whose change bytes are not Automerge: that document is refused.
     let garbage = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Default::default(),
         push: vec![DocChanges {
@@ -910,6 +914,10 @@ async fn a_device_far_behind_pulls_in_bounded_pages(backend: Backend) {
     };
     let server = TestServer::start_with(backend, settings).await;
     let (_ho, mut a, _b, d) = setup_north(&server).await;
+    // The late device read the territory once (as snapshots), then fell 40 visits behind.
+    let t = server.user("m9", "manager", &["t-north"]).await;
+    let mut late = server.device("m9", &t);
+    late.sync().await;
     for i in 0..40 {
         let v: VisitId = format!("v-{i:02}").parse().unwrap();
         let s = a.stamp();
@@ -922,8 +930,6 @@ async fn a_device_far_behind_pulls_in_bounded_pages(backend: Backend) {
             .unwrap();
     }
     assert!(a.sync().await.is_empty());
-    let t = server.user("m9", "manager", &["t-north"]).await;
-    let mut late = server.device("m9", &t);
     let mut rounds = 0;
     loop {
         let (resp, report) = late.round().await;

@@ -33,6 +33,14 @@ pub enum CursorError {
 /// another change than the feed holds there, means nothing to the server: it
 /// answers with a reset (see `SyncResponse::reset`). Text form:
 /// `@3f9a0c1d2b4e5f60,t-north:42/ab12cd34,t-south:7` (epoch and tags optional).
+///
+/// A territory may instead be part-way through its **snapshots** (a fresh
+/// device, or newly granted access, receives each document's saved form rather
+/// than the whole feed, a page at a time in document id order): `t-east:~120`
+/// or `t-east:~120>dealer:d-lin` says nothing of the feed is read yet, the
+/// snapshots sent cover the feed up to 120, and the documents up to
+/// `dealer:d-lin` have been sent. Once every document is sent the territory
+/// continues from the feed at 120.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cursor {
     epoch: Option<String>,
@@ -44,6 +52,37 @@ pub struct Cursor {
 struct Pos {
     seq: u64,
     tag: Option<String>,
+    /// Only with `seq` 0: how far the territory's snapshots have been sent.
+    snap: Option<Snap>,
+}
+
+/// Snapshots part-way sent: the feed position they cover, and the last document sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snap {
+    covers: u64,
+    after: Option<String>,
+}
+
+impl Pos {
+    /// Whether `self` is further along than `other`: a later feed position, or at
+    /// the start, more snapshots sent.
+    fn ahead_of(&self, other: &Pos) -> bool {
+        if self.seq != other.seq {
+            return self.seq > other.seq;
+        }
+        match (&self.snap, &other.snap) {
+            (Some(_), None) => true,
+            (Some(a), Some(b)) => a.after > b.after,
+            _ => false,
+        }
+    }
+}
+
+/// Whether `s` may name a document in a cursor: what document ids are made of.
+fn valid_doc(s: &str) -> bool {
+    (1..=200).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b':')
 }
 
 /// The tag of a change: the first 8 hex digits of its hash.
@@ -113,6 +152,30 @@ impl Cursor {
         self.seqs.insert(territory.clone(), Pos::default());
     }
 
+    /// Where `territory`'s snapshots stand, if they are part-way sent: the feed
+    /// position they cover, and the last document sent (none yet: `None`).
+    pub fn snapshots(&self, territory: &TerritoryId) -> Option<(u64, Option<&str>)> {
+        let p = self.seqs.get(territory)?;
+        p.snap.as_ref().map(|s| (s.covers, s.after.as_deref()))
+    }
+
+    /// Records that `territory`'s snapshots up to document `after` were sent,
+    /// covering the feed up to `covers` (never back; a feed position wins).
+    pub fn snapshots_to(&mut self, territory: &TerritoryId, covers: u64, after: Option<&str>) {
+        let p = Pos {
+            seq: 0,
+            tag: None,
+            snap: Some(Snap {
+                covers,
+                after: after.filter(|a| valid_doc(a)).map(str::to_owned),
+            }),
+        };
+        let e = self.seqs.entry(territory.clone()).or_default();
+        if p.ahead_of(e) {
+            *e = p;
+        }
+    }
+
     /// Every tagged position: (territory, sequence number, tag), for the server to check.
     pub fn tagged(&self) -> impl Iterator<Item = (&TerritoryId, u64, &str)> {
         self.seqs
@@ -134,14 +197,18 @@ impl Cursor {
             .map(str::to_owned);
         let e = self.seqs.entry(territory.clone()).or_default();
         if seq > e.seq {
-            *e = Pos { seq, tag };
+            *e = Pos {
+                seq,
+                tag,
+                snap: None,
+            };
         } else if seq == e.seq && e.tag.is_none() {
             e.tag = tag;
         }
     }
 
     /// Whether a database of `epoch` can serve this cursor: the same epoch (or
-    /// none known yet), no position past the end of its feed (`end(territory)`),
+    /// none known yet), no position (nor snapshots' cover) past the end of its feed (`end(territory)`),
     /// and every tag naming the change the feed holds there (`tag_at(territory,
     /// seq)`; `None` when unknown or not to be checked). Otherwise the database
     /// went back in time and the device must be reset.
@@ -153,7 +220,7 @@ impl Cursor {
     ) -> bool {
         self.epoch.as_deref().is_none_or(|e| e == epoch)
             && self.seqs.iter().all(|(t, p)| {
-                p.seq <= end(t)
+                p.seq.max(p.snap.as_ref().map_or(0, |s| s.covers)) <= end(t)
                     && match (&p.tag, tag_at(t, p.seq)) {
                         (Some(mine), Some(held)) => tag_of(&held) == mine,
                         _ => true,
@@ -173,7 +240,7 @@ impl Cursor {
         }
         for (t, p) in &other.seqs {
             let e = self.seqs.entry(t.clone()).or_default();
-            if p.seq > e.seq || (p.seq == e.seq && e.tag.is_none()) {
+            if p.ahead_of(e) || (p.seq == e.seq && p.seq > 0 && e.tag.is_none()) {
                 *e = p.clone();
             }
         }
@@ -197,7 +264,15 @@ impl fmt::Display for Cursor {
                 f.write_str(",")?;
             }
             first = false;
-            write!(f, "{t}:{}", p.seq)?;
+            match &p.snap {
+                Some(s) => {
+                    write!(f, "{t}:~{}", s.covers)?;
+                    if let Some(a) = &s.after {
+                        write!(f, ">{a}")?;
+                    }
+                }
+                None => write!(f, "{t}:{}", p.seq)?,
+            }
             if let Some(tag) = &p.tag {
                 write!(f, "/{tag}")?;
             }
@@ -219,7 +294,18 @@ impl FromStr for Cursor {
                 continue;
             }
             let bad = || CursorError::Entry(entry.chars().take(80).collect());
-            let (t, n) = entry.rsplit_once(':').ok_or_else(bad)?;
+            // A territory id holds no ':', a document id may.
+            let (t, n) = entry.split_once(':').ok_or_else(bad)?;
+            if let Some(snap) = n.strip_prefix('~') {
+                let (covers, after) = match snap.split_once('>') {
+                    Some((c, a)) if valid_doc(a) => (c, Some(a)),
+                    Some(_) => return Err(bad()),
+                    None => (snap, None),
+                };
+                let covers: u64 = covers.parse().map_err(|_| bad())?;
+                c.snapshots_to(&t.parse()?, covers, after);
+                continue;
+            }
             let (n, tag) = match n.split_once('/') {
                 Some((n, tag)) if valid_tag(tag) => (n, Some(tag)),
                 Some(_) => return Err(bad()),
@@ -304,5 +390,41 @@ mod tests {
         assert_eq!(c.to_string(), "t-north:44");
         assert_eq!(c.tagged().count(), 0);
         assert!("t-north:1/xyz".parse::<Cursor>().is_err());
+    }
+
+    #[test]
+    fn snapshots_part_way_round_trip_move_forward_and_give_way_to_the_feed() {
+        let east: TerritoryId = "t-east".parse().unwrap();
+        let mut c: Cursor = "@e1,t-east:~120>dealer:d-lin,t-north:3".parse().unwrap();
+        assert_eq!(c.to_string(), "@e1,t-east:~120>dealer:d-lin,t-north:3");
+        assert_eq!(c.snapshots(&east), Some((120, Some("dealer:d-lin"))));
+        assert_eq!(c.get(&east), 0, "nothing of the feed read yet");
+        // A late response never takes the sending back.
+        c.merge(&"t-east:~120>dealer:d-abc".parse().unwrap());
+        assert_eq!(c.snapshots(&east), Some((120, Some("dealer:d-lin"))));
+        c.snapshots_to(&east, 120, Some("dealer:d-zz"));
+        assert_eq!(c.snapshots(&east), Some((120, Some("dealer:d-zz"))));
+        // Every document sent: the feed position replaces it, and wins over a late one.
+        c.advance_to(&east, 120, Some("ab12cd34ef"));
+        assert_eq!(c.snapshots(&east), None);
+        assert_eq!(c.to_string(), "@e1,t-east:120/ab12cd34,t-north:3");
+        c.merge(&"@e1,t-east:~120>dealer:d-zzz".parse().unwrap());
+        assert_eq!(c.to_string(), "@e1,t-east:120/ab12cd34,t-north:3");
+        assert_eq!(
+            "t-east:~7".parse::<Cursor>().unwrap().to_string(),
+            "t-east:~7"
+        );
+        assert!("t-east:~".parse::<Cursor>().is_err());
+        assert!("t-east:~7>".parse::<Cursor>().is_err());
+        assert!("t-east:~7>dealer d".parse::<Cursor>().is_err());
+    }
+
+    #[test]
+    fn snapshots_covering_past_the_end_of_a_feed_do_not_fit() {
+        let end = |_: &TerritoryId| 100;
+        let none = |_: &TerritoryId, _: u64| None;
+        let fits = |c: &str| c.parse::<Cursor>().unwrap().fits("e1", end, none);
+        assert!(fits("@e1,t-east:~100>dealer:d-lin"));
+        assert!(!fits("@e1,t-east:~101>dealer:d-lin"));
     }
 }

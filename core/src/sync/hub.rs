@@ -147,6 +147,7 @@ impl Hub {
             protocol: PROTOCOL_VERSION,
             accepted,
             rejected,
+            snapshots: Vec::new(),
             changes,
             cursor,
             more,

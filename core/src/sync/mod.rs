@@ -21,6 +21,6 @@ pub use pace::Pace;
 pub use policy::{PolicyError, Principal, Role};
 pub use replica::{DocMeta, Replica, ReplicaMeta, SyncReport, Undelivered};
 pub use wire::{
-    ChangeBytes, DocAck, DocChanges, Hash, PROTOCOL_VERSION, PushLimits, RejectCode, Rejection,
-    SyncRequest, SyncResponse,
+    ChangeBytes, DocAck, DocChanges, DocSnapshot, Hash, PROTOCOL_VERSION, PushLimits, RejectCode,
+    Rejection, SyncRequest, SyncResponse,
 };

@@ -10,8 +10,8 @@ use super::error::SyncError;
 use super::ingest::{Limits, decode_changes};
 use super::pace::Pace;
 use super::wire::{
-    ChangeBytes, DocChanges, Hash, PROTOCOL_VERSION, PushLimits, RejectCode, Rejection,
-    SyncRequest, SyncResponse,
+    ChangeBytes, DocChanges, DocSnapshot, Hash, PROTOCOL_VERSION, PushLimits, RejectCode,
+    Rejection, SyncRequest, SyncResponse,
 };
 use crate::doc::{DocError, DocId, Document, genesis};
 use crate::ids::{DealerId, IdError, TerritoryId, random_token};
@@ -732,6 +732,7 @@ impl Replica {
             cursor: self.cursor.clone(),
             push,
             replica: self.actors.current.to_hex_string(),
+            snapshots: true,
         }
     }
 
@@ -879,6 +880,39 @@ impl Replica {
         }
     }
 
+    /// Takes in a document the server sent whole (its saved form), as
+    /// [`Replica::adopt`] does: every change in it is the server's, so none is
+    /// sent back; a document already held takes in the changes it lacks. True
+    /// when something new came in.
+    fn take_snapshot(&mut self, s: &DocSnapshot) -> Result<bool, DocError> {
+        let mut fetched = Document::load(&s.bytes.0, self.actors.current.clone())?;
+        if fetched.id() != &s.doc {
+            return Err(DocError::WrongDocument {
+                expected: s.doc.clone(),
+                found: fetched.id().clone(),
+            });
+        }
+        let heads = fetched.heads();
+        let Some(e) = self.docs.get_mut(&s.doc) else {
+            self.docs.insert(
+                s.doc.clone(),
+                Entry {
+                    doc: fetched,
+                    acked: heads.into_iter().collect(),
+                    dirty: false,
+                },
+            );
+            return Ok(true);
+        };
+        let fresh = e.doc.apply(fetched.changes_since(&[]))?;
+        if e.dirty {
+            e.acked.extend(heads);
+        } else {
+            e.acked = e.doc.heads().into_iter().collect();
+        }
+        Ok(!fresh.is_empty())
+    }
+
     /// Takes in the server's answer: marks acknowledged changes, records refusals,
     /// applies incoming changes (reporting those that fail), and advances the cursor.
     pub fn apply_response(&mut self, resp: &SyncResponse) -> Result<SyncReport, SyncError> {
@@ -942,6 +976,14 @@ impl Replica {
             }
             self.rejections.insert(r.doc.clone(), r.clone());
             report.rejected.push(r.clone());
+        }
+        // Documents sent whole first: the feed's changes may build on them.
+        for s in &resp.snapshots {
+            match self.take_snapshot(s) {
+                Ok(true) => report.updated.push(s.doc.clone()),
+                Ok(false) => {}
+                Err(err) => report.errors.push((s.doc.clone(), err)),
+            }
         }
         let generous = Limits::unbounded();
         for dc in &resp.changes {

@@ -75,7 +75,27 @@ pub struct SyncRequest {
     /// each change it stores and never sends that replica its own changes back.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub replica: String,
+    /// The device takes documents whole (`SyncResponse::snapshots`): a territory
+    /// it has read nothing of yet comes as each document's saved form, not as
+    /// its whole feed. Absent (older devices): the feed from the start, as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshots: bool,
 }
+
+/// One document whole, as the server holds it: Automerge's saved (compressed)
+/// form, holding every change the server had when it was read.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocSnapshot {
+    pub doc: DocId,
+    /// The saved document; base64 in JSON.
+    pub bytes: ChangeBytes,
+}
+
+crate::fields::from_fields!(DocSnapshot, |f| DocSnapshot {
+    doc: f.req("doc")?,
+    bytes: f.req("bytes")?,
+});
 
 /// What a server accepts in one sync request. It states them in every response
 /// and in its 413 answer (`{code, message, limits}`); a replica splits its
@@ -214,6 +234,11 @@ pub struct SyncResponse {
     pub accepted: Vec<DocAck>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<Rejection>,
+    /// Documents sent whole, to a device that said it takes them
+    /// (`SyncRequest::snapshots`), for territories it has read nothing of yet.
+    /// Applied before `changes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<DocSnapshot>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<DocChanges>,
     pub cursor: Cursor,
@@ -243,6 +268,7 @@ crate::fields::from_fields!(SyncResponse, |f| SyncResponse {
     protocol: f.req("protocol")?,
     accepted: f.vec("accepted")?,
     rejected: f.vec("rejected")?,
+    snapshots: f.vec("snapshots")?,
     changes: f.vec("changes")?,
     cursor: f.req("cursor")?,
     more: f.or_default("more")?,

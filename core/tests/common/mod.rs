@@ -84,6 +84,7 @@ pub fn hub_with_territory() -> Hub {
 pub fn push_request(doc: DocId, changes: &[Change]) -> SyncRequest {
     SyncRequest {
         protocol: PROTOCOL_VERSION,
+        snapshots: false,
         replica: String::new(),
         cursor: Cursor::default(),
         push: vec![DocChanges {

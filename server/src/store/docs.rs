@@ -101,6 +101,29 @@ impl Store {
             .collect()
     }
 
+    /// Up to `limit` stored documents of `territory` whose id sorts after `after`
+    /// ('' for the first), in id order: (id, saved bytes). A snapshot read after
+    /// a feed head holds every change up to that head (both are written in one
+    /// transaction).
+    pub async fn territory_snapshots(
+        &self,
+        territory: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, snapshot FROM documents WHERE territory = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(territory)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("snapshot")?)))
+            .collect()
+    }
+
     /// The hashes of a document's changes committed after `after` (server clock, ms) from
     /// a device that is not one of `user`'s (late rule (c) of a territory handover).
     pub async fn foreign_after(
