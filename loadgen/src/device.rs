@@ -1,4 +1,4 @@
-//! `Device`: a simulated manager's phone — a native `fieldsync_core` replica that records visits offline and syncs over HTTP the way the web app does (gzip bodies over 1 KB, a 413 makes the next request smaller, backoff on failure), keeping every acknowledgement it was given.
+//! `Device`: a simulated manager's phone — a native `fieldsync_core` replica that records visits offline and syncs over HTTP the way the web app does (gzip bodies over 1 KB, a 413 makes the next request smaller, a 503's Retry-After honoured, backoff on other failures), keeping every acknowledgement it was given.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -44,9 +44,9 @@ pub enum RoundError {
     /// No usable answer: connection refused or broken, body cut short.
     #[error("network: {0}")]
     Network(String),
-    /// 503: the server is shedding load.
+    /// 503: the server is shedding load; come back after its `Retry-After`, if it gave one.
     #[error("the server is busy (503)")]
-    Overloaded,
+    Overloaded(Option<Duration>),
     /// 413: the replica has made its next request smaller.
     #[error("the request was too large (413)")]
     TooLarge,
@@ -66,7 +66,7 @@ impl RoundError {
         matches!(
             self,
             RoundError::Network(_)
-                | RoundError::Overloaded
+                | RoundError::Overloaded(_)
                 | RoundError::TooLarge
                 | RoundError::TooSlow(_)
         )
@@ -74,7 +74,9 @@ impl RoundError {
 }
 
 /// How a device retries: the web app waits 1 s, 2 s, 4 s … up to a minute, each
-/// ×0.75–1.25; tests use a shorter base. Gives up at `deadline`.
+/// ×0.75–1.25 (tests use a shorter base), except after a 503 with `Retry-After`: then
+/// the server's time plus 0–1 s, so devices told the same second do not come back in
+/// step. Gives up at `deadline`.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {
     pub base: Duration,
@@ -92,7 +94,10 @@ impl Retry {
         }
     }
 
-    fn pause(&self, failures: u32, rng: &mut Rng) -> Duration {
+    fn pause(&self, failures: u32, told: Option<Duration>, rng: &mut Rng) -> Duration {
+        if let Some(after) = told {
+            return after + Duration::from_millis(rng.range(0, 1_000));
+        }
         let exp = self
             .base
             .saturating_mul(1u32 << failures.saturating_sub(1).min(16));
@@ -320,6 +325,11 @@ impl Device {
             Err(e) => return Err(RoundError::Network(e.to_string())),
         };
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let encoded = resp
             .headers()
             .get("content-encoding")
@@ -354,7 +364,13 @@ impl Device {
                 };
             }
             408 => return Err(RoundError::TooSlow(self.replica.too_slow())),
-            503 => return Err(RoundError::Overloaded),
+            503 => {
+                // Whole seconds (HTTP's form); the pause adds 0–1 s.
+                let after = retry_after
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                return Err(RoundError::Overloaded(after));
+            }
             _ => {
                 return Err(RoundError::Status {
                     status,
@@ -409,8 +425,12 @@ impl Device {
                 }
                 Err(e) if e.transient() => {
                     stats.failures += 1;
+                    let mut told = None;
                     match e {
-                        RoundError::Overloaded => stats.overloaded += 1,
+                        RoundError::Overloaded(after) => {
+                            stats.overloaded += 1;
+                            told = after;
+                        }
                         RoundError::TooLarge => {
                             // The next request is already smaller: no pause.
                             stats.too_large += 1;
@@ -425,7 +445,7 @@ impl Device {
                         _ => {}
                     }
                     failures += 1;
-                    let pause = retry.pause(failures, &mut self.rng);
+                    let pause = retry.pause(failures, told, &mut self.rng);
                     if Instant::now() + pause > retry.deadline {
                         bail!(
                             "gave up at the deadline after {} failures: {e}",

@@ -35,6 +35,8 @@ pub struct FleetConfig {
     pub resync_changed: usize,
     /// Baseline requests one device has in flight (a browser opens 6 connections to a host).
     pub baseline_parallel: usize,
+    /// Arguments added to the server's `serve` command.
+    pub serve_args: Vec<String>,
 }
 
 /// A manager: their device and the documents it held before going offline.
@@ -91,7 +93,8 @@ pub async fn run(cfg: &FleetConfig) -> Result<String> {
             territories: vec![RESYNC_TERRITORY.into()],
         });
     }
-    let site = Site::start(cfg.backend, &users, &[]).await?;
+    let serve_args: Vec<&str> = cfg.serve_args.iter().map(String::as_str).collect();
+    let site = Site::start(cfg.backend, &users, &serve_args).await?;
     eprintln!(
         "[fleet] server up, {} users, {:?}",
         users.len(),

@@ -48,6 +48,10 @@ struct Cli {
     /// Baseline requests one device has in flight (a browser opens 6 connections to a host).
     #[arg(long, default_value_t = 6)]
     baseline_parallel: usize,
+    /// An argument added to the server's `serve` command (repeatable), e.g.
+    /// `--serve-arg=--max-concurrent-pushes=2`.
+    #[arg(long, allow_hyphen_values = true)]
+    serve_arg: Vec<String>,
     /// Also write the report to this file.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -69,6 +73,7 @@ async fn main() -> Result<()> {
             resync_docs: cli.resync_docs,
             resync_changed: cli.resync_changed,
             baseline_parallel: cli.baseline_parallel,
+            serve_args: cli.serve_arg.clone(),
         };
         report.push_str(&fleet::run(&cfg).await?);
         report.push('\n');

@@ -73,14 +73,36 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
     resp
 }
 
+/// Middleware: requests to a `limiter::GATED_ROUTES` route hold a `PushGate` permit
+/// while they run; every other request passes straight through.
+async fn bound_pushes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let gated = req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|m| limiter::GATED_ROUTES.contains(&m.as_str()));
+    if !gated {
+        return next.run(req).await;
+    }
+    let bytes = req
+        .extensions()
+        .get::<limiter::DeclaredLength>()
+        .and_then(|d| d.0)
+        .unwrap_or(state.settings.max_body_bytes as u64);
+    // Shed requests are counted by the `track` layer (status 503).
+    let permit = match state.pushes.enter(bytes).await {
+        Ok(p) => p,
+        Err(busy) => return limiter::overloaded(busy),
+    };
+    let resp = next.run(req).await;
+    drop(permit);
+    resp
+}
+
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
     let (api, _) = routes::router().split_for_parts();
     let api = api
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            limiter::bound_pushes,
-        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), bound_pushes))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes));
     let router = match &state.settings.web_dir {
@@ -93,6 +115,8 @@ pub fn app(state: AppState) -> Router {
     let hardening = state.settings.hardening.clone();
     let router = router
         .layer(RequestDecompressionLayer::new())
+        // Outside decompression: the push gate bounds its queue by the bytes as sent.
+        .layer(middleware::from_fn(limiter::note_length))
         .layer(CompressionLayer::new().compress_when(compress_when()))
         .with_state(state);
     let router = hardening::limits(router, &hardening)

@@ -1,9 +1,11 @@
 //! The `fieldsync-server` command: serve, administer users and device tokens, seed demo data.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use fieldsync_server::limiter::GateSettings;
 use fieldsync_server::{AppState, Settings, Store, admin, seed};
 use tokio::net::TcpListener;
 
@@ -38,6 +40,19 @@ enum Command {
         /// Requests one device may have in flight at once.
         #[arg(long, default_value_t = 4)]
         per_device_concurrency: usize,
+        /// Pushes decided at once (default: twice the cores); the others wait their turn.
+        #[arg(long)]
+        max_concurrent_pushes: Option<usize>,
+        /// Pushes waiting their turn, at most; more are answered 503 with a Retry-After.
+        #[arg(long, default_value_t = 256)]
+        push_queue: usize,
+        /// Body bytes (as sent) of the waiting pushes, at most, in MiB.
+        #[arg(long, default_value_t = 64)]
+        push_queue_mib: u64,
+        /// Longest a push waits its turn, in ms; one that would wait longer is answered 503 at
+        /// once with a Retry-After booking it a later turn.
+        #[arg(long, default_value_t = 1000)]
+        push_wait_ms: u64,
         /// How often a dealer should be visited, in days, by tier: `14,30,60,90` is tier 1 every
         /// two weeks, tier 2 every 30 days, …, the last also serving any higher tier (head office's
         /// coverage, the phone's dealers due a visit). Default: 14,30,60,90,90.
@@ -196,6 +211,10 @@ async fn main() -> Result<()> {
             web_dir,
             max_body_bytes,
             per_device_concurrency,
+            max_concurrent_pushes,
+            push_queue,
+            push_queue_mib,
+            push_wait_ms,
             visit_every_days,
         } => {
             if let Some(dir) = &web_dir
@@ -208,6 +227,12 @@ async fn main() -> Result<()> {
                 max_body_bytes,
                 per_device_concurrency,
                 web_dir,
+                push_gate: GateSettings {
+                    concurrent: max_concurrent_pushes.unwrap_or(defaults.push_gate.concurrent),
+                    queue: push_queue,
+                    queue_bytes: push_queue_mib.saturating_mul(1024 * 1024),
+                    wait: Duration::from_millis(push_wait_ms),
+                },
                 visit_every_days: if visit_every_days.is_empty() {
                     defaults.visit_every_days.clone()
                 } else {

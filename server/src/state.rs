@@ -2,12 +2,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use fieldsync_core::sync::Limits;
 
 use crate::hardening::Hardening;
-use crate::limiter::{Limiter, PushGate};
+use crate::limiter::{GateSettings, Limiter, PushGate};
 use crate::live_hub::Live;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -37,10 +36,8 @@ pub struct Settings {
     /// last also serving any higher tier (head office's coverage; the phones, which
     /// read it from `/v1/me`, list their dealers due a visit). `serve --visit-every-days`.
     pub visit_every_days: Vec<i64>,
-    /// Pushes decided at once on this server (then `push_wait`, then 503).
-    pub max_concurrent_pushes: usize,
-    /// How long a push over `max_concurrent_pushes` waits for its turn.
-    pub push_wait: Duration,
+    /// Pushes decided at once, and how the others wait (`limiter::PushGate`).
+    pub push_gate: GateSettings,
     /// A fixed "now" (epoch ms) for head office's read model (today, overdue,
     /// ageing, coverage), for tests; `None`: the system clock.
     pub clock: Option<i64>,
@@ -73,12 +70,7 @@ impl Default for Settings {
             web_dir: None,
             hardening: Hardening::default(),
             visit_every_days: vec![14, 30, 60, 90, 90],
-            // Deciding is CPU-bound: a few per core keeps the database busy
-            // without piling up documents in memory.
-            max_concurrent_pushes: std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .saturating_mul(2),
-            push_wait: Duration::from_secs(2),
+            push_gate: GateSettings::default(),
             clock: None,
         }
     }
@@ -101,7 +93,7 @@ impl AppState {
         AppState {
             store,
             limiter: Limiter::new(settings.per_device_concurrency),
-            pushes: PushGate::new(settings.max_concurrent_pushes, settings.push_wait),
+            pushes: PushGate::new(settings.push_gate),
             settings: Arc::new(settings),
             live: Live::new(),
             metrics: Arc::new(Metrics::new()),

@@ -16,6 +16,7 @@ use fieldsync_core::sync::{
     SyncResponse,
 };
 use fieldsync_server::Settings;
+use fieldsync_server::limiter::GateSettings;
 use sha2::{Digest, Sha256};
 use sqlx::Executor;
 
@@ -395,27 +396,56 @@ async fn a_start_op_trick_is_refused(backend: Backend) {
 
 async fn pushes_over_the_bound_are_shed_with_retry_after_and_succeed_on_retry(backend: Backend) {
     let settings = Settings {
-        max_concurrent_pushes: 2,
-        push_wait: Duration::from_millis(20),
+        push_gate: GateSettings {
+            concurrent: 2,
+            queue: 8,
+            queue_bytes: 64 << 20,
+            wait: Duration::from_secs(30),
+        },
         ..Settings::default()
     };
     let mut s = Scene::with(backend, settings).await;
-    // Every permit busy: a push waits briefly, then is shed.
-    let held = [
-        s.server.state.pushes.enter().await.unwrap(),
-        s.server.state.pushes.enter().await.unwrap(),
-    ];
+    // Every permit busy and the queue full: a push is shed at once, told when to come back.
+    let gate = s.server.state.pushes.clone();
+    let held = [gate.enter(0).await.unwrap(), gate.enter(0).await.unwrap()];
+    let queued: Vec<_> = (0..8)
+        .map(|_| {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.enter(0).await.is_ok() })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while gate.waiting() < 8 {
+        assert!(Instant::now() < deadline, "the queue never filled");
+        tokio::task::yield_now().await;
+    }
     let req = s.a.replica.sync_request();
+    let shed_at = Instant::now();
     let r = s.a.post(&req).await;
     assert_eq!(r.status(), 503);
-    assert_eq!(r.headers()["retry-after"], "1");
+    assert!(
+        shed_at.elapsed() < Duration::from_secs(20),
+        "shed without waiting"
+    );
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=300).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "overloaded");
     // Other routes are not gated.
     assert_eq!(s.server.get(&s.a.token, "/v1/me").await.status(), 200);
     drop(held);
+    for q in queued {
+        assert!(q.await.unwrap(), "every queued push got its turn");
+    }
 
-    // Eight managers push at once: some may be shed, none fails, all land on retry.
+    // Eight managers push at once over two permits: they wait their turn, none is shed.
     let mut devices = Vec::new();
     for i in 0..8 {
         let user = format!("p{i}");
@@ -450,10 +480,7 @@ async fn pushes_over_the_bound_are_shed_with_retry_after_and_succeed_on_retry(ba
                                 return shed;
                             }
                         }
-                        503 => {
-                            assert_eq!(r.headers()["retry-after"], "1");
-                            shed += 1;
-                        }
+                        503 => shed += 1,
                         other => panic!("push answered {other}: {:?}", r.text().await),
                     }
                     assert!(Instant::now() < deadline, "never got through");
@@ -463,7 +490,8 @@ async fn pushes_over_the_bound_are_shed_with_retry_after_and_succeed_on_retry(ba
         })
         .collect();
     for t in tasks {
-        t.await.expect("no push task failed");
+        let shed = t.await.expect("no push task failed");
+        assert_eq!(shed, 0, "a push within the queue's bounds waits its turn");
     }
     assert_eq!(
         s.server.state.pushes.available(),

@@ -42,6 +42,7 @@ export async function api(path, { method = 'GET', body, token, type = 'applicati
     try { err = JSON.parse(text); } catch { /* not JSON */ }
     throw Object.assign(new Error(err.message ?? `${res.status} ${res.statusText}`), {
       code: err.code ?? (res.status === 401 ? 'unauthorized' : 'http'), status: res.status, limits: err.limits,
+      retryAfter: Number(res.headers.get('Retry-After')) || undefined, // seconds, when the server says when
     });
   }
   return text;

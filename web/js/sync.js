@@ -1,6 +1,6 @@
 // Syncing the replica with the server: when the network returns, after each edit,
-// when the live channel says so, and on retry with exponential backoff after a failure;
-// then the photos.
+// when the live channel says so, and on retry after a failure (when a busy server says, else
+// with exponential backoff); then the photos.
 import { api } from './api.js';
 import * as local from './local.js';
 import * as photos from './photos.js';
@@ -84,8 +84,12 @@ async function run(signal) {
     failures += 1;
     status.error = e;
     if (e.code === 'network' && !navigator.onLine) status.online = false;
-    // 1 s, 2 s, 4 s … up to a minute, with jitter so many phones do not retry in step.
-    const delay = Math.min(60_000, 1000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+    // A busy server (503) says when there is room (Retry-After, seconds): then, plus up to a second
+    // so phones told the same second do not come back in step. Otherwise 1 s, 2 s, 4 s … up to a
+    // minute, with jitter.
+    const delay = e.status === 503 && e.retryAfter > 0
+      ? Math.min(300, e.retryAfter) * 1000 + Math.random() * 1000
+      : Math.min(60_000, 1000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
     if (e.status !== 401) syncSoon(delay); // a token that no longer works (revoked, expired, user disabled) is not retried
   } finally {
     status.syncing = false;

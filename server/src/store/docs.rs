@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::rows::{self, MAX_PARAMS, Val};
+use super::rows::{self, MAX_PARAMS, Marks, Val};
 use super::{Store, StoreError, WriteTx, now_millis};
 use crate::readmodel::{ActivityRow, DealerRows, ReadKind, ReadRows, TerritoryRow};
 
@@ -65,7 +65,7 @@ impl Store {
         for chunk in ids.chunks(MAX_PARAMS) {
             let sql = format!(
                 "SELECT id, territory, version, snapshot FROM documents WHERE id IN ({})",
-                rows::placeholders(1, chunk.len())
+                rows::placeholders(Marks::of(self.backend()), 1, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for id in chunk {
@@ -177,6 +177,7 @@ impl Store {
             return Ok(last);
         }
         let mut w = self.begin_write().await?;
+        let marks = Marks::of(self.backend());
         let now = now_millis();
         let new: Vec<usize> = order
             .iter()
@@ -191,15 +192,13 @@ impl Store {
                 if k > 0 {
                     sql.push_str(", ");
                 }
+                // (id, territory, kind, 1, snapshot, updated_at)
                 let b = k * 5;
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, 1, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                ));
+                sql.push('(');
+                sql.push_str(&rows::placeholders(marks, b + 1, 3));
+                sql.push_str(", 1, ");
+                sql.push_str(&rows::placeholders(marks, b + 4, 2));
+                sql.push(')');
             }
             sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
             let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
