@@ -36,7 +36,7 @@ async function doLogin(token, out) {
     if (other && !(await leave())) return location.replace('#/');
     // The same person with a newly issued device: what this browser has not sent goes first, as the old device.
     if (old?.user === me.user && old.device !== me.device) await sync?.syncNow();
-    saveSession({ ...me, token, at: Date.now() });
+    saveSession({ ...me, token, fresh: true });
     if (other) await local?.dropIfClean();
     location.replace('#/');
     location.reload();
@@ -289,8 +289,9 @@ async function start() {
   addEventListener('hashchange', route);
   await route();
   updates.booted();
-  if (s && !isOffice(s) && !(Date.now() - (s.at ?? 0) < 60_000)) {
-    // Refresh who I am and my territories when online (not just after logging in: that read it); offline we keep what we had.
+  if (s?.fresh) saveSession({ ...s, fresh: undefined }); // the start right after logging in: the login just read /v1/me
+  else if (s && !isOffice(s)) {
+    // Refresh who I am and my territories when online; offline we keep what we had.
     getJSON('/v1/me').then(refreshSession).catch(() => {});
   }
 }
