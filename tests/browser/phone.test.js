@@ -183,14 +183,18 @@ test('a failed IndexedDB write tells the user, rolls memory back to the disk, an
   await ctx.close();
 });
 
-test('a damaged stored document: the app starts, lists it as damaged, the rest works, and it can be fetched again', async () => {
+test('a damaged stored document: the app starts, opening it lists it as damaged, the rest works, and it can be fetched again', async () => {
   const ctx = await context(browser);
   const page = await login(ctx, TOKENS.lin);
   await page.locator('[data-dealer=p-five]').waitFor();
   await synced(page);
   await page.evaluate(async () => (await import('/js/db.js')).write({ docs: { 'dealer:p-five': new Uint8Array([1, 2, 3, 4]) } }));
   await page.reload();
+  // The list reads each dealer's summary; the document itself is read when opened.
+  await page.locator('[data-dealer=p-six]').waitFor();
+  await page.goto(`${BASE}/#/dealer/p-five`);
   await page.locator('[data-test=damaged] [data-doc="dealer:p-five"]').waitFor();
+  await page.goto(`${BASE}/#/dealers`);
   await page.locator('[data-dealer=p-six]').waitFor();
   await seeCount(page.locator('[data-dealer=p-five]'), 0);
   await page.locator('[data-action=logout]').waitFor(); // the header is there: one can still log out
@@ -206,6 +210,32 @@ test('a damaged stored document: the app starts, lists it as damaged, the rest w
   await page.reload();
   await page.locator('[data-dealer=p-five]').waitFor();
   await seeCount(page.locator('[data-test=damaged]'), 0);
+  await ctx.close();
+});
+
+test('a phone holding an earlier version\'s data (bookkeeping saved whole) opens with all of it, and its unsent visit reaches the server', async () => {
+  const ctx = await context(browser);
+  const page = await login(ctx, TOKENS.chen);
+  await page.locator('[data-dealer=p-four]').waitFor();
+  await synced(page);
+  await ctx.route('**/v1/sync', (route) => route.abort('connectionrefused'));
+  await recordVisit(page, 'p-four', '舊版資料裡的拜訪');
+  // The version before per-document bookkeeping kept it whole, in the replica's meta.
+  await page.evaluate(async () => {
+    const db = await import('/js/db.js');
+    const [docmeta, meta] = [await db.entries('docmeta'), await db.get('meta', 'replica')];
+    const none = Object.fromEntries(Object.keys(docmeta).map((k) => [k, undefined]));
+    const docs = Object.fromEntries(Object.entries(docmeta).map(([k, v]) => [k, JSON.parse(v)]));
+    await db.write({ meta: { replica: JSON.stringify({ ...JSON.parse(meta), docs }) }, docmeta: none, summary: none });
+  });
+  await page.reload(); // on the dealer's page still
+  await page.locator('[data-section=visits]').getByText('舊版資料裡的拜訪').waitFor();
+  await page.goto(`${BASE}/#/dealers`);
+  await page.locator('[data-dealer=p-three]').waitFor();
+  await eventually(() => pendingCount(page), 1); // it still waits to be sent
+  await ctx.unroute('**/v1/sync');
+  await serverHas('舊版資料裡的拜訪');
+  await synced(page);
   await ctx.close();
 });
 

@@ -132,3 +132,18 @@ test('"overdue" starts at midnight in the territory\'s zone (Asia/Taipei), not t
   await item.locator('[data-test=overdue]', { hasText: '逾期' }).waitFor();
   await ctx.close();
 });
+
+test('the home screen\'s "my commitments" turns overdue at midnight in the zone, from what it stored the day before', async () => {
+  const ctx = await browser.newContext({ locale: 'zh-TW', timezoneId: 'America/Los_Angeles', viewport: { width: 412, height: 915 } });
+  ctx.setDefaultTimeout(20_000);
+  await ctx.clock.setFixedTime(AFTER - 60 * 60_000);
+  const page = await login(ctx, TOKENS.chen);
+  await page.goto(`${BASE}/#/commitments`);
+  const item = (overdue) => page.locator(`[data-section=my-commitments] [data-commitment=c-due][data-overdue=${overdue}]`);
+  await item(false).waitFor();
+  // The list is drawn from each dealer's stored summary; the next day in Taipei it is made again.
+  await ctx.clock.setFixedTime(AFTER);
+  await page.reload();
+  await item(true).waitFor();
+  await ctx.close();
+});

@@ -77,11 +77,11 @@ const commands = {
     await local.load(dbName);
     return { ms: ms(t0) };
   },
-  /** What the dealer list reads: every dealer's state (loaded first, as the app's route does). */
+  /** What the home screen reads: every dealer's summary (made first where missing, as the app's route does). */
   async list() {
     const t0 = performance.now();
-    await local.ensureAll();
-    const n = local.dealers().length;
+    await local.summarise();
+    const n = local.summaries().length;
     return { ms: ms(t0), dealers: n };
   },
   sync: syncNow,
@@ -126,13 +126,13 @@ const commands = {
   },
   /** The dealers the app lists (ids). */
   async dealers() {
-    await local.ensureAll();
-    return { ids: local.dealers().map((d) => `dealer:${d.id}`) };
+    await local.summarise();
+    return { ids: local.summaries().map((d) => `dealer:${d.id}`) };
   },
   /** What is stored in IndexedDB, to start a later run from (an app restart). */
   async disk() {
     const out = {};
-    for (const s of ['docs', 'docmeta', 'meta', 'photos']) {
+    for (const s of ['docs', 'docmeta', 'meta', 'photos', 'summary']) {
       const [keys, values] = [await db.all(s, 1), await db.all(s)];
       out[s] = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
     }

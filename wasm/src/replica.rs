@@ -18,8 +18,6 @@ use crate::error::Error;
 #[derive(Debug)]
 pub struct JsReplica {
     inner: Replica,
-    /// Stored documents that could not be loaded: `[{index, code, message}]` as JSON.
-    damaged: String,
 }
 
 fn doc_id(text: &str) -> Result<DocId, Error> {
@@ -31,21 +29,11 @@ fn stamp(text: &str) -> Result<Stamp, Error> {
 }
 
 impl JsReplica {
-    /// Restores a replica from its saved meta and documents' bytes; a document that
-    /// cannot be loaded is left out and listed by `damaged()`.
-    pub fn restore_from(meta: &str, docs: Vec<Vec<u8>>) -> Result<JsReplica, Error> {
+    /// Restores a replica from its bookkeeping, with no document loaded (`loadDoc` brings each in).
+    pub fn restore_from(meta: &str) -> Result<JsReplica, Error> {
         let meta: ReplicaMeta = from_json("replica meta", meta)?;
-        let (inner, bad) = Replica::restore_skipping(meta, docs);
-        let bad: Vec<Json> = bad
-            .into_iter()
-            .map(|(i, e)| {
-                let e = Error::Doc(e);
-                json!({ "index": i, "code": e.code(), "message": e.to_string() })
-            })
-            .collect();
         Ok(JsReplica {
-            inner,
-            damaged: to_json(&bad)?,
+            inner: Replica::restore_skipping(meta, Vec::new()).0,
         })
     }
 
@@ -72,19 +60,13 @@ impl JsReplica {
     pub fn new() -> Result<JsReplica, Error> {
         Ok(JsReplica {
             inner: Replica::new()?,
-            damaged: "[]".into(),
         })
     }
 
-    /// The stored documents `restore` could not load: `[{index, code, message}]` (JSON).
-    pub fn damaged(&self) -> String {
-        self.damaged.clone()
-    }
-
     /// Restores a replica from its bookkeeping (JSON: `globalMeta()`, or a whole meta of an
-    /// earlier version with every document's) and documents' bytes (`saveDoc()`; none for `globalMeta()`).
-    pub fn restore(meta: &str, docs: Vec<js_sys::Uint8Array>) -> Result<JsReplica, Error> {
-        Self::restore_from(meta, docs.iter().map(js_sys::Uint8Array::to_vec).collect())
+    /// earlier version with every document's), with no document loaded (`loadDoc` brings each in).
+    pub fn restore(meta: &str) -> Result<JsReplica, Error> {
+        Self::restore_from(meta)
     }
 
     /// The bookkeeping besides each document's own, as JSON (`restore` takes it with no
@@ -231,42 +213,6 @@ impl JsReplica {
         let today = crate::zone::today(offsets.as_ref(), &zone, now)?;
         let doc = self.inner.doc(&id).ok_or_else(|| unknown(id.clone()))?;
         to_json(&document::state(doc, &zone, today)?)
-    }
-
-    /// Every document of a type (`dealer` or `territory`) as a JSON array of states;
-    /// unreadable documents are listed under `errors` instead of failing the lot.
-    pub fn states(
-        &self,
-        doc_type: &str,
-        now: f64,
-        offsets: Option<js_sys::Function>,
-    ) -> Result<String, Error> {
-        // Today per zone (most replicas hold one zone): a list, not a map, for a smaller wasm.
-        let mut todays: Vec<(fieldsync_core::zone::Zone, fieldsync_core::calendar::Day)> =
-            Vec::new();
-        let mut items = Vec::new();
-        let mut errors = Vec::new();
-        for id in self.inner.doc_ids().filter(|d| d.doc_type() == doc_type) {
-            let Some(doc) = self.inner.doc(id) else {
-                continue;
-            };
-            let zone = self.inner.zone_of(id);
-            let today = match todays.iter().find(|(z, _)| *z == zone) {
-                Some((_, d)) => *d,
-                None => {
-                    let d = crate::zone::today(offsets.as_ref(), &zone, now)?;
-                    todays.push((zone.clone(), d));
-                    d
-                }
-            };
-            match document::state(doc, &zone, today) {
-                Ok(s) => items.push(s),
-                Err(e) => {
-                    errors.push(json!({ "doc": id, "code": e.code(), "message": e.to_string() }))
-                }
-            }
-        }
-        to_json(&json!({ "items": items, "errors": errors }))
     }
 
     /// Adds a record (JSON) to a collection of a document; returns its id (given or random).

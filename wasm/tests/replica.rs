@@ -83,7 +83,7 @@ fn a_visit_and_its_commitment_are_recorded_and_survive_save_and_restore() {
             )
         })
         .collect();
-    let mut back = JsReplica::restore_from(&global, Vec::new()).unwrap();
+    let mut back = JsReplica::restore_from(&global).unwrap();
     assert_eq!(back.pending(), 0, "nothing is loaded yet");
     for (bytes, meta) in &saved {
         back.load_doc(bytes, meta).unwrap();

@@ -2,11 +2,11 @@
 // (switching users never wipes the other's unsynced work). Store `docs` holds each document's
 // bytes and `docmeta` its bookkeeping (acknowledged hashes, dirty, territory), written together;
 // `meta` key `replica` the small rest (actor, cursor, refusals), so an edit writes what it touched
-// and a start reads the bookkeeping only. Every write resolves only once its transaction has
+// and a start reads the bookkeeping only; `summary` each dealer's summary for the home screen (local.js). Every write resolves only once its transaction has
 // committed ('strict' durability), so the UI never says "saved" before the change is on the
 // device; a failed write rejects with code 'quota' or 'storage'.
 
-const STORES = ['docs', 'meta', 'photos', 'docmeta'];
+const STORES = ['docs', 'meta', 'photos', 'docmeta', 'summary'];
 const LEGACY = 'fieldsync'; // the one database of earlier versions
 let name = LEGACY, opening, dropped = false; // dropped: this page deleted its database, which must not come back empty
 
@@ -26,8 +26,8 @@ function forget() {
 export function open() {
   if (dropped) return Promise.reject(Object.assign(new Error(`${name} was deleted`), { code: 'storage' }));
   opening ??= new Promise((resolve, reject) => {
-    // Version 2 adds `docmeta` (what version 1 kept stays; local.js moves its bookkeeping over).
-    const req = indexedDB.open(name, 2);
+    // Version 2 adds `docmeta` (what version 1 kept stays; local.js moves its bookkeeping over), 3 `summary`.
+    const req = indexedDB.open(name, 3);
     req.onupgradeneeded = () => STORES.forEach((s) => req.result.objectStoreNames.contains(s) || req.result.createObjectStore(s));
     req.onsuccess = () => {
       const d = req.result;
@@ -95,20 +95,19 @@ export async function all(store, keys) {
   return result((await txn(store)).objectStore(store)[keys ? 'getAllKeys' : 'getAll']());
 }
 
+/** A store's contents as `{key: value}`, read in one transaction. */
+export async function entries(store) {
+  const tx = await txn(store), s = tx.objectStore(store);
+  const [keys, values] = await Promise.all([s.getAllKeys(), s.getAll()].map(result));
+  return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+}
+
 /** The replica's bookkeeping (`meta`'s and every document's, with their keys), read in one transaction. */
 export async function bookkeeping() {
   const tx = await txn(['docmeta', 'meta']);
   const d = tx.objectStore('docmeta'), m = tx.objectStore('meta');
   const [meta, damaged, keys, metas] = await Promise.all([m.get('replica'), m.get('damaged'), d.getAllKeys(), d.getAll()].map(result));
   return { meta, damaged, keys, metas };
-}
-
-/** Every stored document's bytes with its key (for bookkeeping of the first version, saved whole). */
-export async function snapshot() {
-  const tx = await txn(['docs']);
-  const d = tx.objectStore('docs');
-  const [keys, docs] = await Promise.all([d.getAllKeys(), d.getAll()].map(result));
-  return { keys, docs };
 }
 
 /** The named documents' bytes and bookkeeping (`[{bytes, meta}]`, undefined where not stored), read in one transaction. */
@@ -132,10 +131,7 @@ export async function adoptLegacy() {
   if (name === LEGACY || !(await indexedDB.databases?.())?.some((x) => x.name === LEGACY) || (await get('meta', 'replica'))) return;
   const mine = name, data = {};
   use(LEGACY);
-  for (const s of STORES) {
-    const [keys, values] = [await all(s, 1), await all(s)];
-    data[s] = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
-  }
+  for (const s of STORES) data[s] = await entries(s);
   use(mine);
   await write(data);
   await drop(LEGACY);

@@ -9,10 +9,12 @@
 // Documents load lazily: a start reads the bookkeeping (db.js) and loads only the documents with
 // changes to send; the others come into wasm when shown (`ensure`, `ensureAll`), edited, or named
 // by a sync response. An edit writes its documents, their bookkeeping and the small global part.
+// The home screen reads a small summary per dealer (`summarise`, `summaries`: its store `summary`), dropped with
+// every write of the document and made again, from the document, when next listed.
 import init, { Replica } from '../pkg/fieldsync_wasm.js';
 import * as db from './db.js';
 import * as photos from './photos.js';
-import { offsetSeconds } from './zone.js';
+import { offsetSeconds, dayIn } from './zone.js';
 
 let replica = null, chan = null, owner = true, remote = {}, reloading = Promise.resolve(), device = null;
 // Leaving this user (a logout or another user's login, here or in another tab): no more edits, calls or
@@ -21,6 +23,8 @@ let closed = false, unlock = () => {}, unqueue = new AbortController(), tookOver
 const listeners = new Set(), calls = new Map();
 /** Every stored document's bookkeeping as on disk (id → docMeta JSON), and the ids loaded into wasm. */
 let stored = new Map(), loaded = new Set();
+/** Each dealer's summary (`summaryOf`) as last read or made (null: not read since the last restore); writes in flight. */
+let sums = null, writing = 0;
 /** Documents that cannot be read: `{doc, code, message, stored}` (stored: the saved bytes will not load; else an incoming change failed). */
 export let damaged = [];
 /** Documents of territories this device lost, with edits the server never received (kept in the replica's bookkeeping): `[{doc, territory, name, changes, records, bytes}]`. */
@@ -140,11 +144,12 @@ async function restore() {
   replica = null;
   stored = new Map();
   loaded = new Set();
+  sums = null;
   damaged = s.damaged ?? [];
   if (s.meta && JSON.parse(s.meta).docs) {
     await restoreWhole(s.meta);
   } else if (s.meta) {
-    replica = Replica.restore(s.meta, []);
+    replica = Replica.restore(s.meta);
     s.keys.forEach((k, i) => stored.set(k, s.metas[i]));
     await loadDocs([...s.keys.filter((k, i) => s.metas[i].includes('"dirty":true')), ...keep]);
   } else {
@@ -157,16 +162,19 @@ async function restore() {
 
 /** Restores bookkeeping saved whole (every document's in it), loading every document; the owner saves it split. */
 async function restoreWhole(meta) {
-  const s = await db.snapshot();
-  replica = Replica.restore(meta, s.docs);
-  const bad = JSON.parse(replica.damaged()).map((d) => ({ doc: s.keys[d.index], code: d.code, message: d.message, stored: true }));
-  damaged = [...bad, ...damaged.filter((d) => !bad.some((b) => b.doc === d.doc))];
-  const old = JSON.parse(meta).docs;
-  for (const id of s.keys) {
-    const m = replica.docMeta(id);
-    if (m) loaded.add(id);
+  const s = await db.entries('docs'), old = JSON.parse(meta).docs;
+  replica = Replica.restore(meta);
+  for (const [id, bytes] of Object.entries(s)) {
     // An unreadable document keeps what was known of it (unsent: loaded, and so listed, at every start).
-    stored.set(id, m ?? JSON.stringify(old[id] ?? { acked: [], dirty: true }));
+    const m = JSON.stringify(old[id] ?? { acked: [], dirty: true });
+    stored.set(id, m);
+    try {
+      replica.loadDoc(bytes, m);
+      loaded.add(id);
+      stored.set(id, replica.docMeta(id));
+    } catch (e) {
+      damaged = [...damaged.filter((d) => d.doc !== id), { doc: id, code: e.code, message: e.message, stored: true }];
+    }
   }
   if (owner) await db.write({ docmeta: Object.fromEntries(stored), meta: { replica: replica.globalMeta() } });
 }
@@ -207,10 +215,10 @@ export async function ensure(ids) {
   await loadDocs([...ids, ...terr]);
 }
 
-/** Loads every stored document (of `kind`, `dealer` or `territory`, if given) before `dealers`, `territories` list them. */
+/** Loads every stored document of `kind` (`dealer` or `territory`) and the territories' before `dealers`, `territories` list them. */
 export async function ensureAll(kind) {
   await reloading;
-  await loadDocs([...stored.keys()].filter((k) => !kind || k.startsWith(`${kind}:`) || k.startsWith('territory:')));
+  await loadDocs([...stored.keys()].filter((k) => k.startsWith(kind) || k.startsWith('territory')));
 }
 
 export const onChange = (f) => listeners.add(f);
@@ -227,12 +235,18 @@ async function persist(docIds, removed = [], also = []) {
     if (m && m !== stored.get(id)) docmeta[id] = m;
   }
   for (const id of removed) docs[id] = docmeta[id] = undefined;
+  // A written document's summary goes with the write (made again when next listed).
+  const summary = Object.fromEntries(Object.keys(docs).filter((id) => id.startsWith('dealer:')).map((id) => [id, undefined]));
+  Object.keys(summary).forEach((id) => sums?.delete(id));
+  writing++;
   try {
-    await db.write({ docs, docmeta, meta: { replica: replica.globalMeta(), damaged: damaged.filter((d) => !d.stored) } });
+    await db.write({ docs, docmeta, summary, meta: { replica: replica.globalMeta(), damaged: damaged.filter((d) => !d.stored) } });
   } catch (e) {
     await restore();
     notify('sync');
     throw e;
+  } finally {
+    writing--;
   }
   for (const [id, m] of Object.entries(docmeta)) {
     if (m === undefined) { stored.delete(id); loaded.delete(id); } else { stored.set(id, m); loaded.add(id); }
@@ -270,18 +284,64 @@ export const pending = () => (replica ? replica.pending() : 0);
 export const unsent = () => (replica ? replica.pending() + photos.waiting.size + undelivered.length : NaN);
 /** A document as JSON; each tracked record's `standing` (status, open, overdue) is the core's, as of now in its territory's zone. */
 export const state = (docId) => JSON.parse(replica.state(docId, Date.now(), offsetSeconds));
-/** Every readable dealer loaded (`ensureAll` first loads them all); one whose record cannot be read is listed as damaged instead of vanishing. */
-export function dealers() {
-  const s = JSON.parse(replica.states('dealer', Date.now(), offsetSeconds));
-  const fresh = s.errors.filter((e) => !damaged.some((d) => d.doc === e.doc));
-  if (fresh.length) {
-    damaged = [...damaged, ...fresh.map((e) => ({ ...e, stored: true }))];
-    queueMicrotask(() => notify('status'));
+/** The loaded documents of `kind` read (`ensureAll` first loads them all); one that cannot be read is listed as damaged instead. */
+const all = (kind) => [...loaded].filter((k) => k.startsWith(kind)).map(readable).filter(Boolean);
+/** Each readable dealer's state. */
+export const dealers = () => all('dealer');
+
+/** A loaded document's state, or null (one that will not read is listed as damaged). */
+function readable(id) {
+  try {
+    return state(id);
+  } catch (e) {
+    if (!damaged.some((d) => d.doc === id)) {
+      damaged = [...damaged, { doc: id, code: e.code, message: e.message, stored: true }];
+      queueMicrotask(() => notify('status'));
+    }
+    return null;
   }
-  return s.items;
 }
+
+/** What the home screen shows of a dealer (the list row, today's card, claims, my commitments): its state with the
+ * last visit only, the open commitments, the claims not reconciled and the problems head office answered. */
+function summaryOf(d) {
+  const keep = (m, f) => Object.fromEntries(Object.entries(m).filter(([, r]) => f(r)));
+  const last = Object.entries(d.visits).reduce((a, b) => (b[1].at > (a?.[1].at ?? -Infinity) ? b : a), null);
+  return { ...d, visits: last ? { [last[0]]: { at: last[1].at } } : {}, activities: {},
+    commitments: keep(d.commitments, (c) => c.standing.open || c.standing.also?.length),
+    claims: keep(d.claims, (c) => c.standing.status !== 'reconciled'), problems: keep(d.problems, (p) => p.escalation?.responded) };
+}
+
+/** A summary made on another day in its zone, when its commitments may have fallen due since. */
+function stale(x, now) {
+  try { return Object.keys(x.commitments).length > 0 && x.today !== dayIn(x.zone, now); } catch { return true; }
+}
+
+/** Makes every dealer's summary current: reads the stored ones (once), makes the missing and stale ones from their
+ * documents (loading them) and, in the tab that writes, stores those. */
+export async function summarise() {
+  await reloading;
+  const r = replica;
+  const read = sums ?? new Map(Object.entries(await db.entries('summary')));
+  if (replica !== r) return summarise(); // read again from disk meanwhile
+  sums ??= read;
+  const now = Date.now(), fresh = {};
+  const want = [...stored.keys()].filter((k) => k.startsWith('dealer:') && (!sums.has(k) || stale(sums.get(k), now)));
+  if (!want.length) return;
+  await ensure(want);
+  if (replica !== r) return summarise();
+  for (const id of want) {
+    const d = loaded.has(id) && readable(id);
+    if (d) sums.set(id, (fresh[id] = summaryOf(d)));
+  }
+  // Not while an edit is being written: a summary of what may yet be undone.
+  if (owner && !closed && !writing && Object.keys(fresh).length) await db.write({ summary: fresh }).catch(() => {});
+}
+
+/** Every dealer's summary (`summarise` first), but those whose stored bytes proved unreadable. */
+export const summaries = () => [...stored.keys()].filter((k) => !damaged.some((d) => d.stored && d.doc === k)).map((k) => sums?.get(k)).filter(Boolean);
 /** The territory documents loaded (`ensureAll('territory')` first; their `profile`: name, region, managers). */
-export const territories = () => JSON.parse(replica.states('territory', Date.now(), offsetSeconds)).items;
+export const territories = () => all('territory');
 export const conflicts = (docId) => JSON.parse(replica.conflicts(docId));
 export const rejections = () => (replica ? JSON.parse(replica.rejections()) : []);
 export const syncRequest = () => replica.syncRequest();
@@ -295,7 +355,7 @@ async function rewrite(docId, f, docs, extra = {}) {
   f(meta);
   damaged = damaged.filter((d) => d.doc !== docId);
   const docmeta = Object.fromEntries(Object.keys(docs).map((k) => [k, undefined]));
-  await db.write({ docs, docmeta, meta: { replica: JSON.stringify(meta), damaged: damaged.filter((d) => !d.stored), ...extra } });
+  await db.write({ docs, docmeta, summary: docmeta, meta: { replica: JSON.stringify(meta), damaged: damaged.filter((d) => !d.stored), ...extra } });
   await restore();
   chan?.postMessage({ t: 'changed' });
   notify('sync');

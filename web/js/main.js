@@ -226,11 +226,12 @@ async function route() {
   }
   editing = false;
   const rerender = () => route();
-  // The documents a screen reads are loaded first (local.js loads them lazily): a dealer's page its own,
-  // the lists every dealer's, a new dealer the territories'.
+  // The documents a screen reads are loaded first (local.js loads them lazily): a dealer's page its own, a new
+  // dealer the territories', the handover every dealer's; the home screen and my commitments read the summaries.
   if (local) {
     await (parts[0] === 'dealer' && parts[1] ? local.ensure([`dealer:${parts[1]}`])
-      : local.ensureAll(parts[0] === 'dealers' && parts[1] === 'new' ? 'territory' : undefined)).catch(() => {}); // unreadable ones are listed as damaged
+      : parts[0] === 'handover' || parts[1] === 'new' ? local.ensureAll(parts[1] === 'new' ? 'territory' : 'dealer')
+        : local.summarise()).catch(() => {}); // unreadable ones are listed as damaged
     if (stale()) return;
   }
   if (parts[0] === 'dealer' && parts[1]) {

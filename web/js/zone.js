@@ -13,3 +13,6 @@ export function offsetSeconds(zone, ms) {
   for (const x of f.formatToParts(ms)) p[x.type] = Number(x.value);
   return Math.round((Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000) / 1000);
 }
+
+/** The day (YYYY-MM-DD) it is in `zone` at `ms`. */
+export const dayIn = (zone, ms) => new Date(ms + offsetSeconds(zone, ms) * 1000).toISOString().slice(0, 10);

@@ -10,7 +10,7 @@ export const KINDS = ['distributor', 'retailer', 'business_partner', 'bank_branc
 export const STATUSES = ['prospect', 'active', 'dormant', 'terminated'];
 const filter = { q: '', kind: '', status: '', days: '' };
 
-/** One row's facts, computed from the dealer's document. */
+/** One row's facts, from the dealer's summary (local.js). */
 export function summarise(d, now = Date.now()) {
   const visits = Object.values(d.visits);
   const last = visits.reduce((m, v) => Math.max(m, v.at), -Infinity);
@@ -38,7 +38,7 @@ function row(s) {
 
 export function dealersView() {
   const now = Date.now();
-  const docs = local.dealers();
+  const docs = local.summaries();
   const rows = docs.map((d) => summarise(d, now)).sort((a, b) => a.name.localeCompare(b.name));
   const list = h('ul.list#dealer-list');
   const count = h('span.count');
@@ -57,7 +57,7 @@ export function dealersView() {
   draw();
   // A territory handed over to me: the link to its checklist (views/handover.js, precached), with what waits.
   const handover = h('span');
-  import('./handover.js').then((m) => m.badge(handover, docs), () => {});
+  import('./handover.js').then((m) => m.badge(handover), () => {});
   return h('section', h('div.head', h('h1', t('dealers.title')), count, handover, h('a.button', { href: '#/commitments', 'data-action': 'my-commitments' }, t('mine.title')),
     h('a.button', { href: '#/dealers/new', 'data-action': 'new-dealer' }, t('net.add'))), todayCard(docs, now), claimsCard(docs, session()?.user, now), bar, list);
 }

@@ -62,11 +62,12 @@ function items(ho, docs) {
 
 const byId = (dealers) => new Map(dealers.map((d) => [d.id, d]));
 
-/** The home screen's link to the checklist (in `slot`), with the number of items to take over (`dealers`: the states on the device). */
-export function badge(slot, dealers) {
-  const draw = () => {
+/** The home screen's link to the checklist (in `slot`), with the number of items to take over (their dealers loaded first). */
+export function badge(slot) {
+  const draw = async () => {
     const list = cached();
-    const docs = byId(list.length ? dealers : []);
+    await local.ensure(list.flatMap((ho) => ho.items.map((x) => `dealer:${x.dealer}`)));
+    const docs = byId(local.dealers());
     const n = list.flatMap((ho) => items(ho, docs)).filter((x) => x.st === 'pending').length;
     fill(slot, list.length ? h('a.button', { href: '#/handover', 'data-action': 'handover', 'data-pending': n }, `${t('handover.title')} (${n})`) : null);
   };

@@ -13,7 +13,7 @@ export async function mineView() {
   let pend = null;
   try { pend = await import('./pending.js'); } catch { /* not on this device yet: no badge */ }
   const me = session()?.user;
-  const items = local.dealers().flatMap((d) => Object.entries(d.commitments ?? {})
+  const items = local.summaries().flatMap((d) => Object.entries(d.commitments ?? {})
     .filter(([, c]) => c.owner === me && c.standing.open)
     .map(([id, c]) => ({ ...c, id, dealer: d.id, name: d.profile.name, pending: !!pend?.pending(c, d.territory) })));
   const late = (c) => c.standing.overdue && !c.pending;
