@@ -7,10 +7,10 @@
 //! Shape: [`app`] builds the router over an [`AppState`]; [`run`] serves it on a
 //! listener until a shutdown future completes.
 
-pub mod actors;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod engine;
 pub mod error;
 pub mod hardening;
 pub mod limiter;
@@ -23,7 +23,6 @@ pub mod routes;
 pub mod secret;
 pub mod seed;
 pub mod seed_scale;
-pub mod snapshots;
 pub mod state;
 pub mod store;
 pub mod sync;

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::admin::{AdminError, add_user, issue_device};
 use crate::auth::principal_of;
+use crate::engine::{self, EngineError};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Figure, SalesFigure, now_millis};
@@ -30,6 +31,8 @@ pub enum SeedError {
     Admin(#[from] AdminError),
     #[error("sync failed: {0}")]
     Api(#[from] ApiError),
+    #[error("sync failed: {0}")]
+    Engine(#[from] EngineError),
     #[error(transparent)]
     Doc(#[from] DocError),
     #[error(transparent)]
@@ -259,11 +262,11 @@ impl Actor {
         ))
     }
 
-    /// Syncs through the same code path as `POST /v1/sync`.
+    /// Syncs through the engine, the same code path as `POST /v1/sync`.
     pub(crate) async fn sync(&mut self, state: &AppState) -> Result<(), SeedError> {
         for _ in 0..1000 {
             let req = self.replica.sync_request();
-            let resp = crate::sync::sync(state, &self.principal, &self.device, &req).await?;
+            let resp = engine::sync(state, &self.principal, &self.device, &req).await?;
             let report = self.replica.apply_response(&resp)?;
             if let Some(r) = report.rejected.first() {
                 return Err(SeedError::Refused(format!("{}: {}", r.doc, r.message)));

@@ -1,7 +1,8 @@
 //! `cargo xtask layers`: the server's modules form a DAG (ARCHITECTURE.md's layering invariant).
 //! Reads every `crate::…`, `super::…` and `self::…` path of server/src (imports and inline paths),
 //! resolves it to the module that defines it, and fails on a cycle, both between files and
-//! between top-level modules (`api` and `store` count as one module each).
+//! between top-level modules (`api` and `store` count as one module each). Also checks the
+//! engine's invariant: nothing under `engine` names axum, HTTP types or the HTTP layer's modules.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -10,12 +11,36 @@ use anyhow::{Context, Result, bail};
 
 const SERVER_SRC: &str = "server/src";
 
-/// Imports allowed to close a cycle, each with the change that removes it. Keep this short.
-const KNOWN: &[(&str, &str, &str)] = &[(
+/// Imports allowed to close a cycle, each with the change that removes it. Keep this empty.
+const KNOWN: &[(&str, &str, &str)] = &[];
+
+/// The module callable without HTTP (ARCHITECTURE.md: the engine does not depend on axum/HTTP types).
+const ENGINE: &str = "engine";
+
+/// The HTTP layer: top-level modules the engine may not import.
+const HTTP_MODULES: &[&str] = &[
+    "api",
+    "auth",
+    "error",
+    "routes",
     "sync",
-    "api::approvals",
-    "sync loads the approval limits through api::approvals::load; load them from the store (sync.rs is being edited on another branch)",
-)];
+    "live",
+    "openapi",
+    "web",
+    "hardening",
+    "limiter",
+];
+
+/// Crates of the HTTP stack the engine may not name.
+const HTTP_CRATES: &[&str] = &[
+    "axum",
+    "http",
+    "hyper",
+    "hyper_util",
+    "tower",
+    "tower_http",
+    "utoipa",
+];
 
 /// Runs the check, printing every cycle found.
 pub fn check() -> Result<()> {
@@ -40,6 +65,16 @@ pub fn check() -> Result<()> {
     }
     let mut cycles = cycles_of(&files);
     cycles.extend(cycles_of(&tops));
+    let http = engine_http(&modules, &edges);
+    for h in &http {
+        eprintln!("the engine depends on HTTP: {h}");
+    }
+    if !http.is_empty() {
+        bail!(
+            "{} HTTP dependency(ies) in the engine: it must stay callable without HTTP (ARCHITECTURE.md, code map)",
+            http.len()
+        );
+    }
     if cycles.is_empty() {
         eprintln!(
             "server modules: {} files, no import cycle ({} known, listed in xtask/src/layers.rs)",
@@ -55,6 +90,28 @@ pub fn check() -> Result<()> {
         "{} import cycle(s) between server modules: make the imports flow one way (ARCHITECTURE.md, code map)",
         cycles.len()
     )
+}
+
+/// Every place an `engine` file imports the HTTP layer or names an HTTP crate.
+fn engine_http(modules: &BTreeMap<String, String>, edges: &Graph) -> Vec<String> {
+    let inside = |m: &str| top(m) == ENGINE;
+    let mut out: Vec<String> = edges
+        .iter()
+        .filter(|((a, b), _)| inside(a) && HTTP_MODULES.contains(&top(b)))
+        .map(|((_, b), why)| format!("{why} (imports {b})"))
+        .collect();
+    for (m, src) in modules.iter().filter(|(m, _)| inside(m)) {
+        let code = code_only(src);
+        for krate in HTTP_CRATES {
+            let named = code
+                .match_indices(&format!("{krate}::"))
+                .any(|(i, _)| is_word_at(&code, i, krate) && !code[..i].ends_with("::"));
+            if named {
+                out.push(format!("{SERVER_SRC} {m}: names {krate}::"));
+            }
+        }
+    }
+    out
 }
 
 /// (importer, imported) → where: the file and the first path that makes the edge.

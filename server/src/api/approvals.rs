@@ -4,8 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use fieldsync_core::ids::TerritoryId;
-use fieldsync_core::money::Money;
-use fieldsync_core::schema::{ApprovalLimit, ApprovalLimits, LimitKind};
+use fieldsync_core::schema::{ApprovalLimits, LimitKind};
 use fieldsync_core::sync::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,51 +63,21 @@ fn from_row(r: LimitRow) -> Limit {
     }
 }
 
-/// The limits as core's schema takes them (rows were checked when set; one that
-/// no longer reads is the server's fault, not the device's).
+/// The limits as core's schema takes them (the store's one reading of them, which
+/// every push is decided against too).
 pub async fn load(state: &AppState) -> Result<ApprovalLimits, ApiError> {
-    let rows = state.store.approval_limits().await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(parse(&from_row(r)).map_err(|e| {
-            ApiError::Internal(format!("a stored approval limit does not read: {e}"))
-        })?);
-    }
-    Ok(ApprovalLimits(out))
+    Ok(state.store.load_approval_limits().await?)
 }
 
-fn parse(l: &Limit) -> Result<ApprovalLimit, String> {
-    let kind: LimitKind = l
-        .kind
-        .parse()
-        .map_err(|_| format!("no limit kind {}", l.kind))?;
-    let role: Role = l.role.parse().map_err(|_| format!("no role {}", l.role))?;
-    match kind {
-        LimitKind::Claim if !role.approves_claims() => {
-            return Err(format!("the {role} role does not approve claims"));
-        }
-        LimitKind::Commitment if role != Role::Manager => {
-            return Err(format!(
-                "a commitment authority is a manager's, not the {role} role's"
-            ));
-        }
-        _ => {}
+/// The stored row of `l`.
+fn to_row(l: &Limit) -> LimitRow {
+    LimitRow {
+        kind: l.kind.clone(),
+        role: l.role.clone(),
+        territory: l.territory.clone().unwrap_or_default(),
+        currency: l.currency.clone(),
+        max_minor: l.max_minor,
     }
-    let territory = match &l.territory {
-        Some(t) => Some(
-            t.parse::<TerritoryId>()
-                .map_err(|e| format!("territory {t}: {e}"))?,
-        ),
-        None => None,
-    };
-    let currency = l.currency.parse().map_err(|e| format!("{e}"))?;
-    let max = Money::new(l.max_minor, currency).map_err(|e| format!("{e}"))?;
-    Ok(ApprovalLimit {
-        kind,
-        role,
-        territory,
-        max,
-    })
 }
 
 /// `GET /api/approval-limits` → `{limits}`: what each role may approve (anyone signed in:
@@ -176,14 +145,8 @@ pub async fn put_limits(
     }
     let mut rows: Vec<LimitRow> = Vec::with_capacity(b.limits.len());
     for l in &b.limits {
-        parse(l).map_err(|m| ApiError::bad("invalid", m))?;
-        let row = LimitRow {
-            kind: l.kind.clone(),
-            role: l.role.clone(),
-            territory: l.territory.clone().unwrap_or_default(),
-            currency: l.currency.clone(),
-            max_minor: l.max_minor,
-        };
+        let row = to_row(l);
+        row.parse().map_err(|m| ApiError::bad("invalid", m))?;
         if rows.iter().any(|r| {
             (&r.kind, &r.role, &r.territory, &r.currency)
                 == (&row.kind, &row.role, &row.territory, &row.currency)

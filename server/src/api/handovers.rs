@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use crate::api::read::{AGE_BUCKETS, DEFAULT_PER_PAGE, MAX_PER_PAGE, Paged, todays};
 use crate::auth::Caller;
+use crate::engine::{self, EngineError, Known};
 use crate::error::{ApiError, ErrorBody, json_body};
 use crate::openapi::{Always, Authed, WithBody};
 use crate::state::AppState;
@@ -49,6 +50,12 @@ pub enum HandoverError {
 
 impl From<StoreError> for HandoverError {
     fn from(e: StoreError) -> Self {
+        HandoverError::Api(e.into())
+    }
+}
+
+impl From<EngineError> for HandoverError {
+    fn from(e: EngineError) -> Self {
         HandoverError::Api(e.into())
     }
 }
@@ -929,9 +936,9 @@ pub async fn release(
             .map(|r| fieldsync_core::sync::ChangeBytes(r.change.clone()))
             .collect(),
     };
-    let known = crate::sync::Known::load(&state, &principal).await?;
+    let known = Known::load(&state, &principal).await?;
     let device = first.device.clone();
-    match crate::sync::push_doc(&state, &principal, &device, "", &push, &known, true).await? {
+    match engine::push_doc(&state, &principal, &device, "", &push, &known, true).await? {
         Ok(_) => {}
         Err(r) => {
             tracing::info!(handover = %h.id, %doc, code = %r.code, "releasing held edits refused");

@@ -12,7 +12,7 @@
 
 use fieldsync_core::sync::{ChangeBytes, Cursor, DocSnapshot};
 
-use crate::error::ApiError;
+use super::error::EngineError;
 use crate::state::AppState;
 
 /// Documents read per query: with documents of a few hundred KB at most, a chunk
@@ -52,7 +52,7 @@ pub(crate) async fn send(
     cursor: &mut Cursor,
     page: &mut Page,
     out: &mut Vec<DocSnapshot>,
-) -> Result<Option<u64>, ApiError> {
+) -> Result<Option<u64>, EngineError> {
     let (covers, mut after) = match cursor.snapshots(t) {
         Some((covers, after)) => (covers, after.map(str::to_owned)),
         // The head first, then the documents: each holds at least this much.

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use fieldsync_core::sync::limits::{self, Peek};
 use fieldsync_core::sync::{DocChanges, Principal, RejectCode, Rejection};
 
-use crate::error::ApiError;
+use super::error::EngineError;
 use crate::state::AppState;
 use crate::store::now_millis;
 
@@ -32,7 +32,7 @@ async fn handed_over(
     state: &AppState,
     principal: &Principal,
     owner: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, EngineError> {
     let Some(session) = state.store.device_session(owner).await? else {
         return Ok(false);
     };
@@ -50,7 +50,7 @@ pub async fn own_replica(
     principal: &Principal,
     device: &str,
     replica: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, EngineError> {
     let Ok(bytes) = hex::decode(replica) else {
         return Ok(String::new());
     };
@@ -80,7 +80,7 @@ pub async fn check_push(
     principal: &Principal,
     device: &str,
     push: &DocChanges,
-) -> Result<Result<Vec<String>, Rejection>, ApiError> {
+) -> Result<Result<Vec<String>, Rejection>, EngineError> {
     let mine = vec![device.to_owned()];
     let peeks: Vec<Peek> = push
         .changes
