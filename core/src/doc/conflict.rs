@@ -63,10 +63,7 @@ impl Document {
     pub fn conflicts(&mut self) -> Vec<Conflict> {
         let mut all = self.field_conflicts();
         self.step_conflicts(&mut all);
-        let view = At {
-            doc: self.automerge(),
-            heads: None,
-        };
+        let view = At::now(self.automerge());
         for b in schema::broken(self.kind(), &view) {
             let value = view.json(&b.path).unwrap_or(Json::Null);
             all.push(Conflict {
@@ -133,10 +130,7 @@ impl Document {
     /// schema's table (every record kind with a `status` lifecycle and a
     /// `decided` map), not through the typed records: one loop for every kind.
     fn step_conflicts(&self, out: &mut Vec<Conflict>) {
-        let view = At {
-            doc: self.automerge(),
-            heads: None,
-        };
+        let view = At::now(self.automerge());
         for field in self.kind().fields() {
             let Node::Records { record, .. } = &field.node else {
                 continue;

@@ -74,11 +74,21 @@ impl Document {
 
     /// Builds a document from its changes (in any order), e.g. a first pull from the server.
     pub fn from_changes(changes: Vec<Change>, actor: ActorId) -> Result<Self, DocError> {
+        Self::from_changes_with(changes, actor, None)
+    }
+
+    /// [`Self::from_changes`], with the document's skeleton if already made
+    /// (`genesis::check_shape_with`).
+    pub(crate) fn from_changes_with(
+        changes: Vec<Change>,
+        actor: ActorId,
+        skeleton: Option<&genesis::Skeleton>,
+    ) -> Result<Self, DocError> {
         let mut am = AutoCommit::new();
         known_actors(&mut am, &changes)?;
         guard(|| am.apply_changes(changes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut am)?;
-        let (id, territory) = genesis::check_shape(&mut am)?;
+        let (id, territory) = genesis::check_shape_with(&mut am, skeleton)?;
         am.set_actor(actor);
         Ok(Document { am, id, territory })
     }
@@ -205,6 +215,16 @@ impl Document {
     /// they are applied; if not, or if they would break the document's shape,
     /// nothing changes. Returns the hashes that were new.
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<Vec<ChangeHash>, DocError> {
+        self.apply_with(changes, None)
+    }
+
+    /// [`Self::apply`], with the document's skeleton if already made
+    /// (`genesis::check_shape_with`).
+    pub(crate) fn apply_with(
+        &mut self,
+        changes: Vec<Change>,
+        skeleton: Option<&genesis::Skeleton>,
+    ) -> Result<Vec<ChangeHash>, DocError> {
         let fresh: Vec<Change> = changes
             .into_iter()
             .filter(|c| !self.has_change(&c.hash()))
@@ -217,7 +237,7 @@ impl Document {
         let mut fork = self.am.fork();
         guard(|| fork.apply_changes(fresh))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut fork)?;
-        let (id, _) = genesis::check_shape(&mut fork)?;
+        let (id, _) = genesis::check_shape_with(&mut fork, skeleton)?;
         if id != self.id {
             return Err(DocError::WrongDocument {
                 expected: self.id.clone(),

@@ -80,10 +80,24 @@ pub fn migration(
     territory: &TerritoryId,
     name: &str,
 ) -> Result<Option<(Change, ObjId)>, DocError> {
+    if !migrations(id).iter().any(|(_, c)| *c == name) {
+        return Ok(None);
+    }
+    let (mut doc, _) = genesis(id, territory)?;
+    migrate(&mut doc, id, name)
+}
+
+/// The migration change for `name` made on `base`, a copy of the genesis alone
+/// (forked, so it is left as it was).
+fn migrate(
+    base: &mut AutoCommit,
+    id: &DocId,
+    name: &str,
+) -> Result<Option<(Change, ObjId)>, DocError> {
     let Some((n, name)) = migrations(id).iter().find(|(_, c)| *c == name) else {
         return Ok(None);
     };
-    let (mut doc, _) = genesis(id, territory)?;
+    let mut doc = base.fork();
     doc.set_actor(ActorId::from(
         format!("fieldsync-migration/{n}/{id}").into_bytes(),
     ));
@@ -101,13 +115,81 @@ pub fn migration(
 /// genesis and its migrations. They carry no author stamp and pass no schema
 /// check: they are accepted only byte-identical.
 pub fn skeleton_hashes(id: &DocId, territory: &TerritoryId) -> Vec<ChangeHash> {
-    let mut out: Vec<ChangeHash> = genesis(id, territory).map(|(_, h)| h).into_iter().collect();
-    for (_, name) in migrations(id) {
-        if let Ok(Some((c, _))) = migration(id, territory, name) {
-            out.push(c.hash());
-        }
+    Skeleton::of(id, territory).map_or_else(|_| Vec::new(), |s| s.hashes())
+}
+
+/// Everything fieldsync itself writes into one document (its genesis change and
+/// its migrations) made once, for the checks that compare a document against it
+/// (`check_shape`, the server's decision on a push): making it costs as much as
+/// an edit, and a push of a new document needs it several times.
+#[derive(Debug, Clone)]
+pub struct Skeleton {
+    id: DocId,
+    territory: TerritoryId,
+    genesis: ChangeHash,
+    /// Each genesis collection and the id of its map.
+    collections: Vec<(&'static str, ObjId)>,
+    /// Each migration's collection, its change and the id of its map.
+    migrations: Vec<(&'static str, Change, ObjId)>,
+}
+
+impl Skeleton {
+    /// The skeleton of document `id` in `territory`.
+    pub fn of(id: &DocId, territory: &TerritoryId) -> Result<Self, DocError> {
+        Self::make(id, territory, |_| true)
     }
-    out
+
+    /// The genesis and those migrations whose collection is `wanted` (for
+    /// [`check_shape`] alone: [`Self::hashes`] then lacks the others).
+    fn make(
+        id: &DocId,
+        territory: &TerritoryId,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Self, DocError> {
+        let (mut doc, genesis) = genesis(id, territory)?;
+        let mut collections = Vec::new();
+        for c in self::collections(id) {
+            let (_, obj) = doc
+                .get(ROOT, *c)?
+                .ok_or_else(|| DocError::Shape(format!("the genesis lacks '{c}'")))?;
+            collections.push((*c, obj));
+        }
+        let mut made = Vec::new();
+        for (_, name) in migrations(id).iter().filter(|(_, c)| wanted(c)) {
+            if let Some((change, obj)) = migrate(&mut doc, id, name)? {
+                made.push((*name, change, obj));
+            }
+        }
+        Ok(Skeleton {
+            id: id.clone(),
+            territory: territory.clone(),
+            genesis,
+            collections,
+            migrations: made,
+        })
+    }
+
+    /// Whether this is the skeleton of document `id` in `territory`.
+    pub fn is_of(&self, id: &DocId, territory: &TerritoryId) -> bool {
+        self.id == *id && self.territory == *territory
+    }
+
+    /// The genesis change's hash.
+    pub fn genesis(&self) -> ChangeHash {
+        self.genesis
+    }
+
+    /// The genesis change's and every migration change's hash (as [`skeleton_hashes`]).
+    pub fn hashes(&self) -> Vec<ChangeHash> {
+        std::iter::once(self.genesis)
+            .chain(self.migrations.iter().map(|(_, c, _)| c.hash()))
+            .collect()
+    }
+
+    /// Whether `hash` is one of [`Self::hashes`].
+    pub fn contains(&self, hash: &ChangeHash) -> bool {
+        self.genesis == *hash || self.migrations.iter().any(|(_, c, _)| c.hash() == *hash)
+    }
 }
 
 /// A new document holding only the genesis change.
@@ -141,6 +223,15 @@ fn single_str<R: ReadDoc>(doc: &R, key: &str) -> Result<String, DocError> {
 /// Checks that `doc` is a fieldsync document built on its genesis change, whose
 /// skeleton nothing has overwritten; returns its id and territory.
 pub fn check_shape(doc: &mut AutoCommit) -> Result<(DocId, TerritoryId), DocError> {
+    check_shape_with(doc, None)
+}
+
+/// [`check_shape`], with the document's skeleton if the caller has already made
+/// it (used only if it is the skeleton of the id and territory `doc` names).
+pub fn check_shape_with(
+    doc: &mut AutoCommit,
+    known: Option<&Skeleton>,
+) -> Result<(DocId, TerritoryId), DocError> {
     let schema = match doc.get_all(ROOT, "schema")?.as_slice() {
         [(Value::Scalar(s), _)] => match s.as_ref() {
             ScalarValue::Int(i) => *i,
@@ -163,29 +254,50 @@ pub fn check_shape(doc: &mut AutoCommit) -> Result<(DocId, TerritoryId), DocErro
     let id: DocId = format!("{doc_type}:{entity}")
         .parse()
         .map_err(|e| DocError::Shape(format!("id: {e}")))?;
-    let (skeleton, hash) = genesis(&id, &territory)?;
-    if doc.get_change_by_hash(&hash).is_none() {
+    match known {
+        Some(s) if s.is_of(&id, &territory) => check_skeleton(doc, s)?,
+        _ => {
+            // Only the migrations the document has made are compared.
+            let mut made = Vec::new();
+            for (_, c) in migrations(&id) {
+                if doc.get(ROOT, *c)?.is_some() {
+                    made.push(*c);
+                }
+            }
+            let skeleton = Skeleton::make(&id, &territory, |c| made.contains(&c))?;
+            check_skeleton(doc, &skeleton)?;
+        }
+    }
+    Ok((id, territory))
+}
+
+/// The genesis change is there, and every collection is the skeleton's map.
+fn check_skeleton(doc: &mut AutoCommit, skeleton: &Skeleton) -> Result<(), DocError> {
+    if doc.get_change_by_hash(&skeleton.genesis).is_none() {
         return Err(DocError::Shape("the genesis change is missing".into()));
     }
-    for c in collections(&id) {
-        let expected = skeleton.get(ROOT, *c)?.map(|(_, id)| id);
+    for (c, expected) in &skeleton.collections {
         match doc.get_all(ROOT, *c)?.as_slice() {
-            [(Value::Object(ObjType::Map), obj)] if Some(obj) == expected.as_ref() => {}
+            [(Value::Object(ObjType::Map), obj)] if obj == expected => {}
             _ => return Err(DocError::Shape(format!("collection '{c}' was replaced"))),
         }
     }
-    for (_, c) in migrations(&id) {
+    for (_, c) in migrations(&skeleton.id) {
         let found = doc.get_all(ROOT, *c)?;
         if found.is_empty() {
             continue;
         }
-        let expected = migration(&id, &territory, c)?.map(|(_, obj)| obj);
+        let expected = skeleton
+            .migrations
+            .iter()
+            .find(|(name, _, _)| name == c)
+            .map(|(_, _, obj)| obj);
         match found.as_slice() {
-            [(Value::Object(ObjType::Map), obj)] if Some(obj) == expected.as_ref() => {}
+            [(Value::Object(ObjType::Map), obj)] if Some(obj) == expected => {}
             _ => return Err(DocError::Shape(format!("collection '{c}' was replaced"))),
         }
     }
-    Ok((id, territory))
+    Ok(())
 }
 
 #[cfg(test)]

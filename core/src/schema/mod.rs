@@ -140,28 +140,16 @@ pub fn check_pushed(
     let deps = change.deps().to_vec();
     let after = [change.hash()];
     let edits = from_patches(doc.diff(&deps, &after));
-    let before = At {
-        doc: &*doc,
-        heads: Some(&deps),
-    };
+    let before = At::new(&*doc, Some(&deps));
     let touched = check_edits(kind, &edits, &before, author)?;
-    let after = At {
-        doc: &*doc,
-        heads: Some(&after),
-    };
+    let after = At::new(&*doc, Some(&after));
     records::check_touched(kind, &touched, &before, &after)?;
     let Some(stored) = stored else {
         return Ok(());
     };
     // Both read as they are now (a read at given heads costs a walk of the history).
-    let held = At {
-        doc: stored,
-        heads: None,
-    };
-    let merged = At {
-        doc: &*doc,
-        heads: None,
-    };
+    let held = At::now(stored);
+    let merged = At::now(&*doc);
     check_concurrent(kind, &edits, &before, &held, &merged)
 }
 
@@ -173,7 +161,7 @@ pub fn check_local(
     edits: &[Edit],
     author: &Author<'_>,
 ) -> Result<(), Violation> {
-    let now = At { doc, heads: None };
+    let now = At::now(doc);
     check_edits(kind, edits, &now, author).map(|_| ())
 }
 

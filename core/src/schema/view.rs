@@ -1,5 +1,8 @@
 //! `View`: the document as an edit's author saw it (at given heads), read by path for the checks.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use automerge::{ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, hydrate};
 use serde_json::{Map, Number, Value as Json};
 
@@ -36,9 +39,18 @@ pub trait View {
 }
 
 /// A document (any Automerge reader) at `heads`, or at its current state.
+///
+/// What it reads by path is remembered: a document does not change while it is
+/// borrowed here, and a lookup in Automerge costs far more than one here (a
+/// pushed visit's twenty fields would otherwise each look up their record again,
+/// and each lookup at given heads walks the history).
 pub struct At<'a, R: ReadDoc> {
-    pub doc: &'a R,
-    pub heads: Option<&'a [ChangeHash]>,
+    doc: &'a R,
+    heads: Option<&'a [ChangeHash]>,
+    /// The map at each path read so far (`None`: nothing there, or not a map).
+    maps: RefCell<BTreeMap<Vec<String>, Option<ObjId>>>,
+    /// What is at each path `seen` read so far.
+    seen: RefCell<BTreeMap<Vec<String>, Seen>>,
 }
 
 impl<R: ReadDoc> std::fmt::Debug for At<'_, R> {
@@ -47,7 +59,22 @@ impl<R: ReadDoc> std::fmt::Debug for At<'_, R> {
     }
 }
 
-impl<R: ReadDoc> At<'_, R> {
+impl<'a, R: ReadDoc> At<'a, R> {
+    /// `doc` as it was at `heads`.
+    pub fn new(doc: &'a R, heads: Option<&'a [ChangeHash]>) -> Self {
+        At {
+            doc,
+            heads,
+            maps: RefCell::default(),
+            seen: RefCell::default(),
+        }
+    }
+
+    /// `doc` as it is.
+    pub fn now(doc: &'a R) -> Self {
+        Self::new(doc, None)
+    }
+
     fn get(&self, obj: &ObjId, key: &str) -> Option<(Value<'_>, ObjId)> {
         let got = match self.heads {
             Some(h) => self.doc.get_at(obj, key, h),
@@ -56,13 +83,27 @@ impl<R: ReadDoc> At<'_, R> {
         got.ok().flatten()
     }
 
+    /// The map at `path`, from the longest prefix already read.
     fn map(&self, path: &[String]) -> Option<ObjId> {
-        let mut obj = ROOT;
-        for k in path {
-            match self.get(&obj, k)? {
-                (Value::Object(ObjType::Map), id) => obj = id,
-                _ => return None,
+        let mut from = path.len();
+        let mut obj = loop {
+            if from == 0 {
+                break ROOT;
             }
+            if let Some(known) = self.maps.borrow().get(&path[..from]) {
+                break known.clone()?;
+            }
+            from -= 1;
+        };
+        for n in from + 1..=path.len() {
+            let found = match self.get(&obj, &path[n - 1]) {
+                Some((Value::Object(ObjType::Map), id)) => Some(id),
+                _ => None,
+            };
+            self.maps
+                .borrow_mut()
+                .insert(path[..n].to_vec(), found.clone());
+            obj = found?;
         }
         Some(obj)
     }
@@ -70,18 +111,23 @@ impl<R: ReadDoc> At<'_, R> {
 
 impl<R: ReadDoc> View for At<'_, R> {
     fn seen(&self, path: &[String]) -> Seen {
-        let Some((last, parent)) = path.split_last() else {
-            return Seen::Map;
-        };
-        let Some(obj) = self.map(parent) else {
-            return Seen::Absent;
-        };
-        match self.get(&obj, last) {
-            None => Seen::Absent,
-            Some((Value::Object(ObjType::Map), _)) => Seen::Map,
-            Some((Value::Object(_), _)) => Seen::Other,
-            Some((Value::Scalar(s), _)) => Seen::Scalar(s.into_owned()),
+        if let Some(known) = self.seen.borrow().get(path) {
+            return known.clone();
         }
+        let seen = match path.split_last() {
+            None => Seen::Map,
+            Some((last, parent)) => match self.map(parent) {
+                None => Seen::Absent,
+                Some(obj) => match self.get(&obj, last) {
+                    None => Seen::Absent,
+                    Some((Value::Object(ObjType::Map), _)) => Seen::Map,
+                    Some((Value::Object(_), _)) => Seen::Other,
+                    Some((Value::Scalar(s), _)) => Seen::Scalar(s.into_owned()),
+                },
+            },
+        };
+        self.seen.borrow_mut().insert(path.to_vec(), seen.clone());
+        seen
     }
 
     fn keys(&self, path: &[String]) -> Vec<String> {

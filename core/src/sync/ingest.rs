@@ -223,7 +223,8 @@ fn decide(
         forbid_unless_access(id, d.territory(), principal)?;
     }
     // Before any Automerge work.
-    limits::check_history(existing.as_deref_mut(), id, &incoming, &limits)
+    // The skeleton (genesis and migrations) is made once here and reused below.
+    let skeleton = limits::history(existing.as_deref_mut(), id, &incoming, &limits)
         .map_err(|e| reject(id, e.code(), e.to_string()))?;
     let hashes: Vec<ChangeHash> = incoming.iter().map(Change::hash).collect();
     let server_actor = ActorId::from(b"fieldsync-server".to_vec());
@@ -232,11 +233,12 @@ fn decide(
         Some(d) => {
             let mut doc = d.fork();
             let heads = doc.heads();
-            doc.apply(incoming).map_err(|e| from_doc_error(id, e))?;
+            doc.apply_with(incoming, skeleton.as_ref())
+                .map_err(|e| from_doc_error(id, e))?;
             (doc, heads)
         }
         None => {
-            let doc = Document::from_changes(incoming, server_actor)
+            let doc = Document::from_changes_with(incoming, server_actor, skeleton.as_ref())
                 .map_err(|e| from_doc_error(id, e))?;
             (doc, Vec::new())
         }
@@ -255,7 +257,10 @@ fn decide(
         return Ok(Ingested { doc, fresh, hashes });
     }
     // The genesis and migration changes: fieldsync's own, unsigned, never checked against the schema.
-    let skeleton = genesis::skeleton_hashes(id, doc.territory());
+    let skeleton = match skeleton {
+        Some(s) if s.is_of(id, doc.territory()) => s.hashes(),
+        _ => genesis::skeleton_hashes(id, doc.territory()),
+    };
     check_signatures(id, &skeleton, &fresh, principal, devices)?;
     if is_new && matches!(id, DocId::Territory(_)) {
         principal.may_create_territory().map_err(|e| Rejection {

@@ -26,7 +26,8 @@ use automerge::{ActorId, Change, ChangeHash, ReadDoc};
 use sha2::{Digest, Sha256};
 
 use super::wire::RejectCode;
-use crate::doc::{DocId, Document, genesis};
+use crate::doc::genesis::Skeleton;
+use crate::doc::{DocId, Document};
 use crate::ids::TerritoryId;
 
 /// Limits on one document's push.
@@ -451,9 +452,9 @@ fn actor_text(a: &ActorId) -> String {
 struct Known {
     max_op: HashMap<ChangeHash, u64>,
     seq: HashMap<ActorId, u64>,
-    /// The document's genesis and migration changes (`genesis::skeleton_hashes`),
+    /// The document's genesis and migration changes (`genesis::Skeleton`),
     /// once its territory is known (stored, or from the push's genesis).
-    skeleton: Vec<ChangeHash>,
+    skeleton: Option<Skeleton>,
 }
 
 impl Known {
@@ -466,7 +467,7 @@ impl Known {
     fn of(doc: Option<&mut Document>) -> Self {
         let mut k = Known::default();
         if let Some(doc) = doc {
-            k.skeleton = genesis::skeleton_hashes(doc.id(), doc.territory());
+            k.skeleton = Skeleton::of(doc.id(), doc.territory()).ok();
             for m in doc.automerge_mut().get_changes_meta(&[]) {
                 k.max_op.insert(m.hash, m.max_op);
                 let s = k.seq.entry(m.actor.into_owned()).or_default();
@@ -477,8 +478,8 @@ impl Known {
     }
 }
 
-/// The document's territory if `c` is the genesis change of document `id` (byte-identical).
-fn genesis_territory(id: &DocId, c: &Change, ops: &[legacy::Op]) -> Option<TerritoryId> {
+/// The document's skeleton if `c` is the genesis change of document `id` (byte-identical).
+fn genesis_skeleton(id: &DocId, c: &Change, ops: &[legacy::Op]) -> Option<Skeleton> {
     let territory = ops
         .iter()
         .find_map(|op| match (&op.obj, &op.key, &op.action) {
@@ -488,9 +489,9 @@ fn genesis_territory(id: &DocId, c: &Change, ops: &[legacy::Op]) -> Option<Terri
             _ => None,
         });
     let territory: TerritoryId = territory?.parse().ok()?;
-    genesis::genesis(id, &territory)
-        .is_ok_and(|(_, h)| h == c.hash())
-        .then_some(territory)
+    Skeleton::of(id, &territory)
+        .ok()
+        .filter(|s| s.genesis() == c.hash())
 }
 
 /// Checks the decoded changes of a push against the stored document (absent if
@@ -498,11 +499,22 @@ fn genesis_territory(id: &DocId, c: &Change, ops: &[legacy::Op]) -> Option<Terri
 /// the counter's ceiling and nesting depth. Changes already stored are ignored;
 /// changes whose dependencies are missing are left for the apply to refuse.
 pub fn check_history(
-    mut existing: Option<&mut Document>,
+    existing: Option<&mut Document>,
     id: &DocId,
     incoming: &[Change],
     limits: &Limits,
 ) -> Result<(), LimitError> {
+    history(existing, id, incoming, limits).map(|_| ())
+}
+
+/// [`check_history`], returning the document's skeleton (`genesis::Skeleton`)
+/// if it is known: the stored document's, or a new one's from its genesis change.
+pub(crate) fn history(
+    mut existing: Option<&mut Document>,
+    id: &DocId,
+    incoming: &[Change],
+    limits: &Limits,
+) -> Result<Option<Skeleton>, LimitError> {
     let mut known = Known::of(existing.as_deref_mut());
     // Fresh changes in an applicable order (Kahn's algorithm, iterative).
     let mut pending: Vec<&Change> = Vec::new();
@@ -554,7 +566,8 @@ pub fn check_history(
             break;
         }
     }
-    check_depth(existing.as_deref(), &made, limits.max_depth)
+    check_depth(existing.as_deref(), &made, limits.max_depth)?;
+    Ok(known.skeleton)
 }
 
 fn check_change(
@@ -564,13 +577,18 @@ fn check_change(
     known: &mut Known,
 ) -> Result<(), LimitError> {
     let actor = c.actor_id();
-    if is_reserved(actor.to_bytes()) && !known.skeleton.contains(&c.hash()) {
+    if is_reserved(actor.to_bytes())
+        && !known
+            .skeleton
+            .as_ref()
+            .is_some_and(|s| s.contains(&c.hash()))
+    {
         // A new document's genesis comes first (the migrations build on it).
-        let Some(territory) = genesis_territory(id, c, ops) else {
+        let Some(skeleton) = genesis_skeleton(id, c, ops) else {
             return Err(LimitError::ReservedActor(actor_text(actor)));
         };
-        if known.skeleton.is_empty() {
-            known.skeleton = genesis::skeleton_hashes(id, &territory);
+        if known.skeleton.is_none() {
+            known.skeleton = Some(skeleton);
         }
     }
     // The other actors a change names are those whose ops it refers to, which
