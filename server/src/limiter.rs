@@ -65,7 +65,7 @@ impl Default for GateSettings {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         GateSettings {
-            // Each push already decides its documents on every core (`sync::push_docs`);
+            // Each push already decides its documents on every core (`engine::push_docs`);
             // a second one per core decides while the first waits for its commit.
             concurrent: cores.saturating_mul(2),
             queue: 256,

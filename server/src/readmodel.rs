@@ -230,7 +230,7 @@ pub struct DealerRows {
     /// Every review of a record in a territory handover.
     pub reviews: Vec<ReviewRow>,
     /// Items of an open handover this commit lists late (the outgoing manager's records
-    /// synced after the reassignment): not materialised here, set by the push (`sync::decide`).
+    /// synced after the reassignment): not materialised here, set by the push (`engine::decide`).
     pub late_items: Vec<ItemRow>,
 }
 
