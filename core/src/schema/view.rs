@@ -1,6 +1,8 @@
 //! `View`: the document as an edit's author saw it (at given heads), read by path for the checks.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::cell::RefCell;
+#[cfg(not(target_arch = "wasm32"))]
 use std::collections::BTreeMap;
 
 use automerge::{ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, hydrate};
@@ -48,9 +50,44 @@ pub struct At<'a, R: ReadDoc> {
     doc: &'a R,
     heads: Option<&'a [ChangeHash]>,
     /// The map at each path read so far (`None`: nothing there, or not a map).
-    maps: RefCell<BTreeMap<Vec<String>, Option<ObjId>>>,
+    maps: Memo<Option<ObjId>>,
     /// What is at each path `seen` read so far.
-    seen: RefCell<BTreeMap<Vec<String>, Seen>>,
+    seen: Memo<Seen>,
+}
+
+/// Values read by path, remembered. The server decides pushes of many fields at given heads, where each read walks
+/// the history; the device checks one local edit at a time, so its (wasm) build remembers nothing and stays smaller.
+struct Memo<V> {
+    #[cfg(not(target_arch = "wasm32"))]
+    known: RefCell<BTreeMap<Vec<String>, V>>,
+    #[cfg(target_arch = "wasm32")]
+    known: std::marker::PhantomData<V>,
+}
+
+impl<V: Clone> Memo<V> {
+    fn new() -> Self {
+        Memo {
+            known: Default::default(),
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn get(&self, path: &[String]) -> Option<V> {
+        self.known.borrow().get(path).cloned()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn put(&self, path: &[String], value: V) {
+        self.known.borrow_mut().insert(path.to_vec(), value);
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn get(&self, _path: &[String]) -> Option<V> {
+        None
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn put(&self, _path: &[String], _value: V) {}
 }
 
 impl<R: ReadDoc> std::fmt::Debug for At<'_, R> {
@@ -65,8 +102,8 @@ impl<'a, R: ReadDoc> At<'a, R> {
         At {
             doc,
             heads,
-            maps: RefCell::default(),
-            seen: RefCell::default(),
+            maps: Memo::new(),
+            seen: Memo::new(),
         }
     }
 
@@ -90,8 +127,8 @@ impl<'a, R: ReadDoc> At<'a, R> {
             if from == 0 {
                 break ROOT;
             }
-            if let Some(known) = self.maps.borrow().get(&path[..from]) {
-                break known.clone()?;
+            if let Some(known) = self.maps.get(&path[..from]) {
+                break known?;
             }
             from -= 1;
         };
@@ -100,9 +137,7 @@ impl<'a, R: ReadDoc> At<'a, R> {
                 Some((Value::Object(ObjType::Map), id)) => Some(id),
                 _ => None,
             };
-            self.maps
-                .borrow_mut()
-                .insert(path[..n].to_vec(), found.clone());
+            self.maps.put(&path[..n], found.clone());
             obj = found?;
         }
         Some(obj)
@@ -111,8 +146,8 @@ impl<'a, R: ReadDoc> At<'a, R> {
 
 impl<R: ReadDoc> View for At<'_, R> {
     fn seen(&self, path: &[String]) -> Seen {
-        if let Some(known) = self.seen.borrow().get(path) {
-            return known.clone();
+        if let Some(known) = self.seen.get(path) {
+            return known;
         }
         let seen = match path.split_last() {
             None => Seen::Map,
@@ -126,7 +161,7 @@ impl<R: ReadDoc> View for At<'_, R> {
                 },
             },
         };
-        self.seen.borrow_mut().insert(path.to_vec(), seen.clone());
+        self.seen.put(path, seen.clone());
         seen
     }
 
