@@ -98,6 +98,7 @@ mod edit;
 mod records;
 mod role;
 mod rule;
+mod step;
 pub mod tree;
 mod view;
 
@@ -107,6 +108,7 @@ pub use edit::{Edit, Op, Val, from_patches};
 pub use records::{Broken, broken, keeps_rules};
 pub use role::Role;
 pub use rule::{Rule, Violation};
+pub use step::Stepper;
 pub use view::{At, Seen, View};
 
 pub(crate) use view::{hydrated_to_json, scalar_to_json};
@@ -137,19 +139,31 @@ pub fn check_pushed(
     author: &Author<'_>,
     stored: Option<&AutoCommit>,
 ) -> Result<(), Violation> {
+    let edits = from_patches(doc.diff(change.deps(), &[change.hash()]));
+    check_pushed_edits(doc, change, edits, kind, author, stored)
+}
+
+/// [`check_pushed`] with the change's `edits` already read (by a [`Stepper`]).
+pub fn check_pushed_edits(
+    doc: &AutoCommit,
+    change: &Change,
+    edits: Vec<Edit>,
+    kind: DocKind,
+    author: &Author<'_>,
+    stored: Option<&AutoCommit>,
+) -> Result<(), Violation> {
     let deps = change.deps().to_vec();
     let after = [change.hash()];
-    let edits = from_patches(doc.diff(&deps, &after));
-    let before = At::new(&*doc, Some(&deps));
+    let before = At::new(doc, Some(&deps));
     let touched = check_edits(kind, &edits, &before, author)?;
-    let after = At::new(&*doc, Some(&after));
+    let after = At::new(doc, Some(&after));
     records::check_touched(kind, &touched, &before, &after)?;
     let Some(stored) = stored else {
         return Ok(());
     };
     // Both read as they are now (a read at given heads costs a walk of the history).
     let held = At::now(stored);
-    let merged = At::now(&*doc);
+    let merged = At::now(doc);
     check_concurrent(kind, &edits, &before, &held, &merged)
 }
 

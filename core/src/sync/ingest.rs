@@ -382,11 +382,16 @@ fn check_schema(
         incoming: Some(incoming),
     };
     let am = doc.automerge_mut();
+    // Each change's edits from Automerge's index where it follows on the ones before (`schema::Stepper`).
+    let mut steps = schema::Stepper::new(stored);
     for c in fresh {
         if skeleton.contains(&c.hash()) {
+            steps.pass(c);
             continue;
         }
-        schema::check_pushed(am, c, kind, &author, stored).map_err(|v| violation(id, v))?;
+        let edits = steps.edits(c, am);
+        schema::check_pushed_edits(am, c, edits, kind, &author, stored)
+            .map_err(|v| violation(id, v))?;
     }
     Ok(())
 }
