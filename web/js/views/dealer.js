@@ -119,7 +119,7 @@ export function dealerView({ id }, rerender) {
   pend ??= import('./pending.js').then(async (m) => {
     pend = m;
     await m.refresh();
-    if (Object.values(d?.commitments ?? {}).some((c) => m.pending(c, d.territory))) rerender(); // d: this page's, below
+    if (local.dealers().some((x) => Object.values(x.commitments).some((c) => m.pending(c, x.territory)))) rerender();
   }, () => {});
   const doc = `dealer:${id}`;
   let d;
