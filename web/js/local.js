@@ -24,7 +24,7 @@ const listeners = new Set(), calls = new Map();
 /** Every stored document's bookkeeping as on disk (id → docMeta JSON), and the ids loaded into wasm. */
 let stored = new Map(), loaded = new Set();
 /** Each dealer's summary (`summaryOf`) as last read or made (null: not read since the last restore); writes in flight. */
-let sums = null, writing = 0;
+let sums = null, writing = 0, writes = 0;
 /** Documents that cannot be read: `{doc, code, message, stored}` (stored: the saved bytes will not load; else an incoming change failed). */
 export let damaged = [];
 /** Documents of territories this device lost, with edits the server never received (kept in the replica's bookkeeping): `[{doc, territory, name, changes, records, bytes}]`. */
@@ -238,6 +238,7 @@ async function persist(docIds, removed = [], also = []) {
   // A written document's summary goes with the write (made again when next listed).
   const summary = Object.fromEntries(Object.keys(docs).filter((id) => id.startsWith('dealer:')).map((id) => [id, undefined]));
   Object.keys(summary).forEach((id) => sums?.delete(id));
+  writes++; // a read of the summaries begun before this write must not keep what it drops
   writing++;
   try {
     await db.write({ docs, docmeta, summary, meta: { replica: replica.globalMeta(), damaged: damaged.filter((d) => !d.stored) } });
@@ -259,18 +260,24 @@ export const save = (docIds) => persist(docIds);
 
 /** Runs edit `op` (a key of OPS) with `args` (the document first), persists, tells listeners. Throws core's or storage's error, with nothing kept. */
 async function apply(op, ...args) {
+  await reloading;
   await loadDocs([args[0]]);
   let out;
+  writing++; // memory may hold what is undone below: no summary of it is stored meanwhile
   try {
-    out = OPS[op](replica, ...args);
-  } catch (e) {
-    // Several changes make one edit (a visit and its commitments): if one is refused,
-    // the ones before it must not stay in memory either.
-    await restore();
-    throw e;
+    try {
+      out = OPS[op](replica, ...args);
+    } catch (e) {
+      // Several changes make one edit (a visit and its commitments): if one is refused,
+      // the ones before it must not stay in memory either.
+      await restore();
+      throw e;
+    }
+    // The document the edit names; a new dealer's too.
+    await persist(op === 'createDealer' ? [args[0], `dealer:${out}`] : [args[0]]);
+  } finally {
+    writing--;
   }
-  // The document the edit names; a new dealer's too.
-  await persist(op === 'createDealer' ? [args[0], `dealer:${out}`] : [args[0]]);
   notify('edit');
   return out;
 }
@@ -321,9 +328,9 @@ function stale(x, now) {
  * documents (loading them) and, in the tab that writes, stores those. */
 export async function summarise() {
   await reloading;
-  const r = replica;
+  const r = replica, w = writes;
   const read = sums ?? new Map(Object.entries(await db.entries('summary')));
-  if (replica !== r) return summarise(); // read again from disk meanwhile
+  if (replica !== r || writes !== w) return summarise(); // read again from disk, or written, meanwhile
   sums ??= read;
   const now = Date.now(), fresh = {};
   const want = [...stored.keys()].filter((k) => k.startsWith('dealer:') && (!sums.has(k) || stale(sums.get(k), now)));
@@ -335,7 +342,7 @@ export async function summarise() {
     if (d) sums.set(id, (fresh[id] = summaryOf(d)));
   }
   // Not while an edit is being written: a summary of what may yet be undone.
-  if (owner && !closed && !writing && Object.keys(fresh).length) await db.write({ summary: fresh }).catch(() => {});
+  if (owner && !closed && !writing && replica === r && Object.keys(fresh).length) await db.write({ summary: fresh }).catch(() => {});
 }
 
 /** Every dealer's summary (`summarise` first), but those whose stored bytes proved unreadable. */
@@ -355,8 +362,14 @@ async function rewrite(docId, f, docs, extra = {}) {
   f(meta);
   damaged = damaged.filter((d) => d.doc !== docId);
   const docmeta = Object.fromEntries(Object.keys(docs).map((k) => [k, undefined]));
-  await db.write({ docs, docmeta, summary: docmeta, meta: { replica: JSON.stringify(meta), damaged: damaged.filter((d) => !d.stored), ...extra } });
-  await restore();
+  writes++;
+  writing++;
+  try {
+    await db.write({ docs, docmeta, summary: docmeta, meta: { replica: JSON.stringify(meta), damaged: damaged.filter((d) => !d.stored), ...extra } });
+    await restore();
+  } finally {
+    writing--;
+  }
   chan?.postMessage({ t: 'changed' });
   notify('sync');
 }

@@ -21,6 +21,8 @@ use super::edit::{Edit, from_patches};
 pub struct Stepper {
     doc: AutoCommit,
     indexed: usize,
+    /// Automerge panicked applying a change to the copy: no more indexed diffs.
+    broken: bool,
 }
 
 impl Stepper {
@@ -28,7 +30,11 @@ impl Stepper {
     pub fn new(stored: Option<&AutoCommit>) -> Self {
         let mut doc = stored.cloned().unwrap_or_default();
         doc.update_diff_cursor();
-        Stepper { doc, indexed: 0 }
+        Stepper {
+            doc,
+            indexed: 0,
+            broken: false,
+        }
     }
 
     /// How many changes' edits came from the index so far.
@@ -39,8 +45,8 @@ impl Stepper {
     /// The edits of `change`, the next pushed change in causal order; `merged`
     /// holds every change of the push (for a change that does not follow on).
     pub fn edits(&mut self, change: &Change, merged: &mut AutoCommit) -> Vec<Edit> {
-        let follows = same(&self.doc.get_heads(), change.deps());
-        let applied = self.doc.apply_changes([change.clone()]).is_ok();
+        let follows = !self.broken && same(&self.doc.get_heads(), change.deps());
+        let applied = self.apply(change);
         if follows && applied && self.doc.get_heads() == [change.hash()] {
             self.indexed += 1;
             return from_patches(self.doc.diff_incremental());
@@ -51,8 +57,23 @@ impl Stepper {
 
     /// Takes in a change that is not checked (fieldsync's own skeleton).
     pub fn pass(&mut self, change: &Change) {
-        let _ = self.doc.apply_changes([change.clone()]);
+        self.apply(change);
         self.doc.update_diff_cursor();
+    }
+
+    /// Applies one change to the copy. Automerge can panic on a change applied
+    /// alone that it would take in a batch (an actor whose first change it has not
+    /// seen yet): the copy is then given up and every later change gets the full diff.
+    fn apply(&mut self, change: &Change) -> bool {
+        if self.broken {
+            return false;
+        }
+        let doc = &mut self.doc;
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            doc.apply_changes([change.clone()]).is_ok()
+        }));
+        self.broken = ok.is_err();
+        ok.unwrap_or(false)
     }
 }
 

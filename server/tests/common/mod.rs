@@ -228,10 +228,15 @@ impl TestServer {
         }
     }
 
-    /// Another server process over the same database: (base URL, its state, stop handle).
+    /// Another server process over the same database: (base URL, stop handle).
     pub async fn second_replica(&self) -> (String, oneshot::Sender<()>) {
+        self.second_replica_with(Settings::default()).await
+    }
+
+    /// Another server process over the same database, with its own settings: (base URL, stop handle).
+    pub async fn second_replica_with(&self, settings: Settings) -> (String, oneshot::Sender<()>) {
         let store = Store::open(&self._db.url).await.expect("open store");
-        let state = AppState::new(store, Settings::default());
+        let state = AppState::new(store, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
