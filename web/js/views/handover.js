@@ -66,10 +66,11 @@ const byId = (dealers) => new Map(dealers.map((d) => [d.id, d]));
 export function badge(slot) {
   const draw = async () => {
     const list = cached();
+    if (!list.length) return fill(slot, null); // no handover: no document to read
     await local.ensure(list.flatMap((ho) => ho.items.map((x) => `dealer:${x.dealer}`)));
     const docs = byId(local.dealers());
     const n = list.flatMap((ho) => items(ho, docs)).filter((x) => x.st === 'pending').length;
-    fill(slot, list.length ? h('a.button', { href: '#/handover', 'data-action': 'handover', 'data-pending': n }, `${t('handover.title')} (${n})`) : null);
+    fill(slot, h('a.button', { href: '#/handover', 'data-action': 'handover', 'data-pending': n }, `${t('handover.title')} (${n})`));
   };
   draw();
   refresh().then((c) => c && draw());
