@@ -2,7 +2,7 @@
 //! any history: chains, concurrent branches, merges, conflicts, deletes, nested maps (what the schema decides on).
 
 use fieldsync_core::automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable};
-use fieldsync_core::schema::{Edit, Stepper, from_patches};
+use fieldsync_core::schema::{At, Edit, Stepper, View, from_patches};
 use proptest::prelude::*;
 
 /// One step of a random history: actor `who` writes, deletes or makes a map, or takes in another actor's changes.
@@ -104,6 +104,21 @@ fn run(steps: &[Step], cut: usize) -> Result<usize, TestCaseError> {
         let full = from_patches(merged.diff(c.deps(), &[c.hash()]));
         let indexed = steps.edits(c, &mut merged);
         prop_assert_eq!(sorted(indexed), sorted(full), "change {}", c.hash());
+        // Where the copy is the document at the change, the checks read it there:
+        // it must read as the merged document at the change and at its dependencies.
+        if let Some(at) = steps.holding(c) {
+            let root: Vec<String> = Vec::new();
+            let after = [c.hash()];
+            prop_assert_eq!(
+                At::now(at).json(&root),
+                At::new(&merged, Some(&after)).json(&root)
+            );
+            let deps = c.deps();
+            prop_assert_eq!(
+                At::new(at, Some(deps)).json(&root),
+                At::new(&merged, Some(deps)).json(&root)
+            );
+        }
     }
     Ok(steps.indexed())
 }

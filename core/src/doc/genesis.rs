@@ -11,7 +11,8 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+    ActorId, AutoCommit, Change, ChangeHash, ExpandedChange, ObjId, ObjType, ROOT, ReadDoc,
+    ScalarValue, Value, legacy,
 };
 
 use super::error::DocError;
@@ -146,19 +147,54 @@ impl Skeleton {
         territory: &TerritoryId,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<Self, DocError> {
-        let (mut doc, genesis) = genesis(id, territory)?;
+        // The changes `genesis` and `migrate` commit, written out directly: making
+        // them through a document costs as much as an edit, and a push of new
+        // documents needs one skeleton per document (a test holds them byte-identical).
+        let root = |key: &str, action: legacy::OpType| legacy::Op {
+            action,
+            obj: legacy::ObjectId::Root,
+            key: legacy::Key::Map(key.into()),
+            pred: legacy::SortedVec::new(),
+            insert: false,
+        };
+        let change = |actor: ActorId, start_op: u64, deps: Vec<ChangeHash>, ops| {
+            let start_op = std::num::NonZeroU64::new(start_op)
+                .ok_or_else(|| DocError::Shape("no first op".into()))?;
+            Ok::<_, DocError>(Change::from(ExpandedChange {
+                operations: ops,
+                actor_id: actor,
+                hash: None,
+                seq: 1,
+                start_op,
+                time: 0,
+                message: None,
+                deps,
+                extra_bytes: Vec::new(),
+                author: None,
+            }))
+        };
+        let genesis_actor = genesis_actor(id);
+        let put = |v: ScalarValue| legacy::OpType::Put(v);
+        let mut ops = vec![
+            root("schema", put(ScalarValue::Int(SCHEMA_VERSION))),
+            root("doc_type", put(ScalarValue::from(id.doc_type()))),
+            root("id", put(ScalarValue::from(id.entity()))),
+            root("territory", put(ScalarValue::from(territory.as_str()))),
+        ];
         let mut collections = Vec::new();
         for c in self::collections(id) {
-            let (_, obj) = doc
-                .get(ROOT, *c)?
-                .ok_or_else(|| DocError::Shape(format!("the genesis lacks '{c}'")))?;
-            collections.push((*c, obj));
+            ops.push(root(c, legacy::OpType::Make(ObjType::Map)));
+            let counter = ops.len() as u64;
+            collections.push((*c, ObjId::Id(counter, genesis_actor.clone(), 0)));
         }
+        let next_op = ops.len() as u64 + 1;
+        let genesis = change(genesis_actor, 1, Vec::new(), ops)?.hash();
         let mut made = Vec::new();
-        for (_, name) in migrations(id).iter().filter(|(_, c)| wanted(c)) {
-            if let Some((change, obj)) = migrate(&mut doc, id, name)? {
-                made.push((*name, change, obj));
-            }
+        for (n, name) in migrations(id).iter().filter(|(_, c)| wanted(c)) {
+            let actor = ActorId::from(format!("fieldsync-migration/{n}/{id}").into_bytes());
+            let make = vec![root(name, legacy::OpType::Make(ObjType::Map))];
+            let c = change(actor.clone(), next_op, vec![genesis], make)?;
+            made.push((*name, c, ObjId::Id(next_op, actor, 0)));
         }
         Ok(Skeleton {
             id: id.clone(),
@@ -313,6 +349,47 @@ mod tests {
         assert_eq!(ha, hb);
         assert_eq!(a.save(), b.save());
         assert_eq!(check_shape(&mut a).unwrap(), (id, t));
+    }
+
+    #[test]
+    fn the_skeleton_written_out_is_what_a_document_commits() {
+        for (id, t) in [
+            ("dealer:d1", "t1"),
+            ("dealer:d-7f3a9c2e", "t-north-2"),
+            ("territory:t-south", "t-south"),
+        ] {
+            let id: DocId = id.parse().unwrap();
+            let t: TerritoryId = t.parse().unwrap();
+            let skeleton = Skeleton::of(&id, &t).unwrap();
+            let (mut doc, hash) = genesis(&id, &t).unwrap();
+            assert_eq!(skeleton.genesis(), hash, "{id}");
+            let mut hashes = vec![hash];
+            for (_, name) in migrations(&id) {
+                let (change, obj) = migrate(&mut doc, &id, name).unwrap().unwrap();
+                let made = skeleton
+                    .migrations
+                    .iter()
+                    .find(|(n, _, _)| n == name)
+                    .unwrap();
+                assert_eq!(made.1.raw_bytes(), change.raw_bytes(), "{id} {name}");
+                assert_eq!(made.2, obj, "{id} {name}");
+                hashes.push(change.hash());
+            }
+            assert_eq!(skeleton.hashes(), hashes, "{id}");
+            for (c, obj) in &skeleton.collections {
+                let (_, found) = doc.get(ROOT, *c).unwrap().unwrap();
+                assert_eq!(&found, obj, "{id} {c}");
+            }
+            // A document with every migration made passes the shape check against it.
+            for (_, name) in migrations(&id) {
+                let (change, _) = migration(&id, &t, name).unwrap().unwrap();
+                doc.apply_changes([change]).unwrap();
+            }
+            assert_eq!(
+                check_shape_with(&mut doc, Some(&skeleton)).unwrap(),
+                (id, t)
+            );
+        }
     }
 
     #[test]

@@ -140,23 +140,43 @@ pub fn check_pushed(
     stored: Option<&AutoCommit>,
 ) -> Result<(), Violation> {
     let edits = from_patches(doc.diff(change.deps(), &[change.hash()]));
-    check_pushed_edits(doc, change, edits, kind, author, stored)
+    check_pushed_edits(
+        Pushed { doc, at: None },
+        change,
+        edits,
+        kind,
+        author,
+        stored,
+    )
+}
+
+/// Where a pushed change is checked: `doc`, the document holding the whole push,
+/// and `at`, if known, a copy that is the document at the change (its heads are
+/// the change alone; `Stepper::holding`), read instead of `doc` at given heads.
+#[derive(Debug, Clone, Copy)]
+pub struct Pushed<'a> {
+    pub doc: &'a AutoCommit,
+    pub at: Option<&'a AutoCommit>,
 }
 
 /// [`check_pushed`] with the change's `edits` already read (by a [`Stepper`]).
 pub fn check_pushed_edits(
-    doc: &AutoCommit,
+    pushed: Pushed<'_>,
     change: &Change,
     edits: Vec<Edit>,
     kind: DocKind,
     author: &Author<'_>,
     stored: Option<&AutoCommit>,
 ) -> Result<(), Violation> {
+    let doc = pushed.doc;
     let deps = change.deps().to_vec();
     let after = [change.hash()];
-    let before = At::new(doc, Some(&deps));
+    let (before, after) = match pushed.at {
+        // The document at the change, as it is; before it, at its dependencies.
+        Some(at) => (At::new(at, Some(&deps)), At::now(at)),
+        None => (At::new(doc, Some(&deps)), At::new(doc, Some(&after))),
+    };
     let touched = check_edits(kind, &edits, &before, author)?;
-    let after = At::new(doc, Some(&after));
     records::check_touched(kind, &touched, &before, &after)?;
     let Some(stored) = stored else {
         return Ok(());

@@ -23,6 +23,8 @@ pub struct Stepper {
     indexed: usize,
     /// Automerge panicked applying a change to the copy: no more indexed diffs.
     broken: bool,
+    /// The change the copy's heads are, alone, if any (`holding`).
+    at: Option<ChangeHash>,
 }
 
 impl Stepper {
@@ -34,6 +36,7 @@ impl Stepper {
             doc,
             indexed: 0,
             broken: false,
+            at: None,
         }
     }
 
@@ -46,8 +49,9 @@ impl Stepper {
     /// holds every change of the push (for a change that does not follow on).
     pub fn edits(&mut self, change: &Change, merged: &mut AutoCommit) -> Vec<Edit> {
         let follows = !self.broken && same(&self.doc.get_heads(), change.deps());
-        let applied = self.apply(change);
-        if follows && applied && self.doc.get_heads() == [change.hash()] {
+        let holds = self.apply(change) && self.doc.get_heads() == [change.hash()];
+        self.at = holds.then(|| change.hash());
+        if follows && holds {
             self.indexed += 1;
             return from_patches(self.doc.diff_incremental());
         }
@@ -55,8 +59,17 @@ impl Stepper {
         from_patches(merged.diff(change.deps(), &[change.hash()]))
     }
 
+    /// The copy if it is now the document at `change` (its heads are that change
+    /// alone): the change's checks read it as it is, not at given heads, and a
+    /// read of the copy at the change's dependencies walks less history than one of
+    /// the merged document.
+    pub fn holding(&self, change: &Change) -> Option<&AutoCommit> {
+        (self.at == Some(change.hash())).then_some(&self.doc)
+    }
+
     /// Takes in a change that is not checked (fieldsync's own skeleton).
     pub fn pass(&mut self, change: &Change) {
+        self.at = None;
         self.apply(change);
         self.doc.update_diff_cursor();
     }

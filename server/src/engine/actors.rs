@@ -70,47 +70,69 @@ pub async fn own_replica(
     Ok(if mine { actor } else { String::new() })
 }
 
-/// Registers the push's new actors as `device`'s and refuses it if a change the
-/// server does not hold yet is under another device's actor. Changes whose
+/// Registers the new actors of a group of pushes as `device`'s (one lookup and at
+/// most one claim for the whole group) and refuses each push whose changes the
+/// server does not hold yet are under another device's actor. Changes whose
 /// header does not even parse are left for the ingest to refuse. Accepted: the
-/// devices whose changes this push may carry, `device` and any retired device
+/// devices whose changes that push may carry, `device` and any retired device
 /// of the same user whose actors it delivers (their stamps name that device).
-pub async fn check_push(
+pub async fn check_pushes(
     state: &AppState,
     principal: &Principal,
     device: &str,
-    push: &DocChanges,
-) -> Result<Result<Vec<String>, Rejection>, EngineError> {
-    let mine = vec![device.to_owned()];
-    let peeks: Vec<Peek> = push
-        .changes
+    pushes: &[DocChanges],
+) -> Result<Vec<Result<Vec<String>, Rejection>>, EngineError> {
+    let peeks: Vec<Vec<Peek>> = pushes
         .iter()
-        .filter_map(|c| limits::peek(&c.0).ok())
-        .filter(|p| !limits::is_reserved(p.actor.to_bytes()))
+        .map(|push| {
+            push.changes
+                .iter()
+                .filter_map(|c| limits::peek(&c.0).ok())
+                .filter(|p| !limits::is_reserved(p.actor.to_bytes()))
+                .collect()
+        })
         .collect();
     let actors: Vec<String> = peeks
         .iter()
+        .flatten()
         .map(|p| p.actor.to_hex_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    if actors.is_empty() {
-        return Ok(Ok(mine));
+    let mut owners = BTreeMap::new();
+    if !actors.is_empty() {
+        owners = state.store.actor_owners(&actors).await?;
+        let unowned: Vec<String> = actors
+            .iter()
+            .filter(|a| !owners.contains_key(*a))
+            .cloned()
+            .collect();
+        if !unowned.is_empty() {
+            owners.extend(
+                state
+                    .store
+                    .claim_actors(device, principal.user.as_str(), &unowned)
+                    .await?,
+            );
+        }
     }
-    let mut owners = state.store.actor_owners(&actors).await?;
-    let unowned: Vec<String> = actors
-        .iter()
-        .filter(|a| !owners.contains_key(*a))
-        .cloned()
-        .collect();
-    if !unowned.is_empty() {
-        owners.extend(
-            state
-                .store
-                .claim_actors(device, principal.user.as_str(), &unowned)
-                .await?,
-        );
+    let mut checked = Vec::with_capacity(pushes.len());
+    for (push, peeks) in pushes.iter().zip(&peeks) {
+        checked.push(check_foreign(state, principal, device, push, peeks, &owners).await?);
     }
+    Ok(checked)
+}
+
+/// One push of a group, its actors' owners known (`check_pushes`).
+async fn check_foreign(
+    state: &AppState,
+    principal: &Principal,
+    device: &str,
+    push: &DocChanges,
+    peeks: &[Peek],
+    owners: &BTreeMap<String, String>,
+) -> Result<Result<Vec<String>, Rejection>, EngineError> {
+    let mine = vec![device.to_owned()];
     let foreign: Vec<&Peek> = peeks
         .iter()
         .filter(|p| {

@@ -8,7 +8,7 @@ use fieldsync_core::ids::TerritoryId;
 use fieldsync_core::schema::Rule;
 use fieldsync_core::sync::{DocChanges, Hash, Principal, RejectCode, Rejection};
 
-use super::actors::check_push;
+use super::actors::check_pushes;
 use super::decide::{Against, Decided, Prepared, decide, refuse};
 use super::error::EngineError;
 use super::hold::hold;
@@ -97,7 +97,7 @@ struct Pusher<'a> {
 struct Job {
     push: Arc<DocChanges>,
     id: String,
-    /// The devices whose changes this push may carry (`actors::check_push`).
+    /// The devices whose changes this push may carry (`actors::check_pushes`).
     devices: Arc<Vec<String>>,
     /// Commits lost to another writer so far.
     lost: usize,
@@ -125,8 +125,9 @@ impl Pusher<'_> {
         let state = self.state;
         let mut outcomes: Vec<Option<Outcome>> = group.iter().map(|_| None).collect();
         let mut jobs: Vec<Option<Job>> = Vec::with_capacity(group.len());
-        for (at, push) in group.iter().enumerate() {
-            match check_push(state, self.principal(), self.device, push).await? {
+        let checked = check_pushes(state, self.principal(), self.device, group).await?;
+        for (at, (push, checked)) in group.iter().zip(checked).enumerate() {
+            match checked {
                 Ok(devices) => jobs.push(Some(Job {
                     push: Arc::new(push.clone()),
                     id: push.doc.to_string(),
