@@ -11,9 +11,10 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, AutoCommit, Change, ChangeHash, ExpandedChange, ObjId, ObjType, ROOT, ReadDoc,
-    ScalarValue, Value, legacy,
+    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
 };
+#[cfg(not(target_arch = "wasm32"))]
+use automerge::{ExpandedChange, legacy};
 
 use super::error::DocError;
 use super::id::DocId;
@@ -74,6 +75,10 @@ fn genesis_actor(id: &DocId) -> ActorId {
     ActorId::from(format!("fieldsync-genesis/{id}").into_bytes())
 }
 
+fn migration_actor(id: &DocId, n: u32) -> ActorId {
+    ActorId::from(format!("fieldsync-migration/{n}/{id}").into_bytes())
+}
+
 /// The migration change that creates collection `name` of document `id`, and
 /// the id of the map it creates; `None` if no migration creates `name`.
 pub fn migration(
@@ -99,9 +104,7 @@ fn migrate(
         return Ok(None);
     };
     let mut doc = base.fork();
-    doc.set_actor(ActorId::from(
-        format!("fieldsync-migration/{n}/{id}").into_bytes(),
-    ));
+    doc.set_actor(migration_actor(id, *n));
     let obj = doc.put_object(ROOT, *name, ObjType::Map)?;
     let hash = doc
         .commit_with(CommitOptions::default().with_time(0))
@@ -143,6 +146,50 @@ impl Skeleton {
     /// The genesis and those migrations whose collection is `wanted` (for
     /// [`check_shape`] alone: [`Self::hashes`] then lacks the others).
     fn make(
+        id: &DocId,
+        territory: &TerritoryId,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Self, DocError> {
+        #[cfg(target_arch = "wasm32")]
+        return Self::committed(id, territory, wanted);
+        #[cfg(not(target_arch = "wasm32"))]
+        Self::written(id, territory, wanted)
+    }
+
+    /// [`Self::make`] through a document, as `genesis` and `migrate` commit it:
+    /// the phone's build (the direct encoder would add 14 KB to its wasm).
+    #[cfg_attr(not(any(test, target_arch = "wasm32")), allow(dead_code))]
+    fn committed(
+        id: &DocId,
+        territory: &TerritoryId,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Self, DocError> {
+        let (mut doc, genesis) = genesis(id, territory)?;
+        let mut collections = Vec::new();
+        for c in self::collections(id) {
+            let (_, obj) = doc
+                .get(ROOT, *c)?
+                .ok_or_else(|| DocError::Shape(format!("the genesis lacks '{c}'")))?;
+            collections.push((*c, obj));
+        }
+        let mut made = Vec::new();
+        for (_, name) in migrations(id).iter().filter(|(_, c)| wanted(c)) {
+            if let Some((change, obj)) = migrate(&mut doc, id, name)? {
+                made.push((*name, change, obj));
+            }
+        }
+        Ok(Skeleton {
+            id: id.clone(),
+            territory: territory.clone(),
+            genesis,
+            collections,
+            migrations: made,
+        })
+    }
+
+    /// [`Self::make`] with the changes written out directly: the server's build.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn written(
         id: &DocId,
         territory: &TerritoryId,
         wanted: impl Fn(&str) -> bool,
@@ -191,7 +238,7 @@ impl Skeleton {
         let genesis = change(genesis_actor, 1, Vec::new(), ops)?.hash();
         let mut made = Vec::new();
         for (n, name) in migrations(id).iter().filter(|(_, c)| wanted(c)) {
-            let actor = ActorId::from(format!("fieldsync-migration/{n}/{id}").into_bytes());
+            let actor = migration_actor(id, *n);
             let make = vec![root(name, legacy::OpType::Make(ObjType::Map))];
             let c = change(actor.clone(), next_op, vec![genesis], make)?;
             made.push((*name, c, ObjId::Id(next_op, actor, 0)));
@@ -292,6 +339,12 @@ pub fn check_shape_with(
         .map_err(|e| DocError::Shape(format!("id: {e}")))?;
     match known {
         Some(s) if s.is_of(&id, &territory) => check_skeleton(doc, s)?,
+        // The phone takes documents from its own storage and from the server, which
+        // checked every change it holds: it checks who wrote the skeleton, not its
+        // bytes (a skeleton costs as much as an edit; it opens every document).
+        #[cfg(target_arch = "wasm32")]
+        _ => check_written_by_skeleton(doc, &id)?,
+        #[cfg(not(target_arch = "wasm32"))]
         _ => {
             // Only the migrations the document has made are compared.
             let mut made = Vec::new();
@@ -305,6 +358,39 @@ pub fn check_shape_with(
         }
     }
     Ok((id, territory))
+}
+
+/// Without making the skeleton: the genesis values and collections are the
+/// genesis actor's ops at their fixed counters, and each migration's map is its
+/// migration actor's first op (the phone's check, see `check_shape_with`).
+#[cfg_attr(not(any(test, target_arch = "wasm32")), allow(dead_code))]
+fn check_written_by_skeleton(doc: &AutoCommit, id: &DocId) -> Result<(), DocError> {
+    let genesis = genesis_actor(id);
+    let by = |counter: usize, actor: &ActorId| ObjId::Id(counter as u64, actor.clone(), 0);
+    for (i, key) in ["schema", "doc_type", "id", "territory"].iter().enumerate() {
+        match doc.get_all(ROOT, *key)?.as_slice() {
+            [(_, op)] if *op == by(i + 1, &genesis) => {}
+            _ => return Err(DocError::Shape(format!("'{key}' is not the genesis's"))),
+        }
+    }
+    let made = collections(id);
+    let mut ids: Vec<(&str, ObjId)> = made
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, by(5 + i, &genesis)))
+        .collect();
+    for (n, c) in migrations(id) {
+        if doc.get(ROOT, *c)?.is_some() {
+            ids.push((c, by(5 + made.len(), &migration_actor(id, *n))));
+        }
+    }
+    for (c, expected) in ids {
+        match doc.get_all(ROOT, c)?.as_slice() {
+            [(Value::Object(ObjType::Map), obj)] if *obj == expected => {}
+            _ => return Err(DocError::Shape(format!("collection '{c}' was replaced"))),
+        }
+    }
+    Ok(())
 }
 
 /// The genesis change is there, and every collection is the skeleton's map.
@@ -361,6 +447,9 @@ mod tests {
             let id: DocId = id.parse().unwrap();
             let t: TerritoryId = t.parse().unwrap();
             let skeleton = Skeleton::of(&id, &t).unwrap();
+            let committed = Skeleton::committed(&id, &t, |_| true).unwrap();
+            assert_eq!(skeleton.hashes(), committed.hashes(), "{id}");
+            assert_eq!(skeleton.collections, committed.collections, "{id}");
             let (mut doc, hash) = genesis(&id, &t).unwrap();
             assert_eq!(skeleton.genesis(), hash, "{id}");
             let mut hashes = vec![hash];
@@ -385,6 +474,7 @@ mod tests {
                 let (change, _) = migration(&id, &t, name).unwrap().unwrap();
                 doc.apply_changes([change]).unwrap();
             }
+            check_written_by_skeleton(&doc, &id).unwrap();
             assert_eq!(
                 check_shape_with(&mut doc, Some(&skeleton)).unwrap(),
                 (id, t)
@@ -401,5 +491,26 @@ mod tests {
         doc.put_object(ROOT, "visits", ObjType::Map).unwrap();
         doc.commit();
         assert!(matches!(check_shape(&mut doc), Err(DocError::Shape(_))));
+        assert!(matches!(
+            check_written_by_skeleton(&doc, &id),
+            Err(DocError::Shape(_))
+        ));
+        // The phone's check too: a value of the genesis rewritten, a migration's map replaced.
+        let (mut doc, _) = genesis(&id, &t).unwrap();
+        doc.set_actor(ActorId::from(b"mallory".to_vec()));
+        doc.put(ROOT, "territory", "t2").unwrap();
+        doc.commit();
+        assert!(matches!(
+            check_written_by_skeleton(&doc, &id),
+            Err(DocError::Shape(_))
+        ));
+        let (mut doc, _) = genesis(&id, &t).unwrap();
+        doc.set_actor(ActorId::from(b"mallory".to_vec()));
+        doc.put_object(ROOT, "notes", ObjType::Map).unwrap();
+        doc.commit();
+        assert!(matches!(
+            check_written_by_skeleton(&doc, &id),
+            Err(DocError::Shape(_))
+        ));
     }
 }

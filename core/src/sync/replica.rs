@@ -195,9 +195,6 @@ pub struct Replica {
     local_refusals: Vec<Rejection>,
     /// Documents refused here as too large: not sent again in this session.
     too_big: BTreeSet<DocId>,
-    /// The bytes of documents the last response sent whole, with their heads:
-    /// [`Replica::save_doc`] hands them out once instead of saving again.
-    fetched: BTreeMap<DocId, (Vec<ChangeHash>, Vec<u8>)>,
 }
 
 /// How much a request carried.
@@ -252,7 +249,6 @@ impl Replica {
             unsent: false,
             local_refusals: Vec::new(),
             too_big: BTreeSet::new(),
-            fetched: BTreeMap::new(),
         }
     }
 
@@ -370,14 +366,7 @@ impl Replica {
 
     /// One document's bytes, to save.
     pub fn save_doc(&mut self, id: &DocId) -> Option<Vec<u8>> {
-        let e = self.docs.get_mut(id)?;
-        // A document the server just sent whole, unchanged since: its bytes as sent.
-        if let Some((heads, bytes)) = self.fetched.remove(id)
-            && heads == e.doc.heads()
-        {
-            return Some(bytes);
-        }
-        Some(e.doc.save())
+        self.docs.get_mut(id).map(|e| e.doc.save())
     }
 
     /// This replica's Automerge actor (the one its next edits carry).
@@ -905,8 +894,6 @@ impl Replica {
         }
         let heads = fetched.heads();
         let Some(e) = self.docs.get_mut(&s.doc) else {
-            self.fetched
-                .insert(s.doc.clone(), (heads.clone(), s.bytes.0.clone()));
             self.docs.insert(
                 s.doc.clone(),
                 Entry {
@@ -952,7 +939,6 @@ impl Replica {
             ..SyncReport::default()
         };
         self.unsent = false;
-        self.fetched.clear();
         self.pace_docs.answered();
         self.pace_changes.answered();
         if let Some(l) = resp.limits {
