@@ -1,7 +1,9 @@
 //! The edits a `schema::Stepper` reads from Automerge's index are the ones a full `diff(deps, [change])` shows, for
 //! any history: chains, concurrent branches, merges, conflicts, deletes, nested maps (what the schema decides on).
 
-use fieldsync_core::automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable};
+use fieldsync_core::automerge::{
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ValueRef, transaction::Transactable,
+};
 use fieldsync_core::schema::{At, Edit, Stepper, View, from_patches};
 use proptest::prelude::*;
 
@@ -120,7 +122,29 @@ fn run(steps: &[Step], cut: usize) -> Result<usize, TestCaseError> {
             );
         }
     }
+    // The conflicts list reads Automerge's flag on a map's scan
+    // (`Document::conflicts`): it must be set exactly where a key holds several values.
+    same_conflicts(&merged, &ROOT)?;
     Ok(steps.indexed())
+}
+
+fn same_conflicts(doc: &AutoCommit, obj: &ObjId) -> Result<(), TestCaseError> {
+    let items: Vec<(String, bool, Option<ObjId>)> = doc
+        .map_range(obj, ..)
+        .map(|i| {
+            let child = matches!(i.value, ValueRef::Object(ObjType::Map)).then(|| i.id());
+            (i.key.into_owned(), i.conflict, child)
+        })
+        .collect();
+    prop_assert_eq!(items.len(), doc.keys(obj).count());
+    for (key, conflict, child) in items {
+        let all = doc.get_all(obj, key.as_str()).unwrap();
+        prop_assert_eq!(conflict, all.len() > 1, "key {}", key);
+        if let Some(child) = child {
+            same_conflicts(doc, &child)?;
+        }
+    }
+    Ok(())
 }
 
 fn s_who(s: &Step) -> usize {

@@ -1,6 +1,6 @@
 //! `Conflict`: a field two devices set concurrently, or two steps of one rank taken concurrently, with every value, who wrote it, and a stable id.
 
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ValueRef};
 use serde::Serialize;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -223,20 +223,26 @@ fn conflict_id(path: &[String], what: &[String]) -> String {
 type Found = Vec<(Vec<String>, Vec<(Json, ObjId)>)>;
 
 fn walk(am: &AutoCommit, obj: &ObjId, path: &mut Vec<String>, out: &mut Found) {
-    for key in am.keys(obj) {
-        let Ok(all) = am.get_all(obj, key.as_str()) else {
-            continue;
-        };
-        path.push(key.clone());
-        if all.len() > 1 {
+    // One ordered scan of the map: Automerge flags the keys holding several
+    // values, and only those are read again (a read per key costs a seek each).
+    let keys: Vec<(String, bool, Option<ObjId>)> = am
+        .map_range(obj, ..)
+        .map(|i| {
+            let child = matches!(i.value, ValueRef::Object(ObjType::Map)).then(|| i.id());
+            (i.key.into_owned(), i.conflict, child)
+        })
+        .collect();
+    for (key, conflict, child) in keys {
+        path.push(key);
+        if conflict && let Ok(all) = am.get_all(obj, path[path.len() - 1].as_str()) {
             let values = all
                 .iter()
                 .map(|(v, id)| (bridge::value_to_json(am, v.clone(), id), id.clone()))
                 .collect();
             out.push((path.clone(), values));
         }
-        if let Some((Value::Object(ObjType::Map), child)) = all.last() {
-            walk(am, child, path, out);
+        if let Some(child) = child {
+            walk(am, &child, path, out);
         }
         path.pop();
     }
