@@ -135,7 +135,12 @@ impl Document {
 
     /// Whether the document already holds the change `hash`.
     pub fn has_change(&mut self, hash: &ChangeHash) -> bool {
-        self.am.get_change_by_hash(hash).is_some()
+        // A lookup in the change graph: `get_change_by_hash` would re-encode the change
+        // from the op set. A document never holds a change waiting for its dependencies
+        // (`adopt`), so a change it lacks is exactly one its graph lacks.
+        self.am
+            .get_missing_deps(std::slice::from_ref(hash))
+            .is_empty()
     }
 
     /// The underlying Automerge document, read-only.
