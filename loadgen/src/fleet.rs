@@ -605,9 +605,11 @@ async fn resync(
         cfg.resync_docs + 1,
         cfg.resync_changed
     )?;
+    let http: Duration = s.rounds.iter().map(|r| r.latency).sum();
     writeln!(
         out,
-        "| fieldsync | {} ms | {} B | {} |",
+        "| fieldsync (of which the HTTP exchange: {} ms) | {} ms | {} B | {} |",
+        ms(http),
         ms(fs_time),
         thousands(fs_bytes),
         s.rounds.len()

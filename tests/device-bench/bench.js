@@ -77,6 +77,12 @@ async function createTerritory(server) {
   r.free();
 }
 
+/** Seconds the server spent handling sync requests so far (its `/metrics`). */
+async function serverSeconds(server) {
+  const text = await (await fetch(new URL('metrics', server.base))).text();
+  return Number(/^fieldsync_sync_duration_seconds_sum ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+}
+
 /** A run of the app in a worker. */
 class App {
   static async open(server, tok, disk) {
@@ -127,9 +133,11 @@ async function once(cfg) {
     m.recordLast = median(rec.times.slice(-50));
     m.recordTotal = rec.times.reduce((x, y) => x + y, 0);
 
+    const busy = await serverSeconds(server);
     let w = server.wire();
     const up = await a.call('sync');
     let w2 = server.wire();
+    m.uploadServer = (await serverSeconds(server) - busy) * 1000;
     Object.assign(m, { upload: up.ms, uploadSent: w2.up - w.up, uploadReceived: w2.down - w.down, uploadRejected: up.rejected, uploadPending: up.pending, uploadFailures: up.failures.length });
     if (up.failures.length) m.uploadFailure = up.failures[0];
     m.noChange = (await a.call('sync')).ms;
@@ -204,6 +212,7 @@ const row = (label, f) => out.push(`| ${label} | ${cols.map(f).join(' | ')} |`);
 out.push(`| | ${cols.map((c) => `${c.cfg.name} (${c.reps} run${c.reps > 1 ? 's' : ''})`).join(' | ')} |`);
 out.push(`|---|${cols.map(() => '---:').join('|')}|`);
 row('upload after a day offline', (c) => `${fmt(c.med('upload'))} ms, ${kb(c.med('uploadSent'))} KB sent, ${kb(c.med('uploadReceived'))} KB received`);
+row('upload: the server handling its requests (fieldsync_sync_duration_seconds)', (c) => `${fmt(c.med('uploadServer'))} ms`);
 row('upload bytes per visit (sent)', (c) => `${fmt(c.med('uploadSent') / (c.cfg.dealers * c.cfg.visits))} B`);
 row('fresh device downloads everything (start + sync)', (c) => `${fmt(c.med('fresh'))} ms, ${kb(c.med('freshReceived'))} KB received`);
 row('no-change sync, app open', (c) => `${fmt(c.med('noChange'))} ms`);
