@@ -47,7 +47,11 @@ async function startServer() {
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the server exited: ${code}`)));
-    lines.on('line', (l) => { const m = l.match(/fieldsync server on http:\/\/127\.0\.0\.1:(\d+)/); if (m) resolve(Number(m[1])); });
+    lines.on('line', (l) => {
+      const m = l.match(/fieldsync server on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) resolve(Number(m[1]));
+      else if (process.env.FIELDSYNC_BENCH_RUST_LOG) console.error(l); // the server's log, asked for
+    });
   });
   const wire = { up: 0, down: 0 };
   const proxy = net.createServer((client) => {
