@@ -18,6 +18,7 @@ on_both_backends!(
     two_requests_racing_on_the_same_documents_lose_nothing,
     a_resent_batch_is_acknowledged_with_nothing_written,
     a_document_changed_meanwhile_is_left_out_of_the_group,
+    a_long_push_is_decided_beside_the_groups_and_all_of_it_lands,
 );
 
 /// Every feed entry of `territory`: its numbers run 1..=n with no gap, and no change is
@@ -471,5 +472,67 @@ async fn a_document_changed_meanwhile_is_left_out_of_the_group(backend: Backend)
         .await
         .unwrap();
     assert_eq!(twice.iter().filter(|s| s.is_some()).count(), 1);
+    server.stop().await;
+}
+
+/// 260 new dealers in one request: the territory's push (260 index entries, over the
+/// server's `LONG_PUSH`) is decided beside the groups of dealers. Every document is
+/// acknowledged, in the order pushed; every change is stored once, the feed has no gap,
+/// and another device pulls the territory's whole index and every dealer.
+async fn a_long_push_is_decided_beside_the_groups_and_all_of_it_lands(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_ho, mut m1, _m2) = scene(&server).await;
+    let before = server.store.total_changes().await.unwrap();
+    let index_before = feed_of(&server, "t-north").await.len();
+    for i in 0..260 {
+        let s = m1.stamp();
+        m1.replica
+            .create_dealer(&tid("t-north"), dealer(i), &profile(&format!("長 {i}")), &s)
+            .unwrap();
+    }
+    let req = m1.replica.sync_request();
+    let territory = DocId::Territory(tid("t-north"));
+    let long = req.push.iter().find(|p| p.doc == territory).unwrap();
+    assert!(
+        long.changes.len() >= 260,
+        "the territory's index entries in one push"
+    );
+    let pushed: usize = req.push.iter().map(|p| p.changes.len()).sum();
+    let r = m1.post(&req).await;
+    assert_eq!(r.status(), 200);
+    let resp: SyncResponse = r.json().await.unwrap();
+    assert!(resp.rejected.is_empty(), "{:?}", resp.rejected);
+    let order: Vec<&DocId> = resp.accepted.iter().map(|a| &a.doc).collect();
+    let sent: Vec<&DocId> = req.push.iter().map(|p| &p.doc).collect();
+    assert_eq!(order, sent, "acknowledged in the order pushed");
+    m1.replica.apply_response(&resp).unwrap();
+    assert_eq!(m1.replica.pending(), 0);
+    assert_eq!(
+        server.store.total_changes().await.unwrap(),
+        before + i64::try_from(pushed).unwrap(),
+        "every change stored once"
+    );
+    let feed = feed_of(&server, "t-north").await;
+    let entries = feed
+        .iter()
+        .filter(|(d, _)| *d == territory.to_string())
+        .count();
+    let dealers = feed.len() - entries;
+    assert_eq!(
+        entries + dealers,
+        index_before + pushed,
+        "what the feed held before and every pushed change, once each"
+    );
+    assert_eq!(
+        pushed - long.changes.len(),
+        dealers,
+        "every dealer's changes"
+    );
+    let token = server.token("m1").await;
+    let mut other = server.device("m1", &token);
+    assert!(other.sync().await.is_empty());
+    for i in 0..260 {
+        assert!(other.replica.dealer(&dealer(i)).is_ok(), "{}", dealer(i));
+    }
     server.stop().await;
 }
