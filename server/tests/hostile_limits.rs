@@ -30,6 +30,7 @@ on_both_backends!(
     a_duplicate_seq_is_refused,
     a_seq_gap_is_refused,
     a_start_op_trick_is_refused,
+    an_actors_change_that_forgets_its_previous_one_is_refused,
     pushes_over_the_bound_are_shed_with_retry_after_and_succeed_on_retry,
     a_change_over_the_size_limit_is_refused,
     too_many_ops_in_one_push_are_refused,
@@ -392,6 +393,33 @@ async fn a_start_op_trick_is_refused(backend: Backend) {
         let trick = tampered(&c, |e| e.start_op = start.try_into().unwrap());
         s.refused(vec![trick], RejectCode::BadSequence).await;
     }
+}
+
+/// An actor's second change built beside its first (it does not have the first in its
+/// history) would reuse the first's op ids: refused, whether pushed with the first or after
+/// it, and nothing of it is stored.
+async fn an_actors_change_that_forgets_its_previous_one_is_refused(backend: Backend) {
+    let mut s = Scene::new(backend).await;
+    let mine = random_actor();
+    let mut first = s.raw(mine.clone());
+    let mut beside = s.raw(mine);
+    let profile = first.get(ROOT, "profile").unwrap().unwrap().1;
+    first.put(&profile, "tier", 1).unwrap();
+    let c1 = s.commit(&mut first);
+    beside.put(&profile, "region", "north").unwrap();
+    let c2 = s.commit(&mut beside);
+    assert_eq!(c1.start_op(), c2.start_op(), "the same op ids");
+    let forgetful = tampered(&c2, |e| e.seq = 2);
+    // Together with the first: the whole push is refused.
+    s.refused(
+        vec![c1.raw_bytes().to_vec(), forgetful.clone()],
+        RejectCode::BadSequence,
+    )
+    .await;
+    // After the first was stored.
+    let resp = s.push_as(&s.x, vec![c1.raw_bytes().to_vec()]).await;
+    assert!(resp.rejected.is_empty(), "{:?}", resp.rejected);
+    s.refused(vec![forgetful], RejectCode::BadSequence).await;
 }
 
 async fn pushes_over_the_bound_are_shed_with_retry_after_and_succeed_on_retry(backend: Backend) {

@@ -10,7 +10,9 @@
 //!   before they are applied: no new change under a reserved actor (genesis,
 //!   migration, server) except the document's byte-identical genesis and
 //!   migration changes (`doc::genesis`);
-//!   every actor's `seq` continues its last one; every `start_op` is exactly one
+//!   every actor's `seq` continues its last one, and its change builds on that
+//!   last one (found by a hostile test: one made beside it reuses its op ids, and
+//!   Automerge panics collecting them); every `start_op` is exactly one
 //!   past its dependencies' last op (what Automerge writes, so a change can
 //!   neither reuse op ids nor jump the counter towards its ceiling); every
 //!   other actor a change names made one of the changes before it (found by
@@ -19,7 +21,7 @@
 //!   stores ops, not bytes, so a change in another encoding is later served
 //!   under another hash); and no object nests deeper than [`Limits::max_depth`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use automerge::legacy::{self, OpType};
 use automerge::{ActorId, Change, ChangeHash, ReadDoc};
@@ -116,6 +118,8 @@ pub enum LimitError {
     ReservedActor(String),
     #[error("actor {actor} already has a change with seq {seq}")]
     DuplicateSeq { actor: String, seq: u64 },
+    #[error("actor {actor}'s change {seq} does not build on its previous change")]
+    ForgetsPrevious { actor: String, seq: u64 },
     #[error("actor {actor}'s seq jumps to {seq}; the next is {expected}")]
     SeqGap {
         actor: String,
@@ -150,6 +154,7 @@ impl LimitError {
             LimitError::ReservedActor(_) => RejectCode::ReservedActor,
             LimitError::DuplicateSeq { .. }
             | LimitError::SeqGap { .. }
+            | LimitError::ForgetsPrevious { .. }
             | LimitError::StartOp { .. }
             | LimitError::CounterLimit(_) => RejectCode::BadSequence,
         }
@@ -452,6 +457,9 @@ fn actor_text(a: &ActorId) -> String {
 struct Known {
     max_op: HashMap<ChangeHash, u64>,
     seq: HashMap<ActorId, u64>,
+    /// Each change's dependencies, and each actor's latest change.
+    deps: HashMap<ChangeHash, Vec<ChangeHash>>,
+    last: HashMap<ActorId, ChangeHash>,
     /// The document's genesis and migration changes (`genesis::Skeleton`),
     /// once its territory is known (stored, or from the push's genesis).
     skeleton: Option<Skeleton>,
@@ -460,6 +468,24 @@ struct Known {
 impl Known {
     fn has_actor(&self, a: &ActorId) -> bool {
         self.seq.contains_key(a)
+    }
+
+    /// Whether `target` is one of `from` or in their causal past (a walk back that
+    /// usually stops at once: an actor's next change names its previous one).
+    fn is_ancestor(&self, target: &ChangeHash, from: &[ChangeHash]) -> bool {
+        let mut seen: HashSet<ChangeHash> = HashSet::new();
+        let mut todo: Vec<ChangeHash> = from.to_vec();
+        while let Some(h) = todo.pop() {
+            if h == *target {
+                return true;
+            }
+            if seen.insert(h)
+                && let Some(deps) = self.deps.get(&h)
+            {
+                todo.extend(deps.iter().copied());
+            }
+        }
+        false
     }
 }
 
@@ -470,8 +496,13 @@ impl Known {
             k.skeleton = Skeleton::of(doc.id(), doc.territory()).ok();
             for m in doc.automerge_mut().get_changes_meta(&[]) {
                 k.max_op.insert(m.hash, m.max_op);
-                let s = k.seq.entry(m.actor.into_owned()).or_default();
-                *s = (*s).max(m.seq);
+                k.deps.insert(m.hash, m.deps);
+                let actor = m.actor.into_owned();
+                let s = k.seq.entry(actor.clone()).or_default();
+                if m.seq > *s {
+                    *s = m.seq;
+                    k.last.insert(actor, m.hash);
+                }
             }
         }
         k
@@ -554,6 +585,8 @@ pub(crate) fn history(
             check_change(id, c, &ops, &mut known)?;
             known.max_op.insert(c.hash(), c.max_op());
             known.seq.insert(c.actor_id().clone(), c.seq());
+            known.deps.insert(c.hash(), c.deps().to_vec());
+            known.last.insert(c.actor_id().clone(), c.hash());
             for (i, op) in ops.into_iter().enumerate() {
                 if let OpType::Make(_) = op.action {
                     let child = legacy::OpId(c.start_op().get() + i as u64, c.actor_id().clone());
@@ -613,6 +646,17 @@ fn check_change(
             actor: actor_text(actor),
             seq: c.seq(),
             expected: expected_seq,
+        });
+    }
+    // An actor's change builds on its previous one (Automerge reads an actor's seq as
+    // "saw every earlier change of it"): one made beside it would reuse its op ids,
+    // which Automerge does not survive (an assertion in its change collector).
+    if let Some(previous) = known.last.get(actor)
+        && !known.is_ancestor(previous, c.deps())
+    {
+        return Err(LimitError::ForgetsPrevious {
+            actor: actor_text(actor),
+            seq: c.seq(),
         });
     }
     let past_max = c
