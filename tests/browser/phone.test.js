@@ -213,6 +213,24 @@ test('a damaged stored document: the app starts, opening it lists it as damaged,
   await ctx.close();
 });
 
+test('the stored dealer summaries cannot be read: the list is made from the documents, no dealer missing', async () => {
+  const ctx = await context(browser);
+  const page = await login(ctx, TOKENS.lin);
+  await page.locator('[data-dealer=p-five]').waitFor();
+  await synced(page);
+  await ctx.addInitScript(() => {
+    const getAll = IDBObjectStore.prototype.getAll;
+    IDBObjectStore.prototype.getAll = function (...args) {
+      if (this.name === 'summary') throw new DOMException('The disk could not be read', 'UnknownError');
+      return getAll.apply(this, args);
+    };
+  });
+  await page.reload();
+  await page.locator('[data-dealer=p-five]').waitFor();
+  await page.locator('[data-dealer=p-six]').waitFor();
+  await ctx.close();
+});
+
 test('a phone holding an earlier version\'s data (bookkeeping saved whole) opens with all of it, and its unsent visit reaches the server', async () => {
   const ctx = await context(browser);
   const page = await login(ctx, TOKENS.chen);

@@ -329,7 +329,8 @@ function stale(x, now) {
 export async function summarise() {
   await reloading;
   const r = replica, w = writes;
-  const read = sums ?? new Map(Object.entries(await db.entries('summary')));
+  // Unreadable stored summaries are made again from the documents: the list is slower, never empty.
+  const read = sums ?? new Map(Object.entries(await db.entries('summary').catch(() => ({}))));
   if (replica !== r || writes !== w) return summarise(); // read again from disk, or written, meanwhile
   sums ??= read;
   const now = Date.now(), fresh = {};
