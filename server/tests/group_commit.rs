@@ -18,7 +18,7 @@ on_both_backends!(
     two_requests_racing_on_the_same_documents_lose_nothing,
     a_resent_batch_is_acknowledged_with_nothing_written,
     a_document_changed_meanwhile_is_left_out_of_the_group,
-    a_long_push_is_decided_beside_the_groups_and_all_of_it_lands,
+    a_long_push_beside_hundreds_of_documents_lands_whole,
 );
 
 /// Every feed entry of `territory`: its numbers run 1..=n with no gap, and no change is
@@ -475,11 +475,11 @@ async fn a_document_changed_meanwhile_is_left_out_of_the_group(backend: Backend)
     server.stop().await;
 }
 
-/// 260 new dealers in one request: the territory's push (260 index entries, over the
-/// server's `LONG_PUSH`) is decided beside the groups of dealers. Every document is
-/// acknowledged, in the order pushed; every change is stored once, the feed has no gap,
-/// and another device pulls the territory's whole index and every dealer.
-async fn a_long_push_is_decided_beside_the_groups_and_all_of_it_lands(backend: Backend) {
+/// 260 new dealers in one request: the territory's push (260 index entries, its own
+/// long push) beside three groups of dealers. Every document is acknowledged, in the
+/// order pushed; every change is stored once, the feed has no gap, and another device
+/// pulls the territory's whole index and every dealer.
+async fn a_long_push_beside_hundreds_of_documents_lands_whole(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (_ho, mut m1, _m2) = scene(&server).await;
     let before = server.store.total_changes().await.unwrap();

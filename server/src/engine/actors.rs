@@ -80,7 +80,7 @@ pub async fn check_pushes(
     state: &AppState,
     principal: &Principal,
     device: &str,
-    pushes: &[&DocChanges],
+    pushes: &[DocChanges],
 ) -> Result<Vec<Result<Vec<String>, Rejection>>, EngineError> {
     let peeks: Vec<Vec<Peek>> = pushes
         .iter()
@@ -117,7 +117,7 @@ pub async fn check_pushes(
         }
     }
     let mut checked = Vec::with_capacity(pushes.len());
-    for (push, peeks) in pushes.iter().copied().zip(&peeks) {
+    for (push, peeks) in pushes.iter().zip(&peeks) {
         checked.push(check_foreign(state, principal, device, push, peeks, &owners).await?);
     }
     Ok(checked)

@@ -1,10 +1,9 @@
-//! Group commit: the documents of one request decided in parallel (bounded by cores) and committed together, as few transactions as the backend allows; nothing is acknowledged before it is durable, a retried push stores nothing twice, and the feed lists a group's documents in the order they were pushed (a long push is a group of its own, decided beside the others).
+//! Group commit: the documents of one request decided in parallel (bounded by cores) and committed together, as few transactions as the backend allows; nothing is acknowledged before it is durable, a retried push stores nothing twice, and the feed lists a group's documents in the order they were pushed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use fieldsync_core::automerge::ChangeHash;
-use fieldsync_core::doc::DocId;
 use fieldsync_core::ids::TerritoryId;
 use fieldsync_core::schema::Rule;
 use fieldsync_core::sync::{DocChanges, Hash, Principal, RejectCode, Rejection};
@@ -43,10 +42,7 @@ pub type Outcome = Result<Vec<Hash>, Rejection>;
 /// Decides on and commits the documents of one request, `GROUP_DOCS` at a time: each
 /// group's documents are loaded together, decided in parallel (one blocking task each,
 /// at most as many at once as the machine has cores) and the accepted ones committed
-/// together in one transaction. A push of `LONG_PUSH` changes or more is decided beside
-/// the groups, as a group of its own, so that the request's other documents are not held
-/// at their group's commit while one core works on it (a territory's index gaining a
-/// thousand dealers takes seconds). Outcomes come back in the order of `pushes`. The outer
+/// together in one transaction. Outcomes come back in the order of `pushes`. The outer
 /// error is the server's fault (nothing acknowledged); an inner one is the core's refusal
 /// of that document only. `release`: the incoming manager delivers held changes of the
 /// outgoing one (the late rule is skipped). A push the late rule refuses is held
@@ -73,51 +69,11 @@ pub async fn push_docs(
         release,
         shared,
     };
-    // A long push (a territory's index after a day of new dealers) is decided on one
-    // core for seconds: beside the groups, not as one of them, so the other documents
-    // do not wait for it at their group's commit. A document named twice stays in line.
-    let mut named: BTreeMap<&DocId, usize> = BTreeMap::new();
-    for p in pushes {
-        *named.entry(&p.doc).or_default() += 1;
-    }
-    let long = |p: &DocChanges| p.changes.len() >= LONG_PUSH && named.get(&p.doc) == Some(&1);
-    let (apart, inline): (Vec<usize>, Vec<usize>) =
-        (0..pushes.len()).partition(|i| long(&pushes[*i]));
-    let apart_pushes: Vec<&DocChanges> = apart.iter().map(|i| &pushes[*i]).collect();
-    let inline_pushes: Vec<&DocChanges> = inline.iter().map(|i| &pushes[*i]).collect();
-    let beside = async {
-        let mut done = Vec::with_capacity(apart_pushes.len());
-        for p in &apart_pushes {
-            done.extend(by.group(std::slice::from_ref(p)).await?);
-        }
-        Ok::<_, EngineError>(done)
-    };
-    let in_line = async {
-        let mut done = Vec::with_capacity(inline_pushes.len());
-        for group in inline_pushes.chunks(GROUP_DOCS) {
-            done.extend(by.group(group).await?);
-        }
-        Ok::<_, EngineError>(done)
-    };
-    let (beside, in_line) = tokio::join!(beside, in_line);
-    let mut slots: Vec<Option<Outcome>> = pushes.iter().map(|_| None).collect();
-    for (i, o) in apart
-        .into_iter()
-        .zip(beside?)
-        .chain(inline.into_iter().zip(in_line?))
-    {
-        slots[i] = Some(o);
-    }
-    for o in slots {
-        outcomes.push(
-            o.ok_or_else(|| EngineError::Internal("a pushed document was not decided".into()))?,
-        );
+    for group in pushes.chunks(GROUP_DOCS) {
+        outcomes.extend(by.group(group).await?);
     }
     Ok(outcomes)
 }
-
-/// A push of at least this many changes is decided beside the groups (see `push_docs`).
-const LONG_PUSH: usize = 256;
 
 /// Most documents decided and committed together: bounds what one request holds in
 /// memory (decided snapshots waiting for their commit) and how long a transaction runs.
@@ -165,7 +121,7 @@ impl Pusher<'_> {
 
     /// Decides on and commits one group (see `push_docs`), retrying the documents another
     /// writer changed meanwhile up to `MAX_ATTEMPTS` times each.
-    async fn group(&self, group: &[&DocChanges]) -> Result<Vec<Outcome>, EngineError> {
+    async fn group(&self, group: &[DocChanges]) -> Result<Vec<Outcome>, EngineError> {
         let state = self.state;
         let mut outcomes: Vec<Option<Outcome>> = group.iter().map(|_| None).collect();
         let mut jobs: Vec<Option<Job>> = Vec::with_capacity(group.len());
@@ -173,7 +129,7 @@ impl Pusher<'_> {
         for (at, (push, checked)) in group.iter().zip(checked).enumerate() {
             match checked {
                 Ok(devices) => jobs.push(Some(Job {
-                    push: Arc::new((*push).clone()),
+                    push: Arc::new(push.clone()),
                     id: push.doc.to_string(),
                     devices: Arc::new(devices),
                     lost: 0,
