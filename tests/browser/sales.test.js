@@ -50,7 +50,8 @@ test('head office sets a target, imports actuals from CSV and reads the profit a
   const page = await login(ctx, TOKENS.ho);
   await openTab(page, 'sales');
   await page.selectOption('select[name=territory]', 't-sales');
-  await page.locator('[data-test=sales-pick]').waitFor();
+  // The page shown again for the territory (typing into the page before would type into one about to go).
+  await page.locator('.office-body[data-ready=sales][data-territory=t-sales] [data-test=sales-pick]').waitFor();
 
   // The dealer, picked in the filters: its target for this month.
   const dealer = page.locator('input[name=dealer]');

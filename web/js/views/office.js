@@ -240,17 +240,21 @@ export function officeView({ tab = 'territories' }) {
   const body = h('div.office-body', h('p.muted', t('common.loading')));
   const id = decodeURIComponent(location.hash.replace(/^#/, '').split('?')[0].split('/')[3] ?? '');
   const page = tab === 'dealer' || tab === 'manager';
+  // Filters changed quickly start several loads: only the latest one is shown, never an earlier one that ends last.
+  let latest = 0;
   const reload = async () => {
+    const mine = ++latest;
     try {
       await loadNames();
       let out;
       if (tab === 'dealer') out = await (await import('./office-dealer.js')).dealerPage(id);
       else if (tab === 'manager') out = await (await import('./office-manager.js')).managerPage(id, reload);
       else out = await (loaders[tab] ?? loaders.territories)(reload);
+      if (mine !== latest) return;
       fill(body, out);
-      body.dataset.ready = tab;
+      Object.assign(body.dataset, { ready: tab, territory: F.territory }); // what is shown, for the tests to wait on
     } catch (e) {
-      body.replaceChildren(h('p.error', navigator.onLine ? errorText(e) : t('office.offline')));
+      if (mine === latest) body.replaceChildren(h('p.error', navigator.onLine ? errorText(e) : t('office.offline')));
     }
   };
   opts.page = 1;
