@@ -140,14 +140,11 @@ pub fn check_pushed(
     stored: Option<&AutoCommit>,
 ) -> Result<(), Violation> {
     let edits = from_patches(doc.diff(change.deps(), &[change.hash()]));
-    check_pushed_edits(
-        Pushed { doc, at: None },
-        change,
-        edits,
-        kind,
-        author,
-        stored,
-    )
+    // The document's last change reads it as it is (a read at given heads walks the history).
+    let last = doc.get_heads() == [change.hash()];
+    let doc: &AutoCommit = doc;
+    let at = last.then_some(doc);
+    check_pushed_edits(Pushed { doc, at }, change, edits, kind, author, stored)
 }
 
 /// Where a pushed change is checked: `doc`, the document holding the whole push,

@@ -389,15 +389,9 @@ fn check_schema(
     if stored.is_none() && checked.clone().count() <= FEW_CHANGES {
         // A new document of a few changes (a dealer recorded once offline): each
         // change's full diff on the small merged document costs less than stepping
-        // a copy through the push; the last one reads the document as it is.
-        let heads = am.get_heads();
+        // a copy through the push.
         for c in checked {
-            let edits = schema::from_patches(am.diff(c.deps(), &[c.hash()]));
-            let am: &AutoCommit = am;
-            let at = (heads == [c.hash()]).then_some(am);
-            let pushed = schema::Pushed { doc: am, at };
-            schema::check_pushed_edits(pushed, c, edits, kind, &author, stored)
-                .map_err(|v| violation(id, v))?;
+            schema::check_pushed(am, c, kind, &author, stored).map_err(|v| violation(id, v))?;
         }
         return Ok(());
     }

@@ -452,14 +452,14 @@ fn actor_text(a: &ActorId) -> String {
     }
 }
 
-/// What the stored document already holds: each change's last op, each actor's last seq.
+/// What the stored document already holds: each change's last op and dependencies, each actor's latest change.
 #[derive(Debug, Default)]
 struct Known {
     max_op: HashMap<ChangeHash, u64>,
-    seq: HashMap<ActorId, u64>,
-    /// Each change's dependencies, and each actor's latest change.
+    /// Each actor's latest change: its seq and hash.
+    last: HashMap<ActorId, (u64, ChangeHash)>,
+    /// Each change's dependencies.
     deps: HashMap<ChangeHash, Vec<ChangeHash>>,
-    last: HashMap<ActorId, ChangeHash>,
     /// The document's genesis and migration changes (`genesis::Skeleton`),
     /// once its territory is known (stored, or from the push's genesis).
     skeleton: Option<Skeleton>,
@@ -467,7 +467,7 @@ struct Known {
 
 impl Known {
     fn has_actor(&self, a: &ActorId) -> bool {
-        self.seq.contains_key(a)
+        self.last.contains_key(a)
     }
 
     /// Whether `target` is one of `from` or in their causal past (a walk back that
@@ -498,10 +498,8 @@ impl Known {
                 k.max_op.insert(m.hash, m.max_op);
                 k.deps.insert(m.hash, m.deps);
                 let actor = m.actor.into_owned();
-                let s = k.seq.entry(actor.clone()).or_default();
-                if m.seq > *s {
-                    *s = m.seq;
-                    k.last.insert(actor, m.hash);
+                if k.last.get(&actor).is_none_or(|(seq, _)| m.seq > *seq) {
+                    k.last.insert(actor, (m.seq, m.hash));
                 }
             }
         }
@@ -584,9 +582,8 @@ pub(crate) fn history(
             let ops = decoded.operations;
             check_change(id, c, &ops, &mut known)?;
             known.max_op.insert(c.hash(), c.max_op());
-            known.seq.insert(c.actor_id().clone(), c.seq());
             known.deps.insert(c.hash(), c.deps().to_vec());
-            known.last.insert(c.actor_id().clone(), c.hash());
+            known.last.insert(c.actor_id().clone(), (c.seq(), c.hash()));
             for (i, op) in ops.into_iter().enumerate() {
                 if let OpType::Make(_) = op.action {
                     let child = legacy::OpId(c.start_op().get() + i as u64, c.actor_id().clone());
@@ -634,7 +631,8 @@ fn check_change(
     {
         return Err(LimitError::UnknownActor(actor_text(a)));
     }
-    let expected_seq = known.seq.get(actor).copied().unwrap_or(0) + 1;
+    let previous = known.last.get(actor).copied();
+    let expected_seq = previous.map_or(0, |(seq, _)| seq) + 1;
     if c.seq() < expected_seq {
         return Err(LimitError::DuplicateSeq {
             actor: actor_text(actor),
@@ -651,8 +649,8 @@ fn check_change(
     // An actor's change builds on its previous one (Automerge reads an actor's seq as
     // "saw every earlier change of it"): one made beside it would reuse its op ids,
     // which Automerge does not survive (an assertion in its change collector).
-    if let Some(previous) = known.last.get(actor)
-        && !known.is_ancestor(previous, c.deps())
+    if let Some((_, previous)) = previous
+        && !known.is_ancestor(&previous, c.deps())
     {
         return Err(LimitError::ForgetsPrevious {
             actor: actor_text(actor),
