@@ -301,8 +301,8 @@ async function start() {
 // no sync running), then a banner offers to reload into it. A page never switches version while open.
 function watchUpdates() {
   const sw = navigator.serviceWorker;
-  if (!sw) return { booted() {}, office() {} };
-  let officeAsked = false;
+  if (!sw) return { register() {}, booted() {}, office() {} };
+  let officeAsked = false, registered = false;
   let ready = false, asked = false, controlled = !!sw.controller;
   const bar = h('div.update', { hidden: true, role: 'status', 'data-test': 'update' });
   header.after(bar);
@@ -327,12 +327,19 @@ function watchUpdates() {
     controlled = true;
     check();
   });
-  sw.register('./sw.js').then((reg) => {
-    const found = () => { if (reg.waiting && sw.controller) { ready = true; check(); } };
-    reg.addEventListener('updatefound', () => reg.installing?.addEventListener('statechange', found));
-    found();
-  }).catch(() => {});
   return {
+    /** Registered once the page has started (or failed to; or after 30 s, should it hang), so the
+     *  worker's install finds the files the page loaded in the HTTP cache and revalidates them (304)
+     *  instead of downloading them a second time beside the page. */
+    register() {
+      if (registered) return;
+      registered = true;
+      sw.register('./sw.js').then((reg) => {
+        const found = () => { if (reg.waiting && sw.controller) { ready = true; check(); } };
+        reg.addEventListener('updatefound', () => reg.installing?.addEventListener('statechange', found));
+        found();
+      }).catch(() => {});
+    },
     booted() {
       sync?.onStatus(check);
       sw.controller?.postMessage('booted');
@@ -346,4 +353,6 @@ function watchUpdates() {
   };
 }
 
-start();
+// A start that fails still lets a fixed version arrive; the failure stays an uncaught error.
+setTimeout(updates.register, 30_000);
+start().finally(updates.register);
