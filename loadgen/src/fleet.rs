@@ -15,7 +15,7 @@ use crate::device::{Device, Retry, SyncStats, http_client};
 use crate::process::Backend;
 use crate::proxy::CountingProxy;
 use crate::site::{NewUser, Site};
-use crate::stats::{ms, summary, thousands};
+use crate::stats::{median, ms, summary, thousands};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -57,6 +57,8 @@ fn territory_id(i: usize) -> String {
 
 const RESYNC_USER: &str = "resync";
 const RESYNC_TERRITORY: &str = "t-resync";
+/// Re-syncs measured, each after its own edits elsewhere: the report gives their medians.
+const RESYNC_ROUNDS: usize = 5;
 
 /// Runs the scenario and returns its report (Markdown).
 pub async fn run(cfg: &FleetConfig) -> Result<String> {
@@ -554,72 +556,86 @@ async fn resync(
     other_am
         .sync_all(&mut other_docs, cfg.baseline_parallel)
         .await?;
-    for (n, id) in dealers.iter().take(cfg.resync_changed).enumerate() {
-        other.record_visit(id, n + 1)?;
-        let key = DocId::Dealer(id.clone());
-        let doc = other.replica.save_doc(&key).context("edited dealer")?;
-        let key = key.to_string();
-        let slot = other_docs
-            .iter_mut()
-            .find(|d| d.id == key)
-            .context("dealer in the baseline copy")?;
-        // The same edit, merged into the baseline copy.
-        let mut edited = Automerge::load(&doc)?;
-        slot.doc.merge(&mut edited)?;
-    }
-    other.sync(&retry).await?;
-    other_am
-        .sync_all(&mut other_docs, cfg.baseline_parallel)
-        .await?;
+    // Rounds: another device edits `resync_changed` dealers, then the phone re-syncs
+    // both ways; medians over the rounds (one sync of a few milliseconds is noisy).
+    let mut fs_times = Vec::new();
+    let mut am_times = Vec::new();
+    let mut https = Vec::new();
+    let (mut fs_bytes, mut am_bytes, mut fs_rounds, mut am_exchanges) = (0u64, 0u64, 0usize, 0u64);
+    for round in 0..RESYNC_ROUNDS {
+        for (n, id) in dealers.iter().take(cfg.resync_changed).enumerate() {
+            other.record_visit(id, 1 + n + round * cfg.resync_changed)?;
+            let key = DocId::Dealer(id.clone());
+            let doc = other.replica.save_doc(&key).context("edited dealer")?;
+            let key = key.to_string();
+            let slot = other_docs
+                .iter_mut()
+                .find(|d| d.id == key)
+                .context("dealer in the baseline copy")?;
+            // The same edit, merged into the baseline copy.
+            let mut edited = Automerge::load(&doc)?;
+            slot.doc.merge(&mut edited)?;
+        }
+        other.sync(&retry).await?;
+        other_am
+            .sync_all(&mut other_docs, cfg.baseline_parallel)
+            .await?;
 
-    // The re-sync, fieldsync.
-    let (up0, down0) = site.wire();
-    let started = Instant::now();
-    let s = phone.sync(&retry).await?;
-    let fs_time = started.elapsed();
-    let (up1, down1) = site.wire();
-    let fs_bytes = (up1 - up0) + (down1 - down0);
-    if s.pulled() == 0 {
-        bail!(
-            "the re-syncing device received none of the {} edits",
-            cfg.resync_changed
-        );
-    }
-    // The re-sync, baseline.
-    let (bu0, bd0) = b.proxy.counters.read();
-    let started = Instant::now();
-    let bs = phone_am
-        .sync_all(&mut phone_docs, cfg.baseline_parallel)
-        .await?;
-    let am_time = started.elapsed();
-    let (bu1, bd1) = b.proxy.counters.read();
-    let am_bytes = (bu1 - bu0) + (bd1 - bd0);
-    for (d, o) in phone_docs.iter().zip(&other_docs) {
-        if d.doc.get_heads() != o.doc.get_heads() {
-            bail!("baseline: {} did not converge", d.id);
+        // The re-sync, fieldsync.
+        let (up0, down0) = site.wire();
+        let started = Instant::now();
+        let s = phone.sync(&retry).await?;
+        fs_times.push(started.elapsed());
+        let (up1, down1) = site.wire();
+        fs_bytes = (up1 - up0) + (down1 - down0);
+        fs_rounds = s.rounds.len();
+        https.push(s.rounds.iter().map(|r| r.latency).sum::<Duration>());
+        if s.pulled() == 0 {
+            bail!(
+                "the re-syncing device received none of the {} edits",
+                cfg.resync_changed
+            );
+        }
+        // The re-sync, baseline.
+        let (bu0, bd0) = b.proxy.counters.read();
+        let started = Instant::now();
+        let bs = phone_am
+            .sync_all(&mut phone_docs, cfg.baseline_parallel)
+            .await?;
+        am_times.push(started.elapsed());
+        let (bu1, bd1) = b.proxy.counters.read();
+        am_bytes = (bu1 - bu0) + (bd1 - bd0);
+        am_exchanges = bs.exchanges;
+        for (d, o) in phone_docs.iter().zip(&other_docs) {
+            if d.doc.get_heads() != o.doc.get_heads() {
+                bail!("baseline: {} did not converge", d.id);
+            }
         }
     }
+    let (fs_time, am_time) = (median(&fs_times), median(&am_times));
     writeln!(
         out,
-        "\n| a device re-syncs {} documents, {} changed elsewhere | time | bytes on the wire | requests |\n|---|---:|---:|---:|",
+        "\n| a device re-syncs {} documents, {} changed elsewhere (median of {RESYNC_ROUNDS} rounds) | time | bytes on the wire | requests |\n|---|---:|---:|---:|",
         cfg.resync_docs + 1,
         cfg.resync_changed
     )?;
-    let http: Duration = s.rounds.iter().map(|r| r.latency).sum();
+    let all = |v: &[Duration]| v.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", ");
     writeln!(
         out,
-        "| fieldsync (of which the HTTP exchange: {} ms) | {} ms | {} B | {} |",
-        ms(http),
+        "| fieldsync (rounds: {}; of which the HTTP exchange: {} ms) | {} ms | {} B | {} |",
+        all(&fs_times),
+        ms(median(&https)),
         ms(fs_time),
         thousands(fs_bytes),
-        s.rounds.len()
+        fs_rounds
     )?;
     writeln!(
         out,
-        "| Automerge per-document sync | {} ms | {} B | {} |",
+        "| Automerge per-document sync (rounds: {}) | {} ms | {} B | {} |",
+        all(&am_times),
         ms(am_time),
         thousands(am_bytes),
-        thousands(bs.exchanges)
+        thousands(am_exchanges)
     )?;
     writeln!(
         out,
