@@ -6,6 +6,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fieldsync_core::automerge::ActorId;
 use fieldsync_core::doc::Document;
 use fieldsync_core::ids::VisitId;
+use fieldsync_core::model::{DealerKind, DealerProfile, DealerStatus};
 use fixtures::*;
 
 fn load(c: &mut Criterion) {
@@ -123,5 +124,98 @@ fn push(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, load, record_visit, merge, push);
+/// The device's side of a re-sync (loadgen's re-sync scenario): a replica holding
+/// 500 dealers takes in a response carrying one new visit on 5 of them (the JSON
+/// read included), and builds the next request.
+fn resync(c: &mut Criterion) {
+    use fieldsync_core::sync::{
+        ChangeBytes, Cursor, DocChanges, PROTOCOL_VERSION, Replica, SyncResponse,
+    };
+    let mut base: Vec<Document> = (0..500)
+        .map(|i| {
+            let profile = DealerProfile::new(
+                format!("經銷商 {i}"),
+                DealerKind::Retailer,
+                2,
+                DealerStatus::Active,
+            );
+            let mut d = Document::create_dealer(
+                format!("d-{i:04}").parse().unwrap(),
+                "t-north".parse().unwrap(),
+                &profile,
+                &stamp("m1", 0),
+                ActorId::from(b"bench-a".to_vec()),
+            )
+            .unwrap();
+            d.insert(
+                &format!("v{i:05}").parse::<VisitId>().unwrap(),
+                &visit("m1", i),
+                &stamp("m1", i as i64),
+            )
+            .unwrap();
+            d
+        })
+        .collect();
+    let saved: Vec<Vec<u8>> = base.iter_mut().map(|d| d.save()).collect();
+    let changes: Vec<DocChanges> = base
+        .iter_mut()
+        .take(5)
+        .enumerate()
+        .map(|(i, d)| {
+            let mut other = Document::load(&saved[i], ActorId::from(b"bench-b".to_vec())).unwrap();
+            other
+                .insert(
+                    &format!("w{i:05}").parse::<VisitId>().unwrap(),
+                    &visit("m1", 600 + i),
+                    &stamp("m1", 1_000_000),
+                )
+                .unwrap();
+            DocChanges {
+                doc: d.id().clone(),
+                changes: other
+                    .changes_since(&d.heads())
+                    .iter()
+                    .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+                    .collect(),
+            }
+        })
+        .collect();
+    let resp = SyncResponse {
+        protocol: PROTOCOL_VERSION,
+        accepted: Vec::new(),
+        rejected: Vec::new(),
+        snapshots: Vec::new(),
+        changes,
+        cursor: Cursor::default(),
+        more: false,
+        reset: false,
+        limits: None,
+        revoked: Vec::new(),
+    };
+    let json = serde_json::to_vec(&resp).unwrap();
+    c.bench_function(
+        "a device of 500 dealers takes in 5 pulled visits and asks again",
+        |b| {
+            b.iter_batched(
+                || {
+                    let mut r = Replica::with_actor(ActorId::from(b"bench-phone".to_vec()));
+                    for bytes in &saved {
+                        r.adopt(bytes, &Cursor::default()).unwrap();
+                    }
+                    r
+                },
+                |mut r| {
+                    let resp: SyncResponse = serde_json::from_slice(&json).unwrap();
+                    let report = r.apply_response(&resp).unwrap();
+                    assert_eq!(report.updated.len(), 5);
+                    let next = serde_json::to_vec(&r.sync_request()).unwrap();
+                    (r, next) // dropped outside the timing
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
+}
+
+criterion_group!(benches, load, record_visit, merge, push, resync);
 criterion_main!(benches);

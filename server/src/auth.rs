@@ -148,16 +148,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     if let Some(e) = refusal(&session, now_millis()) {
         return Err(e);
     }
+    // The session's query read the user too: not disabled, as `refusal` checked.
+    let user = session.user_row();
     let device = session.device;
     let permit = state
         .limiter
         .try_acquire(&device)
         .ok_or(ApiError::TooManyRequests)?;
-    let user = state
-        .store
-        .user(&session.user)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
     let principal = principal_of(state, &user).await?;
     Ok(Caller {
         device,
@@ -179,13 +176,10 @@ pub async fn principal_of(state: &AppState, user: &UserRow) -> Result<Principal,
         .map_err(|_| ApiError::Internal(format!("user id {} is invalid", user.id)))?;
     // Assigned territories, and those the user hands over and still reads: until the
     // handover is completed or its deadline passes (then the next sync revokes them).
-    let mut names = state.store.user_territories(&user.id).await?;
-    names.extend(
-        state
-            .store
-            .outgoing_territories(&user.id, state.now())
-            .await?,
-    );
+    let names = state
+        .store
+        .readable_territories(&user.id, state.now())
+        .await?;
     let territories = names
         .iter()
         .filter_map(|t| t.parse::<TerritoryId>().ok())

@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use super::bridge;
 use super::error::DocError;
-use super::genesis::{self, collections};
+use super::genesis::{self, SkeletonCheck, collections};
 use super::id::DocId;
 use super::state::{DealerState, TerritoryState};
 use crate::ids::{DealerId, NoteId, TerritoryId};
@@ -64,31 +64,40 @@ impl Document {
 
     /// Loads a saved document (from [`Document::save`] or an Automerge export) and checks its shape.
     pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, DocError> {
+        Self::load_with(bytes, actor, SkeletonCheck::Exact(None))
+    }
+
+    /// [`Self::load`], its skeleton checked as `shape` says.
+    pub(crate) fn load_with(
+        bytes: &[u8],
+        actor: ActorId,
+        shape: SkeletonCheck<'_>,
+    ) -> Result<Self, DocError> {
         let mut am =
             guard(|| AutoCommit::load(bytes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut am)?;
-        let (id, territory) = genesis::check_shape(&mut am)?;
+        let (id, territory) = genesis::check_shape_with(&mut am, shape)?;
         am.set_actor(actor);
         Ok(Document { am, id, territory })
     }
 
     /// Builds a document from its changes (in any order), e.g. a first pull from the server.
     pub fn from_changes(changes: Vec<Change>, actor: ActorId) -> Result<Self, DocError> {
-        Self::from_changes_with(changes, actor, None)
+        Self::from_changes_with(changes, actor, SkeletonCheck::Exact(None))
     }
 
-    /// [`Self::from_changes`], with the document's skeleton if already made
+    /// [`Self::from_changes`], its skeleton checked as `shape` says
     /// (`genesis::check_shape_with`).
     pub(crate) fn from_changes_with(
         changes: Vec<Change>,
         actor: ActorId,
-        skeleton: Option<&genesis::Skeleton>,
+        shape: SkeletonCheck<'_>,
     ) -> Result<Self, DocError> {
         let mut am = AutoCommit::new();
         known_actors(&mut am, &changes)?;
         guard(|| am.apply_changes(changes))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut am)?;
-        let (id, territory) = genesis::check_shape_with(&mut am, skeleton)?;
+        let (id, territory) = genesis::check_shape_with(&mut am, shape)?;
         am.set_actor(actor);
         Ok(Document { am, id, territory })
     }
@@ -220,15 +229,15 @@ impl Document {
     /// they are applied; if not, or if they would break the document's shape,
     /// nothing changes. Returns the hashes that were new.
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<Vec<ChangeHash>, DocError> {
-        self.apply_with(changes, None)
+        self.apply_with(changes, SkeletonCheck::Exact(None))
     }
 
-    /// [`Self::apply`], with the document's skeleton if already made
+    /// [`Self::apply`], its skeleton checked as `shape` says
     /// (`genesis::check_shape_with`).
     pub(crate) fn apply_with(
         &mut self,
         changes: Vec<Change>,
-        skeleton: Option<&genesis::Skeleton>,
+        shape: SkeletonCheck<'_>,
     ) -> Result<Vec<ChangeHash>, DocError> {
         let fresh: Vec<Change> = changes
             .into_iter()
@@ -242,7 +251,7 @@ impl Document {
         let mut fork = self.am.fork();
         guard(|| fork.apply_changes(fresh))?.map_err(|e| DocError::Malformed(e.to_string()))?;
         Self::adopt(&mut fork)?;
-        let (id, _) = genesis::check_shape_with(&mut fork, skeleton)?;
+        let (id, _) = genesis::check_shape_with(&mut fork, shape)?;
         if id != self.id {
             return Err(DocError::WrongDocument {
                 expected: self.id.clone(),

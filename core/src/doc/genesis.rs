@@ -305,17 +305,31 @@ fn single_str<R: ReadDoc>(doc: &R, key: &str) -> Result<String, DocError> {
     }
 }
 
+/// How a document's skeleton (its genesis and migrations) is checked.
+#[derive(Debug, Clone, Copy)]
+pub enum SkeletonCheck<'a> {
+    /// Against fieldsync's own skeleton, change by change (`known`, if the caller
+    /// has made it already): the server, on what devices send.
+    Exact(Option<&'a Skeleton>),
+    /// By who wrote it: the genesis values and collections are the genesis actor's
+    /// ops at their fixed counters, each migration's map its migration actor's.
+    /// The replica, on documents from its own storage and from the server, which
+    /// checked every change it holds (a skeleton costs as much as an edit, and a
+    /// device opens every document).
+    Writers,
+}
+
 /// Checks that `doc` is a fieldsync document built on its genesis change, whose
 /// skeleton nothing has overwritten; returns its id and territory.
 pub fn check_shape(doc: &mut AutoCommit) -> Result<(DocId, TerritoryId), DocError> {
-    check_shape_with(doc, None)
+    check_shape_with(doc, SkeletonCheck::Exact(None))
 }
 
-/// [`check_shape`], with the document's skeleton if the caller has already made
-/// it (used only if it is the skeleton of the id and territory `doc` names).
+/// [`check_shape`], checked as `shape` says (an `Exact` skeleton is used only if
+/// it is the skeleton of the id and territory `doc` names).
 pub fn check_shape_with(
     doc: &mut AutoCommit,
-    known: Option<&Skeleton>,
+    shape: SkeletonCheck<'_>,
 ) -> Result<(DocId, TerritoryId), DocError> {
     let schema = match doc.get_all(ROOT, "schema")?.as_slice() {
         [(Value::Scalar(s), _)] => match s.as_ref() {
@@ -339,15 +353,14 @@ pub fn check_shape_with(
     let id: DocId = format!("{doc_type}:{entity}")
         .parse()
         .map_err(|e| DocError::Shape(format!("id: {e}")))?;
-    match known {
-        Some(s) if s.is_of(&id, &territory) => check_skeleton(doc, s)?,
-        // The phone takes documents from its own storage and from the server, which
-        // checked every change it holds: it checks who wrote the skeleton, not its
-        // bytes (a skeleton costs as much as an edit; it opens every document).
+    match shape {
+        SkeletonCheck::Exact(Some(s)) if s.is_of(&id, &territory) => check_skeleton(doc, s)?,
+        SkeletonCheck::Writers => check_written_by_skeleton(doc, &id)?,
+        // The wasm build holds no skeleton encoder (it is the phone's: see `Writers`).
         #[cfg(target_arch = "wasm32")]
-        _ => check_written_by_skeleton(doc, &id)?,
+        SkeletonCheck::Exact(_) => check_written_by_skeleton(doc, &id)?,
         #[cfg(not(target_arch = "wasm32"))]
-        _ => {
+        SkeletonCheck::Exact(_) => {
             // Only the migrations the document has made are compared.
             let mut made = Vec::new();
             for (_, c) in migrations(&id) {
@@ -364,8 +377,7 @@ pub fn check_shape_with(
 
 /// Without making the skeleton: the genesis values and collections are the
 /// genesis actor's ops at their fixed counters, and each migration's map is its
-/// migration actor's first op (the phone's check, see `check_shape_with`).
-#[cfg_attr(not(any(test, target_arch = "wasm32")), allow(dead_code))]
+/// migration actor's first op ([`SkeletonCheck::Writers`]).
 fn check_written_by_skeleton(doc: &AutoCommit, id: &DocId) -> Result<(), DocError> {
     let genesis = genesis_actor(id);
     let by = |counter: usize, actor: &ActorId| ObjId::Id(counter as u64, actor.clone(), 0);
@@ -486,7 +498,7 @@ mod tests {
             }
             check_written_by_skeleton(&doc, &id).unwrap();
             assert_eq!(
-                check_shape_with(&mut doc, Some(&skeleton)).unwrap(),
+                check_shape_with(&mut doc, SkeletonCheck::Exact(Some(&skeleton))).unwrap(),
                 (id, t)
             );
         }

@@ -9,7 +9,7 @@ use super::limits;
 use super::policy::Principal;
 use super::wire::{ChangeBytes, DocChanges, RejectCode, Rejection};
 use crate::calendar::Timestamp;
-use crate::doc::genesis;
+use crate::doc::genesis::{self, SkeletonCheck};
 use crate::doc::{DocError, DocId, Document};
 use crate::ids::{HandoverId, TerritoryId};
 use crate::schema::{self, ApprovalLimits, Author, Rule, Violation};
@@ -233,13 +233,17 @@ fn decide(
         Some(d) => {
             let mut doc = d.fork();
             let heads = doc.heads();
-            doc.apply_with(incoming, skeleton.as_ref())
+            doc.apply_with(incoming, SkeletonCheck::Exact(skeleton.as_ref()))
                 .map_err(|e| from_doc_error(id, e))?;
             (doc, heads)
         }
         None => {
-            let doc = Document::from_changes_with(incoming, server_actor, skeleton.as_ref())
-                .map_err(|e| from_doc_error(id, e))?;
+            let doc = Document::from_changes_with(
+                incoming,
+                server_actor,
+                SkeletonCheck::Exact(skeleton.as_ref()),
+            )
+            .map_err(|e| from_doc_error(id, e))?;
             (doc, Vec::new())
         }
     };

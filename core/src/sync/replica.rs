@@ -13,7 +13,8 @@ use super::wire::{
     ChangeBytes, DocChanges, DocSnapshot, Hash, PROTOCOL_VERSION, PushLimits, RejectCode,
     Rejection, SyncRequest, SyncResponse,
 };
-use crate::doc::{DocError, DocId, Document, genesis};
+use crate::doc::genesis::{self, SkeletonCheck};
+use crate::doc::{DocError, DocId, Document};
 use crate::ids::{DealerId, IdError, TerritoryId, random_token};
 use crate::model::{DealerEntry, DealerProfile, Territory};
 use crate::stamp::Stamp;
@@ -281,7 +282,7 @@ impl Replica {
         }
         r.undelivered = meta.undelivered;
         for (i, bytes) in docs.into_iter().enumerate() {
-            let doc = match Document::load(&bytes, actor.clone()) {
+            let doc = match Document::load_with(&bytes, actor.clone(), SkeletonCheck::Writers) {
                 Ok(doc) => doc,
                 Err(e) => {
                     damaged.push((i, e));
@@ -349,7 +350,7 @@ impl Replica {
     /// changed) before [`Replica::apply_response`], and all of them when it resets
     /// or revokes a territory they are in. A document already held stays as it is.
     pub fn load_doc(&mut self, bytes: &[u8], meta: DocMeta) -> Result<DocId, DocError> {
-        let doc = Document::load(bytes, self.actors.current.clone())?;
+        let doc = Document::load_with(bytes, self.actors.current.clone(), SkeletonCheck::Writers)?;
         let id = doc.id().clone();
         if !self.docs.contains_key(&id) {
             self.docs.insert(
@@ -485,12 +486,14 @@ impl Replica {
     /// manager approving a claim) gets one. A document already held takes in the
     /// fetched changes it lacks.
     pub fn adopt(&mut self, bytes: &[u8], cursor: &Cursor) -> Result<DocId, DocError> {
-        let mut fetched = Document::load(bytes, self.actors.current.clone())?;
+        let mut fetched =
+            Document::load_with(bytes, self.actors.current.clone(), SkeletonCheck::Writers)?;
         let heads = fetched.heads();
         let id = fetched.id().clone();
         match self.docs.get_mut(&id) {
             Some(e) => {
-                e.doc.apply(fetched.changes_since(&[]))?;
+                e.doc
+                    .apply_with(fetched.changes_since(&[]), SkeletonCheck::Writers)?;
                 e.acked.extend(heads);
             }
             None => {
@@ -849,7 +852,11 @@ impl Replica {
     fn redeliver(&mut self, report: &mut SyncReport) {
         for u in std::mem::take(&mut self.undelivered) {
             let readable = self.cursor.territories().any(|t| *t == u.territory);
-            let kept = match Document::load(&u.bytes.0, self.actors.current.clone()) {
+            let kept = match Document::load_with(
+                &u.bytes.0,
+                self.actors.current.clone(),
+                SkeletonCheck::Writers,
+            ) {
                 Ok(kept) if readable => kept,
                 _ => {
                     self.undelivered.push(u);
@@ -859,7 +866,10 @@ impl Replica {
             let merged = match self.docs.get_mut(&u.doc) {
                 Some(e) => {
                     let mut kept = kept;
-                    let ok = e.doc.apply(kept.changes_since(&[])).is_ok();
+                    let ok = e
+                        .doc
+                        .apply_with(kept.changes_since(&[]), SkeletonCheck::Writers)
+                        .is_ok();
                     e.dirty |= ok;
                     ok
                 }
@@ -885,7 +895,11 @@ impl Replica {
     /// sent back; a document already held takes in the changes it lacks. True
     /// when something new came in.
     fn take_snapshot(&mut self, s: &DocSnapshot) -> Result<bool, DocError> {
-        let mut fetched = Document::load(&s.bytes.0, self.actors.current.clone())?;
+        let mut fetched = Document::load_with(
+            &s.bytes.0,
+            self.actors.current.clone(),
+            SkeletonCheck::Writers,
+        )?;
         if fetched.id() != &s.doc {
             return Err(DocError::WrongDocument {
                 expected: s.doc.clone(),
@@ -904,7 +918,9 @@ impl Replica {
             );
             return Ok(true);
         };
-        let fresh = e.doc.apply(fetched.changes_since(&[]))?;
+        let fresh = e
+            .doc
+            .apply_with(fetched.changes_since(&[]), SkeletonCheck::Writers)?;
         if e.dirty {
             e.acked.extend(heads);
         } else {
@@ -998,27 +1014,33 @@ impl Replica {
             };
             let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
             let result = match self.docs.get_mut(&dc.doc) {
-                Some(e) => e.doc.apply(changes).map(|fresh| !fresh.is_empty()),
-                None => {
-                    Document::from_changes(changes, self.actors.current.clone()).and_then(|doc| {
-                        if doc.id() == &dc.doc {
-                            self.docs.insert(
-                                dc.doc.clone(),
-                                Entry {
-                                    doc,
-                                    acked: BTreeSet::new(),
-                                    dirty: false,
-                                },
-                            );
-                            Ok(true)
-                        } else {
-                            Err(DocError::WrongDocument {
-                                expected: dc.doc.clone(),
-                                found: doc.id().clone(),
-                            })
-                        }
-                    })
-                }
+                Some(e) => e
+                    .doc
+                    .apply_with(changes, SkeletonCheck::Writers)
+                    .map(|fresh| !fresh.is_empty()),
+                None => Document::from_changes_with(
+                    changes,
+                    self.actors.current.clone(),
+                    SkeletonCheck::Writers,
+                )
+                .and_then(|doc| {
+                    if doc.id() == &dc.doc {
+                        self.docs.insert(
+                            dc.doc.clone(),
+                            Entry {
+                                doc,
+                                acked: BTreeSet::new(),
+                                dirty: false,
+                            },
+                        );
+                        Ok(true)
+                    } else {
+                        Err(DocError::WrongDocument {
+                            expected: dc.doc.clone(),
+                            found: doc.id().clone(),
+                        })
+                    }
+                }),
             };
             match result {
                 Ok(updated) => {

@@ -32,18 +32,17 @@ pub(super) struct Pulled {
 pub(super) async fn pull(
     state: &AppState,
     principal: &Principal,
+    heads: &[(String, i64)],
     from: &Cursor,
     origin: &str,
     skip: &BTreeSet<String>,
     whole: bool,
 ) -> Result<Pulled, EngineError> {
-    // One query for every territory's head: territories with nothing new cost nothing more.
-    let heads: Vec<(TerritoryId, u64)> = state
-        .store
-        .feed_heads()
-        .await?
-        .into_iter()
-        .filter_map(|(t, seq)| Some((t.parse().ok()?, u64::try_from(seq).ok()?)))
+    // Every territory's head, read once for the request (`heads`): territories
+    // with nothing new cost nothing more.
+    let heads: Vec<(TerritoryId, u64)> = heads
+        .iter()
+        .filter_map(|(t, seq)| Some((t.parse().ok()?, u64::try_from(*seq).ok()?)))
         .filter(|(t, _)| principal.can_access(t))
         .collect();
     let mut page = Page {

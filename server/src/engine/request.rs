@@ -62,10 +62,10 @@ pub async fn sync(
     // A cursor of another epoch, or past the end of a feed, was issued by a
     // database that no longer exists (restored from an older copy, or a lagging
     // replica promoted): the device is reset and reads from the start.
-    let epoch = state.store.epoch().await?;
+    let (epoch, heads) = state.store.epoch_and_heads().await?;
     let start = Cursor::at_epoch(&epoch)
         .map_err(|e| EngineError::Internal(format!("the stored epoch is unusable: {e}")))?;
-    let ends: BTreeMap<String, i64> = state.store.feed_heads().await?.into_iter().collect();
+    let ends: BTreeMap<&str, i64> = heads.iter().map(|(t, s)| (t.as_str(), *s)).collect();
     let mut held: BTreeMap<(String, u64), String> = BTreeMap::new();
     for (t, seq, _) in req.cursor.tagged() {
         if principal.can_access(t)
@@ -96,7 +96,16 @@ pub async fn sync(
         changes,
         mut cursor,
         more,
-    } = pull(state, principal, from, &origin, &pushed, req.snapshots).await?;
+    } = pull(
+        state,
+        principal,
+        &heads,
+        from,
+        &origin,
+        &pushed,
+        req.snapshots,
+    )
+    .await?;
     cursor.merge(&start);
     // Territories the device has read but may no longer: it removes their documents.
     let revoked: Vec<TerritoryId> = req

@@ -1,5 +1,7 @@
 //! The database's epoch: which copy of the data the feed numbers belong to (see `core::sync::cursor`).
 
+use sqlx::Row;
+
 use super::{Backend, Store, StoreError};
 
 impl Store {
@@ -10,6 +12,32 @@ impl Store {
         let stored: String = sqlx::query_scalar("SELECT epoch FROM server_epoch WHERE id = 1")
             .fetch_one(self.pool())
             .await?;
+        self.with_timeline(stored).await
+    }
+
+    /// [`Self::epoch`] and every territory feed's head ([`Self::feed_heads`]) in
+    /// one query (on PostgreSQL, and the timeline): what a sync request reads first.
+    pub async fn epoch_and_heads(&self) -> Result<(String, Vec<(String, i64)>), StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.epoch, f.territory, f.seq FROM server_epoch e \
+             LEFT JOIN feed_counters f ON 1 = 1 WHERE e.id = 1 ORDER BY f.territory",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let Some(first) = rows.first() else {
+            return Err(StoreError::Corrupt("the database has no epoch".into()));
+        };
+        let stored: String = first.try_get("epoch")?;
+        let mut heads = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(t) = r.try_get::<Option<String>, _>("territory")? {
+                heads.push((t, r.try_get("seq")?));
+            }
+        }
+        Ok((self.with_timeline(stored).await?, heads))
+    }
+
+    async fn with_timeline(&self, stored: String) -> Result<String, StoreError> {
         if self.backend() != Backend::Postgres {
             return Ok(stored);
         }

@@ -306,22 +306,6 @@ impl Store {
         Ok(rows.iter().map(handover_of).collect::<Result<_, _>>()?)
     }
 
-    /// The territories `user` hands over and still reads at `now` (their read period).
-    pub async fn outgoing_territories(
-        &self,
-        user: &str,
-        now: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT territory FROM handovers \
-             WHERE from_user = $1 AND completed_at IS NULL AND deadline > $2 ORDER BY territory",
-        )
-        .bind(user)
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?)
-    }
-
     /// Every handover `user` hands over or takes over (open or not), oldest first.
     pub async fn handovers_of(&self, user: &str) -> Result<Vec<HandoverRow>, StoreError> {
         let sql = format!(

@@ -38,6 +38,21 @@ pub struct TokenSession {
     pub revoked: bool,
     pub expires_at: Option<i64>,
     pub user_disabled: bool,
+    /// The user's name and role, read in the same query (a request needs them).
+    pub user_name: String,
+    pub user_role: String,
+}
+
+impl TokenSession {
+    /// The session's user as stored.
+    pub fn user_row(&self) -> UserRow {
+        UserRow {
+            id: self.user.clone(),
+            name: self.user_name.clone(),
+            role: self.user_role.clone(),
+            disabled_at: None,
+        }
+    }
 }
 
 /// Why a login code gave no token.
@@ -183,6 +198,26 @@ impl Store {
         Ok(rows)
     }
 
+    /// The territories `user` may read at `now`, in one query: those assigned
+    /// ([`Self::user_territories`]) and those handed over and still in their read
+    /// period (a handover from them neither completed nor past its deadline).
+    pub async fn readable_territories(
+        &self,
+        user: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT territory FROM user_territories WHERE user_id = $1 \
+             UNION SELECT territory FROM handovers \
+             WHERE from_user = $2 AND completed_at IS NULL AND deadline > $3 ORDER BY 1",
+        )
+        .bind(user)
+        .bind(user)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Registers a device whose token hashes to `d.token_hash`.
     pub async fn create_device(&self, d: NewDevice<'_>) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
@@ -230,7 +265,7 @@ impl Store {
         value: &str,
     ) -> Result<Option<TokenSession>, StoreError> {
         let sql = format!(
-            "SELECT d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at \
+            "SELECT d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at, u.name, u.role \
              FROM devices d JOIN users u ON u.id = d.user_id WHERE {condition}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -244,6 +279,8 @@ impl Store {
                 revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
                 expires_at: r.try_get("expires_at")?,
                 user_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+                user_name: r.try_get("name")?,
+                user_role: r.try_get("role")?,
             })
         })
         .transpose()
