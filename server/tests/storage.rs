@@ -60,6 +60,25 @@ async fn users_devices_and_hashed_tokens(backend: Backend) {
             .unwrap()
             .is_none()
     );
+    // The session's one query also reads who its user is; their territories are one more.
+    let session = s.token_session(&hash).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            session.device.as_str(),
+            session.user_row().name,
+            session.user_row().role
+        ),
+        (
+            issued.device.as_str(),
+            "陳 Chen".to_owned(),
+            "manager".to_owned()
+        )
+    );
+    assert!(!session.revoked && !session.user_disabled);
+    assert_eq!(
+        s.readable_territories("m1", 0).await.unwrap(),
+        vec!["t-north".to_owned()]
+    );
     assert!(s.revoke_device(&issued.device).await.unwrap());
     assert!(!s.revoke_device(&issued.device).await.unwrap());
     assert!(s.device_by_token_hash(&hash).await.unwrap().is_none());
@@ -115,6 +134,9 @@ async fn commit_new(s: &Store, territory: &str) -> Result<(String, i64), StoreEr
 async fn commits_number_each_territory_feed_in_order(backend: Backend) {
     let db = TestDb::new(backend).await;
     let s = Store::open(&db.url).await.unwrap();
+    // A new database: its epoch, and no feed yet (what a sync request reads first).
+    let epoch = s.epoch().await.unwrap();
+    assert_eq!(s.epoch_and_heads().await.unwrap(), (epoch.clone(), vec![]));
     let (d1, last1) = commit_new(&s, "t-north").await.unwrap();
     let (_, last2) = commit_new(&s, "t-north").await.unwrap();
     let (_, south) = commit_new(&s, "t-south").await.unwrap();
@@ -134,6 +156,9 @@ async fn commits_number_each_territory_feed_in_order(backend: Backend) {
         s.feed_territories().await.unwrap(),
         vec!["t-north".to_owned(), "t-south".to_owned()]
     );
+    let heads = vec![("t-north".to_owned(), 4), ("t-south".to_owned(), 2)];
+    assert_eq!(s.feed_heads().await.unwrap(), heads);
+    assert_eq!(s.epoch_and_heads().await.unwrap(), (epoch, heads));
     let stored = s.load_doc(&d1).await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     let doc = Document::load(&stored.snapshot, Hub::actor()).unwrap();
