@@ -337,6 +337,8 @@ function watchUpdates() {
       sw.register('./sw.js').then((reg) => {
         const found = () => { if (reg.waiting && sw.controller) { ready = true; check(); } };
         reg.addEventListener('updatefound', () => reg.installing?.addEventListener('statechange', found));
+        // The browser may have found the new version while the page was starting: its install is under way.
+        reg.installing?.addEventListener('statechange', found);
         found();
       }).catch(() => {});
     },

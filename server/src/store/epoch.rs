@@ -16,7 +16,7 @@ impl Store {
     }
 
     /// [`Self::epoch`] and every territory feed's head ([`Self::feed_heads`]) in
-    /// one query (on PostgreSQL, and the timeline): what a sync request reads first.
+    /// one query (on PostgreSQL a second one reads the timeline): what a sync request reads first.
     pub async fn epoch_and_heads(&self) -> Result<(String, Vec<(String, i64)>), StoreError> {
         let rows = sqlx::query(
             "SELECT e.epoch, f.territory, f.seq FROM server_epoch e \
