@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, Change, ObjType, ROOT, ReadDoc};
+use automerge::{ActorId, AutoCommit, Change, ObjId, ObjType, ROOT, ReadDoc};
 use common::*;
 use fieldsync_core::doc::DocId;
 use fieldsync_core::ids::{DealerId, VisitId};
@@ -349,14 +349,20 @@ async fn new_changes_under_the_genesis_or_migration_actors_are_refused(backend: 
     }
 }
 
-async fn a_duplicate_seq_is_refused(backend: Backend) {
-    let mut s = Scene::new(backend).await;
+/// Two copies of the dealer written by one new actor, and the first's change (the
+/// profile's tier set to 1), which the copies do not share.
+fn one_actor_twice(s: &mut Scene) -> (Change, AutoCommit, ObjId) {
     let mine = random_actor();
     let mut first = s.raw(mine.clone());
-    let mut second = s.raw(mine);
+    let second = s.raw(mine);
     let profile = first.get(ROOT, "profile").unwrap().unwrap().1;
     first.put(&profile, "tier", 1).unwrap();
-    let c1 = s.commit(&mut first);
+    (s.commit(&mut first), second, profile)
+}
+
+async fn a_duplicate_seq_is_refused(backend: Backend) {
+    let mut s = Scene::new(backend).await;
+    let (c1, mut second, profile) = one_actor_twice(&mut s);
     let resp = s.push_as(&s.x, vec![c1.raw_bytes().to_vec()]).await;
     assert!(resp.rejected.is_empty(), "{:?}", resp.rejected);
     // The same actor and seq with other content.
@@ -400,12 +406,7 @@ async fn a_start_op_trick_is_refused(backend: Backend) {
 /// it, and nothing of it is stored.
 async fn an_actors_change_that_forgets_its_previous_one_is_refused(backend: Backend) {
     let mut s = Scene::new(backend).await;
-    let mine = random_actor();
-    let mut first = s.raw(mine.clone());
-    let mut beside = s.raw(mine);
-    let profile = first.get(ROOT, "profile").unwrap().unwrap().1;
-    first.put(&profile, "tier", 1).unwrap();
-    let c1 = s.commit(&mut first);
+    let (c1, mut beside, profile) = one_actor_twice(&mut s);
     beside.put(&profile, "region", "north").unwrap();
     let c2 = s.commit(&mut beside);
     assert_eq!(c1.start_op(), c2.start_op(), "the same op ids");

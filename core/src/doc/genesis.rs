@@ -131,7 +131,7 @@ type Parts = (
 
 /// Everything fieldsync itself writes into one document (its genesis change and
 /// its migrations) made once, for the checks that compare a document against it
-/// (`check_shape`, the server's decision on a push): making it costs as much as
+/// (`check_shape_with`, the server's decision on a push): making it costs as much as
 /// an edit, and a push of a new document needs it several times.
 #[derive(Debug, Clone)]
 pub struct Skeleton {
@@ -151,7 +151,7 @@ impl Skeleton {
     }
 
     /// The genesis and those migrations whose collection is `wanted` (for
-    /// [`check_shape`] alone: [`Self::hashes`] then lacks the others).
+    /// [`check_shape_with`] alone: [`Self::hashes`] then lacks the others).
     fn make(
         id: &DocId,
         territory: &TerritoryId,
@@ -320,13 +320,9 @@ pub enum SkeletonCheck<'a> {
 }
 
 /// Checks that `doc` is a fieldsync document built on its genesis change, whose
-/// skeleton nothing has overwritten; returns its id and territory.
-pub fn check_shape(doc: &mut AutoCommit) -> Result<(DocId, TerritoryId), DocError> {
-    check_shape_with(doc, SkeletonCheck::Exact(None))
-}
-
-/// [`check_shape`], checked as `shape` says (an `Exact` skeleton is used only if
-/// it is the skeleton of the id and territory `doc` names).
+/// skeleton nothing has overwritten, the skeleton checked as `shape` says (an
+/// `Exact` skeleton is used only if it is the skeleton of the id and territory
+/// `doc` names); returns its id and territory.
 pub fn check_shape_with(
     doc: &mut AutoCommit,
     shape: SkeletonCheck<'_>,
@@ -449,7 +445,10 @@ mod tests {
         let (mut b, hb) = genesis(&id, &t).unwrap();
         assert_eq!(ha, hb);
         assert_eq!(a.save(), b.save());
-        assert_eq!(check_shape(&mut a).unwrap(), (id, t));
+        assert_eq!(
+            check_shape_with(&mut a, SkeletonCheck::Exact(None)).unwrap(),
+            (id, t)
+        );
     }
 
     #[test]
@@ -512,7 +511,10 @@ mod tests {
         doc.set_actor(ActorId::from(b"mallory".to_vec()));
         doc.put_object(ROOT, "visits", ObjType::Map).unwrap();
         doc.commit();
-        assert!(matches!(check_shape(&mut doc), Err(DocError::Shape(_))));
+        assert!(matches!(
+            check_shape_with(&mut doc, SkeletonCheck::Exact(None)),
+            Err(DocError::Shape(_))
+        ));
         assert!(matches!(
             check_written_by_skeleton(&doc, &id),
             Err(DocError::Shape(_))

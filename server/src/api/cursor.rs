@@ -37,10 +37,10 @@ pub struct Now {
     )
 )]
 pub async fn now(State(state): State<AppState>, caller: Caller) -> Result<Json<Now>, ApiError> {
-    let epoch = state.store.epoch().await?;
+    let (epoch, heads) = state.store.epoch_and_heads().await?;
     let mut cursor = Cursor::at_epoch(&epoch)
         .map_err(|e| ApiError::Internal(format!("the stored epoch is unusable: {e}")))?;
-    for (t, seq) in state.store.feed_heads().await? {
+    for (t, seq) in heads {
         let (Ok(territory), Ok(head)) = (t.parse::<TerritoryId>(), u64::try_from(seq)) else {
             continue;
         };

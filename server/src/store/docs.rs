@@ -380,17 +380,6 @@ impl Store {
             .collect()
     }
 
-    /// Every territory's last feed number. A committed number n means entries
-    /// 1..=n are all committed (the counter is written in their transaction).
-    pub async fn feed_heads(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT territory, seq FROM feed_counters ORDER BY territory")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("territory")?, r.try_get("seq")?)))
-            .collect()
-    }
-
     /// Every territory that has a feed.
     pub async fn feed_territories(&self) -> Result<Vec<String>, StoreError> {
         Ok(

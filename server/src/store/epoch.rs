@@ -15,8 +15,10 @@ impl Store {
         self.with_timeline(stored).await
     }
 
-    /// [`Self::epoch`] and every territory feed's head ([`Self::feed_heads`]) in
-    /// one query (on PostgreSQL a second one reads the timeline): what a sync request reads first.
+    /// [`Self::epoch`] and every territory feed's head (its last feed number: a
+    /// committed number n means entries 1..=n are all committed, the counter being
+    /// written in their transaction), by territory, in one query (on PostgreSQL a
+    /// second one reads the timeline): what a sync request reads first.
     pub async fn epoch_and_heads(&self) -> Result<(String, Vec<(String, i64)>), StoreError> {
         let rows = sqlx::query(
             "SELECT e.epoch, f.territory, f.seq FROM server_epoch e \
