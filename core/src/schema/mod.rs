@@ -96,9 +96,9 @@ mod approval;
 mod check;
 mod edit;
 mod records;
+mod replay;
 mod role;
 mod rule;
-mod step;
 pub mod tree;
 mod view;
 
@@ -106,9 +106,9 @@ pub use approval::{ApprovalLimit, ApprovalLimits, Ceiling, LimitKind, within};
 pub use check::{Author, DocKind, Touched, check_concurrent, check_edits};
 pub use edit::{Edit, Op, Val, from_patches};
 pub use records::{Broken, broken, keeps_rules};
+pub use replay::Replay;
 pub use role::Role;
 pub use rule::{Rule, Violation};
-pub use step::Stepper;
 pub use view::{At, Seen, View};
 
 pub(crate) use view::{hydrated_to_json, scalar_to_json};
@@ -148,15 +148,16 @@ pub fn check_pushed(
 }
 
 /// Where a pushed change is checked: `doc`, the document holding the whole push,
-/// and `at`, if known, a copy that is the document at the change (its heads are
-/// the change alone; `Stepper::holding`), read instead of `doc` at given heads.
+/// and `at`, if known, a document that is the document at the change (its heads
+/// are the change alone: `doc` itself for the push's last change), read as it is
+/// instead of `doc` at given heads.
 #[derive(Debug, Clone, Copy)]
 pub struct Pushed<'a> {
     pub doc: &'a AutoCommit,
     pub at: Option<&'a AutoCommit>,
 }
 
-/// [`check_pushed`] with the change's `edits` already read (by a [`Stepper`]).
+/// [`check_pushed`] with the change's `edits` already read (by a [`Replay`]).
 pub fn check_pushed_edits(
     pushed: Pushed<'_>,
     change: &Change,

@@ -278,6 +278,7 @@ fn decide(
     let incoming = ctx.handovers.incoming_in(doc.territory());
     let bounds = (ceiling.as_deref(), authority.as_deref());
     let touched = (fresh.as_slice(), skeleton.as_slice());
+    let stored = (stored, before_heads.as_slice());
     check_schema(id, &mut doc, touched, principal, bounds, &incoming, stored)?;
     if !ctx.release
         && let Some(out) = ctx.handovers.outgoing_in(doc.territory())
@@ -363,9 +364,6 @@ fn check_signatures(
     Ok(())
 }
 
-/// At most this many checked changes in a new document: no `schema::Stepper`.
-const FEW_CHANGES: usize = 4;
-
 /// Checks every fresh change against the schema, each in its own view and
 /// against the document as stored before the push (see `crate::schema`).
 fn check_schema(
@@ -378,7 +376,7 @@ fn check_schema(
         Option<&[crate::money::Money]>,
     ),
     incoming: &[HandoverId],
-    stored: Option<&AutoCommit>,
+    (stored, stored_heads): (Option<&AutoCommit>, &[ChangeHash]),
 ) -> Result<(), Rejection> {
     let kind = doc.kind();
     let author = Author {
@@ -389,27 +387,19 @@ fn check_schema(
         incoming: Some(incoming),
     };
     let am = doc.automerge_mut();
-    let checked = fresh.iter().filter(|c| !skeleton.contains(&c.hash()));
-    if stored.is_none() && checked.clone().count() <= FEW_CHANGES {
-        // A new document of a few changes (a dealer recorded once offline): each
-        // change's full diff on the small merged document costs less than stepping
-        // a copy through the push.
-        for c in checked {
-            schema::check_pushed(am, c, kind, &author, stored).map_err(|v| violation(id, v))?;
-        }
-        return Ok(());
-    }
-    // Each change's edits from Automerge's index where it follows on the ones before (`schema::Stepper`).
-    let mut steps = schema::Stepper::new(stored);
+    let last = am.get_heads();
+    // Each change's edits from its own operations where it follows on the ones before (`schema::Replay`).
+    let mut replay = schema::Replay::new(stored, stored_heads);
     for c in fresh {
         if skeleton.contains(&c.hash()) {
-            steps.pass(c);
+            replay.pass(c);
             continue;
         }
-        let edits = steps.edits(c, am);
+        let edits = replay.edits(c, am);
         let pushed = schema::Pushed {
             doc: am,
-            at: steps.holding(c),
+            // The document's last change reads it as it is (a read at given heads walks the history).
+            at: (last == [c.hash()]).then_some(&*am),
         };
         schema::check_pushed_edits(pushed, c, edits, kind, &author, stored)
             .map_err(|v| violation(id, v))?;

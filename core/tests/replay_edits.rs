@@ -1,10 +1,11 @@
-//! The edits a `schema::Stepper` reads from Automerge's index are the ones a full `diff(deps, [change])` shows, for
-//! any history: chains, concurrent branches, merges, conflicts, deletes, nested maps (what the schema decides on).
+//! The edits a `schema::Replay` reads from a change's own operations are the ones a full `diff(deps, [change])`
+//! shows, for any history: chains, concurrent branches, merges, conflicts, deletes, nested maps, records made with
+//! their fields in one change (what the schema decides on).
 
 use fieldsync_core::automerge::{
     AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ValueRef, transaction::Transactable,
 };
-use fieldsync_core::schema::{At, Edit, Stepper, View, from_patches};
+use fieldsync_core::schema::{Edit, Replay, from_patches};
 use proptest::prelude::*;
 
 /// One step of a random history: actor `who` writes, deletes or makes a map, or takes in another actor's changes.
@@ -23,7 +24,15 @@ enum Step {
     },
     Map {
         who: usize,
+        nested: bool,
         key: u8,
+    },
+    /// A map with two fields, made in one change.
+    Record {
+        who: usize,
+        nested: bool,
+        key: u8,
+        value: i64,
     },
     Merge {
         who: usize,
@@ -35,20 +44,32 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         4 => (0..3usize, any::<bool>(), 0..4u8, -3..3i64).prop_map(|(who, nested, key, value)| Step::Put { who, nested, key, value }),
         1 => (0..3usize, any::<bool>(), 0..4u8).prop_map(|(who, nested, key)| Step::Delete { who, nested, key }),
-        1 => (0..3usize, 0..2u8).prop_map(|(who, key)| Step::Map { who, key }),
+        1 => (0..3usize, any::<bool>(), 0..2u8).prop_map(|(who, nested, key)| Step::Map { who, nested, key }),
+        1 => (0..3usize, any::<bool>(), 0..3u8, -3..3i64).prop_map(|(who, nested, key, value)| Step::Record { who, nested, key, value }),
         2 => (0..3usize, 0..3usize).prop_map(|(who, from)| Step::Merge { who, from }),
     ]
 }
 
-/// The map a write goes to: the root, or the map at root key `m<key % 2>` if there is one.
-fn target(doc: &AutoCommit, nested: bool, key: u8) -> fieldsync_core::automerge::ObjId {
-    if nested
-        && let Ok(Some((fieldsync_core::automerge::Value::Object(ObjType::Map), id))) =
-            doc.get(ROOT, format!("m{}", key % 2))
-    {
-        return id;
+/// The map a write goes to: the root, or the map at root key `m<key % 2>` if there is one (and the map at its
+/// own key `m<key % 2>` if there is one, for keys 2 and 3).
+fn target(doc: &AutoCommit, nested: bool, key: u8) -> ObjId {
+    let name = format!("m{}", key % 2);
+    let child = |obj: &ObjId| match doc.get(obj, name.as_str()) {
+        Ok(Some((fieldsync_core::automerge::Value::Object(ObjType::Map), id))) => Some(id),
+        _ => None,
+    };
+    if !nested {
+        return ROOT;
     }
-    ROOT
+    let Some(first) = child(&ROOT) else {
+        return ROOT;
+    };
+    if key >= 2
+        && let Some(second) = child(&first)
+    {
+        return second;
+    }
+    first
 }
 
 /// Checks every pushed change of the history; returns how many were read from the index.
@@ -78,10 +99,24 @@ fn run(steps: &[Step], cut: usize) -> Result<usize, TestCaseError> {
                     docs[who].delete(&obj, format!("k{key}")).unwrap();
                 }
             }
-            Step::Map { who, key } => {
+            Step::Map { who, nested, key } => {
+                let obj = target(&docs[who], nested, key);
                 docs[who]
-                    .put_object(ROOT, format!("m{key}"), ObjType::Map)
+                    .put_object(&obj, format!("m{key}"), ObjType::Map)
                     .unwrap();
+            }
+            Step::Record {
+                who,
+                nested,
+                key,
+                value,
+            } => {
+                let obj = target(&docs[who], nested, key);
+                let record = docs[who]
+                    .put_object(&obj, format!("r{key}"), ObjType::Map)
+                    .unwrap();
+                docs[who].put(&record, "by", format!("u{who}")).unwrap();
+                docs[who].put(&record, "n", value).unwrap();
             }
             Step::Merge { who, from } if who != from => {
                 let mut other = docs[from].fork();
@@ -101,31 +136,16 @@ fn run(steps: &[Step], cut: usize) -> Result<usize, TestCaseError> {
         .map(|s| s.clone().get_heads())
         .unwrap_or_default();
     let fresh = merged.get_changes(&before);
-    let mut steps = Stepper::new(stored.as_ref());
+    let mut replay = Replay::new(stored.as_ref(), &before);
     for c in &fresh {
         let full = from_patches(merged.diff(c.deps(), &[c.hash()]));
-        let indexed = steps.edits(c, &mut merged);
-        prop_assert_eq!(sorted(indexed), sorted(full), "change {}", c.hash());
-        // Where the copy is the document at the change, the checks read it there:
-        // it must read as the merged document at the change and at its dependencies.
-        if let Some(at) = steps.holding(c) {
-            let root: Vec<String> = Vec::new();
-            let after = [c.hash()];
-            prop_assert_eq!(
-                At::now(at).json(&root),
-                At::new(&merged, Some(&after)).json(&root)
-            );
-            let deps = c.deps();
-            prop_assert_eq!(
-                At::new(at, Some(deps)).json(&root),
-                At::new(&merged, Some(deps)).json(&root)
-            );
-        }
+        let read = replay.edits(c, &mut merged);
+        prop_assert_eq!(sorted(read), sorted(full), "change {}", c.hash());
     }
     // The conflicts list reads Automerge's flag on a map's scan
     // (`Document::conflicts`): it must be set exactly where a key holds several values.
     same_conflicts(&merged, &ROOT)?;
-    Ok(steps.indexed())
+    Ok(replay.replayed())
 }
 
 fn same_conflicts(doc: &AutoCommit, obj: &ObjId) -> Result<(), TestCaseError> {
@@ -152,6 +172,7 @@ fn s_who(s: &Step) -> usize {
         Step::Put { who, .. }
         | Step::Delete { who, .. }
         | Step::Map { who, .. }
+        | Step::Record { who, .. }
         | Step::Merge { who, .. } => who,
     }
 }
@@ -169,7 +190,7 @@ proptest! {
     }
 }
 
-/// One device's chain on a stored document (the upload the stepper is for), and a conflict made by a merge.
+/// One device's chain on a stored document (the upload the replay is for), and a conflict made by a merge.
 #[test]
 fn a_chain_after_a_stored_document_and_a_conflicting_merge() {
     let chain: Vec<Step> = (0..20)
@@ -180,8 +201,16 @@ fn a_chain_after_a_stored_document_and_a_conflicting_merge() {
             value: i,
         })
         .collect();
-    let indexed = run(&[vec![Step::Map { who: 0, key: 0 }], chain].concat(), 1).unwrap();
-    assert_eq!(indexed, 20, "one device's chain is read from the index");
+    let map = Step::Map {
+        who: 0,
+        nested: false,
+        key: 0,
+    };
+    let replayed = run(&[vec![map], chain].concat(), 1).unwrap();
+    assert_eq!(
+        replayed, 20,
+        "one device's chain is read from its operations"
+    );
     let conflict = [
         Step::Put {
             who: 0,

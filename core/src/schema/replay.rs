@@ -1,0 +1,282 @@
+//! `Replay`: each pushed change's edits read from its own operations where the change follows on the ones before it, without asking Automerge for a diff.
+//!
+//! The schema checks a pushed change by what `diff(deps, [change])` shows it did.
+//! Done on the document holding the whole push, that diff scans every op of the
+//! document, so a push of N changes to a document of N ops costs N² (a territory
+//! whose index gains a thousand dealers in one upload); stepping a second copy
+//! through the push with Automerge's patch log on costs one apply and one path
+//! lookup per change, which still made the territory's push the longest part of
+//! an upload.
+//!
+//! The replay keeps, for each map key the push wrote, which operations are
+//! visible there (Automerge's rule: an operation is visible until a later one
+//! names it as its predecessor), and where each map the push made sits. A change
+//! whose dependencies are exactly the heads so far (one device's chain, the usual
+//! case) was made on the document as it is here, so where each of its operations
+//! is a put, a new map or a delete at a key of a map whose place is known, that
+//! replaces exactly what is visible there, and no two of them write the same key,
+//! the diff is those operations, one edit each. Any other change (concurrent
+//! branches, a conflict kept, a write into a map the server held before below the
+//! document's collections, lists, counters) gets the full diff on the merged
+//! document, as before; its operations still update what is visible. A proptest
+//! holds both equal over random histories (`core/tests/replay_edits.rs`).
+//!
+//! Operation ids are unique and ordered along the history: `sync::limits` refuses
+//! a change whose `start_op` is not one past its dependencies' last op.
+
+use std::collections::{BTreeSet, HashMap};
+
+use automerge::legacy::{self, Key, ObjectId, OpType};
+use automerge::{AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
+
+use super::edit::{Edit, Op, Val, from_patches};
+
+/// An operation's id: its counter and actor.
+type OpRef = (u64, Vec<u8>);
+
+/// A map key: the map (`None`: the root) and the key.
+type Slot = (Option<OpRef>, String);
+
+/// What each pushed change did, in turn (see the module docs).
+#[derive(Debug)]
+pub struct Replay<'a> {
+    stored: Option<&'a AutoCommit>,
+    /// The heads of the document holding the stored changes and the push so far.
+    heads: Vec<ChangeHash>,
+    /// Maps made by the push: where each was put.
+    made: HashMap<OpRef, Slot>,
+    /// The root's maps as stored (one value at their key): the key and the map.
+    collections: HashMap<OpRef, (String, ObjId)>,
+    /// What is visible at each key the push wrote (`None`: not known).
+    visible: HashMap<Slot, Option<BTreeSet<OpRef>>>,
+    replayed: usize,
+}
+
+impl<'a> Replay<'a> {
+    /// Starts from `stored`, the document as the server held it (`None`: the push
+    /// creates it), whose heads are `heads`.
+    pub fn new(stored: Option<&'a AutoCommit>, heads: &[ChangeHash]) -> Self {
+        let mut collections = HashMap::new();
+        if let Some(doc) = stored {
+            for key in doc.keys(ROOT) {
+                if let Ok(all) = doc.get_all(ROOT, key.as_str())
+                    && let [(Value::Object(ObjType::Map), id)] = all.as_slice()
+                    && let Some(at) = op_ref(id)
+                {
+                    collections.insert(at, (key, id.clone()));
+                }
+            }
+        }
+        Replay {
+            stored,
+            heads: heads.to_vec(),
+            made: HashMap::new(),
+            collections,
+            visible: HashMap::new(),
+            replayed: 0,
+        }
+    }
+
+    /// How many changes' edits were read from their operations so far.
+    pub fn replayed(&self) -> usize {
+        self.replayed
+    }
+
+    /// The edits of `change`, the next pushed change in causal order; `merged`
+    /// holds every change of the push (for a change that is not replayed).
+    pub fn edits(&mut self, change: &Change, merged: &mut AutoCommit) -> Vec<Edit> {
+        let ops = operations(change);
+        let follows = same(&self.heads, change.deps());
+        let replayed = if follows { self.read(&ops) } else { None };
+        self.take(change, &ops);
+        match replayed {
+            Some(edits) => {
+                self.replayed += 1;
+                edits
+            }
+            None => from_patches(merged.diff(change.deps(), &[change.hash()])),
+        }
+    }
+
+    /// Takes in a change that is not checked (fieldsync's own skeleton).
+    pub fn pass(&mut self, change: &Change) {
+        let ops = operations(change);
+        self.take(change, &ops);
+    }
+
+    /// The change's edits, if its operations say exactly what its diff would.
+    fn read(&self, ops: &[(OpRef, legacy::Op)]) -> Option<Vec<Edit>> {
+        let mut written: BTreeSet<&Slot> = BTreeSet::new();
+        let mut slots = Vec::with_capacity(ops.len());
+        for (_, op) in ops {
+            let slot = slot_of(op)?;
+            slots.push(slot);
+        }
+        // Maps this change makes, visible once made (their keys are checked below).
+        let mut fresh: HashMap<&OpRef, &Slot> = HashMap::new();
+        let mut edits = Vec::with_capacity(ops.len());
+        for ((id, op), slot) in ops.iter().zip(&slots) {
+            if !written.insert(slot) {
+                return None;
+            }
+            let mut path = self.path_in(&slot.0, &fresh)?;
+            let seen = match slot.0.as_ref().filter(|m| fresh.contains_key(m)) {
+                // A map this change made holds nothing before it.
+                Some(_) => BTreeSet::new(),
+                None => self.seen(slot)?,
+            };
+            let pred: BTreeSet<OpRef> = op.pred.iter().map(legacy_ref).collect();
+            if pred != seen || op.insert {
+                return None;
+            }
+            let val = match &op.action {
+                OpType::Make(ObjType::Map) => {
+                    fresh.insert(id, slot);
+                    Val::Map
+                }
+                OpType::Put(s) if !matches!(s, automerge::ScalarValue::Counter(_)) => {
+                    Val::of_scalar(s)
+                }
+                OpType::Delete if !seen.is_empty() => {
+                    path.push(slot.1.clone());
+                    edits.push(Edit {
+                        path,
+                        op: Op::Delete,
+                    });
+                    continue;
+                }
+                _ => return None,
+            };
+            path.push(slot.1.clone());
+            edits.push(Edit {
+                path,
+                op: Op::Put(val),
+            });
+        }
+        Some(edits)
+    }
+
+    /// The path of the map `map` (`None`: the root) if it is visible where it was
+    /// put; `fresh`: maps the change being read made (visible where they were made).
+    fn path_in(&self, map: &Option<OpRef>, fresh: &HashMap<&OpRef, &Slot>) -> Option<Vec<String>> {
+        let mut path = Vec::new();
+        let mut at = map.clone();
+        // Each step goes to a map made earlier (a smaller op id): this ends.
+        while let Some(m) = at {
+            let slot = match fresh.get(&m) {
+                Some(slot) => (*slot).clone(),
+                None => {
+                    let slot = match self.made.get(&m) {
+                        Some(slot) => slot.clone(),
+                        None => {
+                            let (key, _) = self.collections.get(&m)?;
+                            (None, key.clone())
+                        }
+                    };
+                    let only = BTreeSet::from([m.clone()]);
+                    if self.seen(&slot)? != only {
+                        return None;
+                    }
+                    slot
+                }
+            };
+            path.push(slot.1.clone());
+            at = slot.0;
+        }
+        path.reverse();
+        Some(path)
+    }
+
+    /// What is visible at `slot` now, if known.
+    fn seen(&self, slot: &Slot) -> Option<BTreeSet<OpRef>> {
+        if let Some(known) = self.visible.get(slot) {
+            return known.clone();
+        }
+        let Some(doc) = self.stored else {
+            return Some(BTreeSet::new());
+        };
+        let all = match &slot.0 {
+            None => doc.get_all(ROOT, slot.1.as_str()),
+            Some(m) if self.made.contains_key(m) => return Some(BTreeSet::new()),
+            Some(m) => {
+                let (_, obj) = self.collections.get(m)?;
+                doc.get_all(obj, slot.1.as_str())
+            }
+        };
+        all.ok()?.iter().map(|(_, id)| op_ref(id)).collect()
+    }
+
+    /// Takes `change`'s operations in: what each key now shows, where new maps are.
+    fn take(&mut self, change: &Change, ops: &[(OpRef, legacy::Op)]) {
+        for (id, op) in ops {
+            let Some(slot) = slot_of(op) else {
+                continue;
+            };
+            let now = self.seen(&slot).map(|mut seen| {
+                for p in op.pred.iter() {
+                    seen.remove(&legacy_ref(p));
+                }
+                match op.action {
+                    OpType::Delete => {}
+                    // A counter's increments name it as their predecessor and leave it visible.
+                    OpType::Increment(_) => return None,
+                    _ => {
+                        seen.insert(id.clone());
+                    }
+                }
+                Some(seen)
+            });
+            if let OpType::Make(ObjType::Map) = op.action {
+                self.made.insert(id.clone(), slot.clone());
+            }
+            self.visible.insert(slot, now.flatten());
+        }
+        self.heads.retain(|h| !change.deps().contains(h));
+        self.heads.push(change.hash());
+    }
+}
+
+/// A change's operations with their ids.
+fn operations(change: &Change) -> Vec<(OpRef, legacy::Op)> {
+    let start = change.start_op().get();
+    let actor = change.actor_id().to_bytes().to_vec();
+    change
+        .decode()
+        .operations
+        .into_iter()
+        .enumerate()
+        .map(|(i, op)| ((start + i as u64, actor.clone()), op))
+        .collect()
+}
+
+/// The map key an operation writes (`None`: a list or text position).
+fn slot_of(op: &legacy::Op) -> Option<Slot> {
+    let Key::Map(key) = &op.key else {
+        return None;
+    };
+    let map = match &op.obj {
+        ObjectId::Root => None,
+        ObjectId::Id(id) => Some(legacy_ref(id)),
+    };
+    Some((map, key.to_string()))
+}
+
+fn legacy_ref(id: &legacy::OpId) -> OpRef {
+    (id.0, id.1.to_bytes().to_vec())
+}
+
+fn op_ref(id: &ObjId) -> Option<OpRef> {
+    match id {
+        ObjId::Root => None,
+        ObjId::Id(counter, actor, _) => Some((*counter, actor.to_bytes().to_vec())),
+    }
+}
+
+/// Whether two lists of heads name the same changes.
+fn same(heads: &[ChangeHash], deps: &[ChangeHash]) -> bool {
+    let mut a = heads.to_vec();
+    let mut b = deps.to_vec();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
