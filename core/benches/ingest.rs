@@ -9,8 +9,9 @@
 //!
 //! `cargo bench -p fieldsync-core --bench ingest`; for instruction counts run
 //! the bench binary under callgrind with `FIELDSYNC_BENCH_ONCE=a` (the 50-dealer
-//! upload), `b` (1,000 dealers), `ta`/`tb` (only their territory push), or `da`/`db`
-//! (only their dealer pushes): it then decides that push once, without criterion.
+//! upload), `b` (1,000 dealers), `c` (5,000 dealers × 1 visit), `ta`/`tb`/`tc` (only
+//! their territory push), or `da`/`db`/`dc` (only their dealer pushes): it then
+//! decides that push once, without criterion.
 
 mod fixtures;
 
@@ -184,10 +185,10 @@ fn main() {
         Criterion::default().configure_from_args().final_summary();
         return;
     };
-    let (dealers, visits) = if which.ends_with('a') {
-        (50, 20)
-    } else {
-        (1_000, 1)
+    let (dealers, visits) = match which.chars().last() {
+        Some('a') => (50, 20),
+        Some('c') => (5_000, 1),
+        _ => (1_000, 1),
     };
     let up = upload(dealers, visits);
     let who = principal();

@@ -338,6 +338,37 @@ fn a_hand_crafted_change_that_breaks_a_domain_rule_is_refused() {
     );
 }
 
+/// A change naming a predecessor no op has: Automerge stores its ops without it, so it would be held (and served)
+/// under another hash than the one pushed (found by review).
+#[test]
+fn a_change_automerge_would_hold_under_another_hash_is_refused() {
+    let (mut hub, m1) = setup();
+    let id = DocId::Dealer(dealer());
+    let before = heads(&hub, &id);
+    let bytes = m1.dealer(&dealer()).unwrap().automerge().clone().save();
+    let mut raw = AutoCommit::load(&bytes).unwrap();
+    let claims = raw.get(ROOT, "claims").unwrap().unwrap().1;
+    let c1 = raw.get(&claims, "c1").unwrap().unwrap().1;
+    raw.put(&c1, "purpose", "鋪市費用（改）").unwrap();
+    let hash = raw
+        .commit_with(CommitOptions::default().with_message(stamp("m1", 9).to_message()))
+        .unwrap();
+    let honest = raw.get_change_by_hash(&hash).unwrap();
+    let mut crafted = honest.decode();
+    let actor = crafted.actor_id.clone();
+    let op = &mut crafted.operations[0];
+    let mut pred: Vec<_> = op.pred.iter().cloned().collect();
+    pred.push(fieldsync_core::automerge::legacy::OpId(9_999, actor));
+    op.pred = pred.into();
+    let crafted = fieldsync_core::automerge::Change::from(crafted);
+    assert_ne!(crafted.hash(), honest.hash());
+    let req = push_request(id.clone(), &[crafted]);
+    let resp = hub.sync(&manager("m1"), &req).unwrap();
+    assert_eq!(resp.rejected.len(), 1, "{resp:?}");
+    assert_eq!(resp.rejected[0].code, RejectCode::Malformed);
+    assert_eq!(heads(&hub, &id), before, "nothing stored");
+}
+
 #[test]
 fn gaining_access_brings_the_whole_history_and_losing_it_stops_the_flow() {
     let (mut hub, mut m1) = setup();

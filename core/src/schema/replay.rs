@@ -24,7 +24,7 @@
 //! Operation ids are unique and ordered along the history: `sync::limits` refuses
 //! a change whose `start_op` is not one past its dependencies' last op.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use automerge::legacy::{self, Key, ObjectId, OpType};
 use automerge::{AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
@@ -49,6 +49,10 @@ pub struct Replay<'a> {
     collections: HashMap<OpRef, (String, ObjId)>,
     /// What is visible at each key the push wrote (`None`: not known).
     visible: HashMap<Slot, Option<BTreeSet<OpRef>>>,
+    /// Every op named as a predecessor so far. One named before it was taken in
+    /// (by a concurrent change taken first) is hidden by Automerge wherever it is
+    /// made: what its key shows is not known here.
+    named: HashSet<OpRef>,
     replayed: usize,
 }
 
@@ -73,6 +77,7 @@ impl<'a> Replay<'a> {
             made: HashMap::new(),
             collections,
             visible: HashMap::new(),
+            named: HashSet::new(),
             replayed: 0,
         }
     }
@@ -106,20 +111,24 @@ impl<'a> Replay<'a> {
 
     /// The change's edits, if its operations say exactly what its diff would.
     fn read(&self, ops: &[(OpRef, legacy::Op)]) -> Option<Vec<Edit>> {
-        let mut written: BTreeSet<&Slot> = BTreeSet::new();
         let mut slots = Vec::with_capacity(ops.len());
-        for (_, op) in ops {
-            let slot = slot_of(op)?;
-            slots.push(slot);
+        for (id, op) in ops {
+            if self.named.contains(id) {
+                return None;
+            }
+            slots.push(slot_of(op)?);
+        }
+        // No key written twice, and no write into a map whose own key this change
+        // writes too (`path_in`: the diff shows nothing inside a map it replaces).
+        let written: BTreeSet<&Slot> = slots.iter().collect();
+        if written.len() != slots.len() {
+            return None;
         }
         // Maps this change makes, visible once made (their keys are checked below).
         let mut fresh: HashMap<&OpRef, &Slot> = HashMap::new();
         let mut edits = Vec::with_capacity(ops.len());
         for ((id, op), slot) in ops.iter().zip(&slots) {
-            if !written.insert(slot) {
-                return None;
-            }
-            let mut path = self.path_in(&slot.0, &fresh)?;
+            let mut path = self.path_in(&slot.0, &fresh, &written)?;
             let seen = match slot.0.as_ref().filter(|m| fresh.contains_key(m)) {
                 // A map this change made holds nothing before it.
                 Some(_) => BTreeSet::new(),
@@ -157,8 +166,14 @@ impl<'a> Replay<'a> {
     }
 
     /// The path of the map `map` (`None`: the root) if it is visible where it was
-    /// put; `fresh`: maps the change being read made (visible where they were made).
-    fn path_in(&self, map: &Option<OpRef>, fresh: &HashMap<&OpRef, &Slot>) -> Option<Vec<String>> {
+    /// put and stays so through the change; `fresh`: maps the change being read
+    /// made (visible where they were made); `written`: every key the change writes.
+    fn path_in(
+        &self,
+        map: &Option<OpRef>,
+        fresh: &HashMap<&OpRef, &Slot>,
+        written: &BTreeSet<&Slot>,
+    ) -> Option<Vec<String>> {
         let mut path = Vec::new();
         let mut at = map.clone();
         // Each step goes to a map made earlier (a smaller op id): this ends.
@@ -174,7 +189,7 @@ impl<'a> Replay<'a> {
                         }
                     };
                     let only = BTreeSet::from([m.clone()]);
-                    if self.seen(&slot)? != only {
+                    if written.contains(&slot) || self.seen(&slot)? != only {
                         return None;
                     }
                     slot
@@ -209,10 +224,12 @@ impl<'a> Replay<'a> {
     /// Takes `change`'s operations in: what each key now shows, where new maps are.
     fn take(&mut self, change: &Change, ops: &[(OpRef, legacy::Op)]) {
         for (id, op) in ops {
+            self.named.extend(op.pred.iter().map(legacy_ref));
             let Some(slot) = slot_of(op) else {
                 continue;
             };
-            let now = self.seen(&slot).map(|mut seen| {
+            let hidden = self.named.contains(id);
+            let now = self.seen(&slot).filter(|_| !hidden).map(|mut seen| {
                 for p in op.pred.iter() {
                     seen.remove(&legacy_ref(p));
                 }

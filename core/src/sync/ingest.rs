@@ -257,6 +257,19 @@ fn decide(
     // Access first: even "you already sent these" tells the caller they exist.
     forbid_unless_access(id, doc.territory(), principal)?;
     let fresh = doc.changes_since(&before_heads);
+    // Automerge stores ops, not bytes: a change it rebuilds otherwise (a
+    // predecessor naming no op; found by review) is then held under another hash,
+    // one its device never made and its next change does not build on.
+    let pushed: BTreeSet<&ChangeHash> = hashes.iter().collect();
+    if fresh.iter().any(|c| !pushed.contains(&c.hash()))
+        || !hashes.iter().all(|h| doc.has_change(h))
+    {
+        return Err(reject(
+            id,
+            RejectCode::Malformed,
+            "a change is not held under its own hash once applied",
+        ));
+    }
     if fresh.is_empty() {
         return Ok(Ingested { doc, fresh, hashes });
     }

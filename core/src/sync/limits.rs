@@ -553,6 +553,7 @@ pub(crate) fn history(
         }
     }
     let mut made: HashMap<legacy::OpId, legacy::ObjectId> = HashMap::new();
+    let mut kinds = Kinds::default();
     loop {
         let before = pending.len();
         let mut rest = Vec::new();
@@ -581,6 +582,7 @@ pub(crate) fn history(
             }
             let ops = decoded.operations;
             check_change(id, c, &ops, &mut known)?;
+            kinds.check(existing.as_deref(), c, &ops)?;
             known.max_op.insert(c.hash(), c.max_op());
             known.deps.insert(c.hash(), c.deps().to_vec());
             known.last.insert(c.actor_id().clone(), (c.seq(), c.hash()));
@@ -675,6 +677,66 @@ fn check_change(
         return Err(LimitError::CounterLimit(c.max_op()));
     }
     Ok(())
+}
+
+/// The type of every object a push's ops write into, so that each op's key fits
+/// it: a map's ops name a key and insert nothing; a list's or text's name a
+/// position (found by review: Automerge without its debug assertions, as the
+/// server runs it, takes a position in a map and leaves the map unreadable).
+#[derive(Default)]
+struct Kinds {
+    /// Objects the push makes, and stored objects already looked up (`None`: not found).
+    known: HashMap<legacy::OpId, Option<automerge::ObjType>>,
+}
+
+impl Kinds {
+    fn check(
+        &mut self,
+        existing: Option<&Document>,
+        c: &Change,
+        ops: &[legacy::Op],
+    ) -> Result<(), LimitError> {
+        use automerge::ObjType;
+        for (i, op) in ops.iter().enumerate() {
+            let kind = match &op.obj {
+                legacy::ObjectId::Root => Some(ObjType::Map),
+                legacy::ObjectId::Id(obj) => *self
+                    .known
+                    .entry(obj.clone())
+                    .or_insert_with(|| stored_kind(existing, obj)),
+            };
+            let fits = match (kind, &op.key) {
+                (Some(ObjType::Map | ObjType::Table), legacy::Key::Map(_)) => !op.insert,
+                (Some(ObjType::List | ObjType::Text), legacy::Key::Seq(_)) => true,
+                // An object nobody made: Automerge refuses the change.
+                (None, _) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(LimitError::Malformed(
+                    "an operation's key does not fit the object it writes",
+                ));
+            }
+            if let OpType::Make(t) = op.action {
+                let made = legacy::OpId(c.start_op().get() + i as u64, c.actor_id().clone());
+                self.known.insert(made, Some(t));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The type of a stored object, if the stored document holds it.
+fn stored_kind(existing: Option<&Document>, obj: &legacy::OpId) -> Option<automerge::ObjType> {
+    let am = existing?.automerge();
+    let text = format!("{}@{}", obj.0, obj.1.to_hex_string());
+    // A read of untrusted structure: a panic inside Automerge counts as unknown.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let o = am.import_obj(&text).ok()?;
+        am.object_type(&o).ok()
+    }))
+    .ok()
+    .flatten()
 }
 
 /// Depth of every object the push creates: parent links are followed iteratively
