@@ -369,6 +369,32 @@ fn a_change_automerge_would_hold_under_another_hash_is_refused() {
     assert_eq!(heads(&hub, &id), before, "nothing stored");
 }
 
+/// A new dealer pushed as one chain: the server's checks settle its conflicts (none, and its records keep their
+/// rules), so the read model need not search them again; a push onto a stored document is not settled.
+#[test]
+fn a_new_document_pushed_as_one_chain_comes_settled() {
+    let mut hub = hub_with_territory();
+    let mut m1 = Replica::new().unwrap();
+    sync(&mut hub, &manager("m1"), &mut m1);
+    m1.create_dealer(&territory(), dealer(), &profile("林記"), &stamp("m1", 1))
+        .unwrap();
+    let id = DocId::Dealer(dealer());
+    let changes = m1.dealer_mut(&dealer()).unwrap().changes_since(&[]);
+    let push = DocChanges {
+        doc: id.clone(),
+        changes: changes
+            .iter()
+            .map(|c| ChangeBytes(c.raw_bytes().to_vec()))
+            .collect(),
+    };
+    let mut done = ingest(None, &push, &manager("m1"), Limits::default()).unwrap();
+    let settled = done.settled.clone().expect("one chain, every change replayed");
+    assert!(settled.valid.contains(&vec!["profile".to_owned()]), "{settled:?}");
+    assert_eq!(done.doc.conflicts_settled(&settled), done.doc.conflicts());
+    let again = ingest(Some(&mut done.doc), &push, &manager("m1"), Limits::default()).unwrap();
+    assert!(again.settled.is_none(), "nothing new: nothing settled");
+}
+
 #[test]
 fn gaining_access_brings_the_whole_history_and_losing_it_stops_the_flow() {
     let (mut hub, mut m1) = setup();

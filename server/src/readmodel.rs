@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use fieldsync_core::doc::{ConflictKind, DealerState, DocError, Document};
+use fieldsync_core::doc::{ConflictKind, DealerState, DocError, Document, Settled};
 use fieldsync_core::model::claim_ageing::spent_on;
 use fieldsync_core::model::{
     ActivityStatus, ClaimStage, Commitment, CommitmentStatus, EscalationStage, ItemKind,
@@ -268,14 +268,27 @@ fn commitment_status(
 
 /// Reads a merged document into read-model rows; a commitment's status is
 /// decided against the commitment authority in `approvals` as it is now.
-pub fn materialise(doc: &mut Document, approvals: &ApprovalLimits) -> Result<ReadRows, DocError> {
+/// `settled`: what the push's checks already established (its conflicts).
+pub fn materialise(
+    doc: &mut Document,
+    approvals: &ApprovalLimits,
+    settled: Option<&Settled>,
+) -> Result<ReadRows, DocError> {
     let authority = approvals.authority(doc.territory());
     let dealer_id = match doc.id() {
         fieldsync_core::doc::DocId::Dealer(d) => Some(d.to_string()),
         fieldsync_core::doc::DocId::Territory(_) => None,
     };
-    let conflicts = doc
-        .conflicts()
+    let found = match settled {
+        Some(s) => {
+            let found = doc.conflicts_settled(s);
+            // Every test push checks the shortcut against the whole search.
+            debug_assert_eq!(found, doc.conflicts(), "settled conflicts differ");
+            found
+        }
+        None => doc.conflicts(),
+    };
+    let conflicts = found
         .into_iter()
         .map(|c| ConflictRow {
             id: c.id.clone(),

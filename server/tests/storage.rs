@@ -113,7 +113,7 @@ fn new_dealer(territory: &str) -> (Document, Vec<(String, Vec<u8>)>) {
 
 async fn commit_new(s: &Store, territory: &str) -> Result<(String, i64), StoreError> {
     let (mut doc, fresh) = new_dealer(territory);
-    let read = materialise(&mut doc, &Default::default()).unwrap();
+    let read = materialise(&mut doc, &Default::default(), None).unwrap();
     let id = doc.id().to_string();
     let last = s
         .commit_doc(CommitDoc {
@@ -170,7 +170,7 @@ async fn a_stale_writer_is_refused_and_writes_nothing(backend: Backend) {
     let db = TestDb::new(backend).await;
     let s = Store::open(&db.url).await.unwrap();
     let (mut doc, fresh) = new_dealer("t-north");
-    let read = materialise(&mut doc, &Default::default()).unwrap();
+    let read = materialise(&mut doc, &Default::default(), None).unwrap();
     let id = doc.id().to_string();
     let commit = |expected| CommitDoc {
         id: &id,

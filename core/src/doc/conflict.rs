@@ -56,15 +56,45 @@ pub struct Conflict {
     pub rule: Option<String>,
 }
 
+/// What the server's checks established about a new document pushed as one
+/// chain whose every change was read from its own operations (`schema::Replay`):
+/// each of its writes replaced exactly what was there, so no field holds values
+/// written concurrently; and the records in `valid` keep their rules as they now
+/// are (each was judged after the last change that touched it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub valid: std::collections::BTreeSet<Vec<String>>,
+}
+
 impl Document {
     /// Every conflicted field in the document, then every record whose merged
     /// state breaks one of its rules (see [`Conflict::rule`]).
     #[inline(never)] // called by `resolve` too: one copy in the phone's wasm
     pub fn conflicts(&mut self) -> Vec<Conflict> {
-        let mut all = self.field_conflicts();
+        self.conflicts_where(true, |_| true)
+    }
+
+    /// [`Self::conflicts`] of a document whose push the server's checks already
+    /// settled (`Settled`): no field is looked for conflicted values, and only the
+    /// records not known to keep their rules are judged.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn conflicts_settled(&mut self, settled: &Settled) -> Vec<Conflict> {
+        self.conflicts_where(false, |path| !settled.valid.contains(path))
+    }
+
+    fn conflicts_where(
+        &mut self,
+        fields: bool,
+        judge: impl Fn(&[String]) -> bool,
+    ) -> Vec<Conflict> {
+        let mut all = if fields {
+            self.field_conflicts()
+        } else {
+            Vec::new()
+        };
         self.step_conflicts(&mut all);
         let view = At::now(self.automerge());
-        for b in schema::broken(self.kind(), &view) {
+        for b in schema::broken_where(self.kind(), &view, judge) {
             let value = view.json(&b.path).unwrap_or(Json::Null);
             all.push(Conflict {
                 id: conflict_id(&b.path, std::slice::from_ref(&b.reason)),

@@ -12,7 +12,7 @@ pub mod id;
 mod resolve;
 pub mod state;
 
-pub use conflict::{Conflict, ConflictKind, ConflictValue};
+pub use conflict::{Conflict, ConflictKind, ConflictValue, Settled};
 pub use document::Document;
 pub use error::DocError;
 pub use genesis::SCHEMA_VERSION;

@@ -105,7 +105,7 @@ mod view;
 pub use approval::{ApprovalLimit, ApprovalLimits, Ceiling, LimitKind, within};
 pub use check::{Author, DocKind, Touched, check_concurrent, check_edits};
 pub use edit::{Edit, Op, Val, from_patches};
-pub use records::{Broken, broken, keeps_rules};
+pub use records::{Broken, Judged, broken, broken_where, keeps_rules};
 pub use replay::Replay;
 pub use role::Role;
 pub use rule::{Rule, Violation};
@@ -144,7 +144,7 @@ pub fn check_pushed(
     let last = doc.get_heads() == [change.hash()];
     let doc: &AutoCommit = doc;
     let at = last.then_some(doc);
-    check_pushed_edits(Pushed { doc, at }, change, edits, kind, author, stored)
+    check_pushed_edits(Pushed { doc, at }, change, edits, kind, author, stored).map(|_| ())
 }
 
 /// Where a pushed change is checked: `doc`, the document holding the whole push,
@@ -157,7 +157,8 @@ pub struct Pushed<'a> {
     pub at: Option<&'a AutoCommit>,
 }
 
-/// [`check_pushed`] with the change's `edits` already read (by a [`Replay`]).
+/// [`check_pushed`] with the change's `edits` already read (by a [`Replay`]); on
+/// success, each record the change touched and whether it keeps its rules after it.
 pub fn check_pushed_edits(
     pushed: Pushed<'_>,
     change: &Change,
@@ -165,7 +166,7 @@ pub fn check_pushed_edits(
     kind: DocKind,
     author: &Author<'_>,
     stored: Option<&AutoCommit>,
-) -> Result<(), Violation> {
+) -> Result<Judged, Violation> {
     let doc = pushed.doc;
     let deps = change.deps().to_vec();
     let after = [change.hash()];
@@ -175,14 +176,15 @@ pub fn check_pushed_edits(
         None => (At::new(doc, Some(&deps)), At::new(doc, Some(&after))),
     };
     let touched = check_edits(kind, &edits, &before, author)?;
-    records::check_touched(kind, &touched, &before, &after)?;
+    let judged = records::check_touched(kind, &touched, &before, &after)?;
     let Some(stored) = stored else {
-        return Ok(());
+        return Ok(judged);
     };
     // Both read as they are now (a read at given heads costs a walk of the history).
     let held = At::now(stored);
     let merged = At::now(doc);
-    check_concurrent(kind, &edits, &before, &held, &merged)
+    check_concurrent(kind, &edits, &before, &held, &merged)?;
+    Ok(judged)
 }
 
 /// Checks a local edit (`edits`, planned from a merge patch) against the document

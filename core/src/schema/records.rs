@@ -56,13 +56,17 @@ fn judge(kind: DocKind, path: &[String], view: &dyn View) -> Option<Outcome> {
     })
 }
 
+/// Each touched record present after an edit, and whether it keeps its rules there.
+pub type Judged = Vec<(Vec<String>, bool)>;
+
 /// Checks every touched record keeps its rules from `before` to `after` (see [`keeps_rules`]).
 pub(crate) fn check_touched(
     kind: DocKind,
     touched: &Touched,
     before: &dyn View,
     after: &dyn View,
-) -> Result<(), Violation> {
+) -> Result<Judged, Violation> {
+    let mut judged = Vec::new();
     for path in touched {
         let Some(now) = judge(kind, path, after) else {
             continue;
@@ -72,8 +76,9 @@ pub(crate) fn check_touched(
         {
             return Err(Violation::new(Rule::Record, path, e.clone()));
         }
+        judged.push((path.clone(), now.is_ok()));
     }
-    Ok(())
+    Ok(judged)
 }
 
 /// A record whose merged state breaks one of its rules: accepted (each edit was
@@ -87,6 +92,15 @@ pub struct Broken {
 
 /// Every record of the document that breaks one of its rules, in path order.
 pub fn broken(kind: DocKind, view: &dyn View) -> Vec<Broken> {
+    broken_where(kind, view, |_| true)
+}
+
+/// [`broken`] among the records `judge` names (the others are known to keep their rules).
+pub fn broken_where(
+    kind: DocKind,
+    view: &dyn View,
+    judge: impl Fn(&[String]) -> bool,
+) -> Vec<Broken> {
     let mut out = Vec::new();
     for field in kind.fields() {
         let coll = vec![field.name.to_owned()];
@@ -98,8 +112,8 @@ pub fn broken(kind: DocKind, view: &dyn View) -> Vec<Broken> {
                 .map(|k| vec![field.name.to_owned(), k])
                 .collect()
         };
-        for path in paths {
-            if let Some(Err(reason)) = judge(kind, &path, view) {
+        for path in paths.into_iter().filter(|p| judge(p)) {
+            if let Some(Err(reason)) = self::judge(kind, &path, view) {
                 out.push(Broken { path, reason });
             }
         }

@@ -1,6 +1,6 @@
 //! `ingest`: the server's decision on one document's pushed changes: store them all, or none and say why.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 
@@ -10,7 +10,7 @@ use super::policy::Principal;
 use super::wire::{ChangeBytes, DocChanges, RejectCode, Rejection};
 use crate::calendar::Timestamp;
 use crate::doc::genesis::{self, SkeletonCheck};
-use crate::doc::{DocError, DocId, Document};
+use crate::doc::{DocError, DocId, Document, Settled};
 use crate::ids::{HandoverId, TerritoryId};
 use crate::schema::{self, ApprovalLimits, Author, Rule, Violation};
 use crate::stamp::Stamp;
@@ -59,6 +59,9 @@ pub struct Ingested {
     pub fresh: Vec<Change>,
     /// Every pushed change's hash: all are now held, so all may be acknowledged.
     pub hashes: Vec<ChangeHash>,
+    /// What the checks established about a new document pushed as one chain (its
+    /// conflicts need not be looked for again: `Document::conflicts_settled`).
+    pub settled: Option<Settled>,
 }
 
 fn reject(doc: &DocId, code: RejectCode, message: impl Into<String>) -> Rejection {
@@ -271,7 +274,12 @@ fn decide(
         ));
     }
     if fresh.is_empty() {
-        return Ok(Ingested { doc, fresh, hashes });
+        return Ok(Ingested {
+            doc,
+            fresh,
+            hashes,
+            settled: None,
+        });
     }
     // The genesis and migration changes: fieldsync's own, unsigned, never checked against the schema.
     let skeleton = match skeleton {
@@ -292,13 +300,18 @@ fn decide(
     let bounds = (ceiling.as_deref(), authority.as_deref());
     let touched = (fresh.as_slice(), skeleton.as_slice());
     let stored = (stored, before_heads.as_slice());
-    check_schema(id, &mut doc, touched, principal, bounds, &incoming, stored)?;
+    let settled = check_schema(id, &mut doc, touched, principal, bounds, &incoming, stored)?;
     if !ctx.release
         && let Some(out) = ctx.handovers.outgoing_in(doc.territory())
     {
         check_handed_over(id, &skeleton, &fresh, out, ctx)?;
     }
-    Ok(Ingested { doc, fresh, hashes })
+    Ok(Ingested {
+        doc,
+        fresh,
+        hashes,
+        settled,
+    })
 }
 
 /// The late rule (`super::handover`) on every fresh change of the outgoing
@@ -378,7 +391,9 @@ fn check_signatures(
 }
 
 /// Checks every fresh change against the schema, each in its own view and
-/// against the document as stored before the push (see `crate::schema`).
+/// against the document as stored before the push (see `crate::schema`). For a
+/// new document whose every checked change was replayed (one chain, each write
+/// replacing exactly what was there), what that established (`Settled`).
 fn check_schema(
     id: &DocId,
     doc: &mut Document,
@@ -390,7 +405,7 @@ fn check_schema(
     ),
     incoming: &[HandoverId],
     (stored, stored_heads): (Option<&AutoCommit>, &[ChangeHash]),
-) -> Result<(), Rejection> {
+) -> Result<Option<Settled>, Rejection> {
     let kind = doc.kind();
     let author = Author {
         user: &principal.user,
@@ -403,6 +418,9 @@ fn check_schema(
     let last = am.get_heads();
     // Each change's edits from its own operations where it follows on the ones before (`schema::Replay`).
     let mut replay = schema::Replay::new(stored, stored_heads);
+    let mut checked = 0;
+    // Each touched record's judgement after the last change that touched it.
+    let mut judgements: BTreeMap<Vec<String>, bool> = BTreeMap::new();
     for c in fresh {
         if skeleton.contains(&c.hash()) {
             replay.pass(c);
@@ -414,8 +432,16 @@ fn check_schema(
             // The document's last change reads it as it is (a read at given heads walks the history).
             at: (last == [c.hash()]).then_some(&*am),
         };
-        schema::check_pushed_edits(pushed, c, edits, kind, &author, stored)
+        let judged = schema::check_pushed_edits(pushed, c, edits, kind, &author, stored)
             .map_err(|v| violation(id, v))?;
+        checked += 1;
+        judgements.extend(judged);
     }
-    Ok(())
+    let chain = stored.is_none() && replay.replayed() == checked;
+    Ok(chain.then(|| Settled {
+        valid: judgements
+            .into_iter()
+            .filter_map(|(path, ok)| ok.then_some(path))
+            .collect(),
+    }))
 }

@@ -92,7 +92,7 @@ pub(super) fn decide(
         });
     }
     let mut doc = done.doc;
-    let mut read = materialise(&mut doc, &known.approvals)
+    let mut read = materialise(&mut doc, &known.approvals, done.settled.as_ref())
         .map_err(|e| refuse(&push.doc, RejectCode::Invalid, e.to_string()))?;
     // The territory is being handed over: the outgoing manager's open items here that
     // are not on the list yet (recorded offline, synced after the reassignment) join it.
