@@ -388,10 +388,22 @@ fn a_new_document_pushed_as_one_chain_comes_settled() {
             .collect(),
     };
     let mut done = ingest(None, &push, &manager("m1"), Limits::default()).unwrap();
-    let settled = done.settled.clone().expect("one chain, every change replayed");
-    assert!(settled.valid.contains(&vec!["profile".to_owned()]), "{settled:?}");
+    let settled = done
+        .settled
+        .clone()
+        .expect("one chain, every change replayed");
+    assert!(
+        settled.valid.contains(&vec!["profile".to_owned()]),
+        "{settled:?}"
+    );
     assert_eq!(done.doc.conflicts_settled(&settled), done.doc.conflicts());
-    let again = ingest(Some(&mut done.doc), &push, &manager("m1"), Limits::default()).unwrap();
+    let again = ingest(
+        Some(&mut done.doc),
+        &push,
+        &manager("m1"),
+        Limits::default(),
+    )
+    .unwrap();
     assert!(again.settled.is_none(), "nothing new: nothing settled");
 }
 
