@@ -355,6 +355,7 @@ function watchUpdates() {
   };
 }
 
-// A start that fails still lets a fixed version arrive; the failure stays an uncaught error.
+// A start that fails still lets a fixed version arrive; the failure stays an uncaught error. Not on the login
+// screen: logging in reloads the page, whose imports would race the worker's install for the same files.
 setTimeout(updates.register, 30_000);
-start().finally(updates.register);
+start().finally(() => { if (session()) updates.register(); });

@@ -180,22 +180,23 @@ fn content_hash(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Writes `<file>.br` (brotli, quality 11) and `<file>.gz` (gzip, best) next to
-/// each file, for the server to send by the request's `Accept-Encoding`; a
-/// variant that would not be smaller than the file is left out.
+/// Writes `<file>.br` (brotli, quality 11: `xtask/brotli.mjs`, Node's reference
+/// encoder) and `<file>.gz` (gzip, best) next to each file, for the server to send
+/// by the request's `Accept-Encoding`; a variant that would not be smaller than the
+/// file is left out.
 fn precompress(dist: &Path, files: &[String]) -> Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("brotli.mjs");
+    let dist_arg = dist.to_string_lossy();
+    let mut args = vec![script.to_str().context("xtask's path is not UTF-8")?, &*dist_arg];
+    args.extend(files.iter().map(String::as_str));
+    sh::run("node", &args)?;
     let (mut raw, mut br_total) = (0, 0);
     for f in files {
         let path = dist.join(f);
         let bytes = fs::read(&path)?;
-        let mut br = Vec::new();
-        let params = brotli::enc::BrotliEncoderParams {
-            quality: 11,
-            lgwin: 22,
-            ..Default::default()
-        };
-        brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)
-            .with_context(|| format!("brotli {f}"))?;
+        let br_path = dist.join(format!("{f}.br"));
+        let br = fs::read(&br_path).with_context(|| format!("brotli {f}"))?;
+        fs::remove_file(&br_path)?;
         let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&bytes)?;
         let gz = gz.finish()?;
