@@ -187,7 +187,10 @@ fn content_hash(bytes: &[u8]) -> String {
 fn precompress(dist: &Path, files: &[String]) -> Result<()> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("brotli.mjs");
     let dist_arg = dist.to_string_lossy();
-    let mut args = vec![script.to_str().context("xtask's path is not UTF-8")?, &*dist_arg];
+    let mut args = vec![
+        script.to_str().context("xtask's path is not UTF-8")?,
+        &*dist_arg,
+    ];
     args.extend(files.iter().map(String::as_str));
     sh::run("node", &args)?;
     let (mut raw, mut br_total) = (0, 0);
