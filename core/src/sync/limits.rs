@@ -19,7 +19,10 @@
 //!   fuzzing: Automerge panics on one that did not); every change is encoded
 //!   exactly as Automerge would re-encode it (also found by fuzzing: Automerge
 //!   stores ops, not bytes, so a change in another encoding is later served
-//!   under another hash); and no object nests deeper than [`Limits::max_depth`].
+//!   under another hash); every op's key fits the object it writes (a map's ops
+//!   name a key, a list's a position: found by review, a position in a map
+//!   corrupts it where Automerge runs without its debug assertions); and no
+//!   object nests deeper than [`Limits::max_depth`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
