@@ -24,7 +24,7 @@
 //!   corrupts it where Automerge runs without its debug assertions); and no
 //!   object nests deeper than [`Limits::max_depth`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use automerge::legacy::{self, OpType};
 use automerge::{ActorId, Change, ChangeHash, ReadDoc};
@@ -731,20 +731,12 @@ impl Kinds {
 
 /// The type of a stored object, if the stored document holds it.
 fn stored_kind(existing: Option<&Document>, obj: &legacy::OpId) -> Option<automerge::ObjType> {
-    read_stored(existing, obj, |am, o| am.object_type(o).ok())
-}
-
-/// `read` of the stored object `obj`, if the stored document holds it. A read of
-/// untrusted structure: a panic inside Automerge counts as not found.
-fn read_stored<T>(
-    existing: Option<&Document>,
-    obj: &legacy::OpId,
-    read: impl FnOnce(&automerge::AutoCommit, &automerge::ObjId) -> Option<T>,
-) -> Option<T> {
     let am = existing?.automerge();
     let text = format!("{}@{}", obj.0, obj.1.to_hex_string());
+    // A read of untrusted structure: a panic inside Automerge counts as unknown.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read(am, &am.import_obj(&text).ok()?)
+        let o = am.import_obj(&text).ok()?;
+        am.object_type(&o).ok()
     }))
     .ok()
     .flatten()
@@ -759,7 +751,7 @@ fn check_depth(
     max: usize,
 ) -> Result<(), LimitError> {
     let mut depth: HashMap<&legacy::OpId, usize> = HashMap::new();
-    let mut stored: HashMap<&legacy::OpId, usize> = HashMap::new();
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
     for start in made.keys() {
         let mut chain: Vec<&legacy::OpId> = Vec::new();
         let mut at = start;
@@ -775,9 +767,10 @@ fn check_depth(
                 Some(legacy::ObjectId::Root) => break 0,
                 Some(legacy::ObjectId::Id(parent)) if made.contains_key(parent) => at = parent,
                 Some(legacy::ObjectId::Id(parent)) => {
+                    let key = format!("{}@{}", parent.0, parent.1.to_hex_string());
                     let d = *stored
-                        .entry(parent)
-                        .or_insert_with(|| stored_depth(existing, parent));
+                        .entry(key)
+                        .or_insert_with_key(|k| stored_depth(existing, k));
                     break d;
                 }
                 None => break 0,
@@ -795,11 +788,20 @@ fn check_depth(
 }
 
 /// Depth of a stored object (its number of ancestors); 1 if unknown.
-fn stored_depth(existing: Option<&Document>, obj: &legacy::OpId) -> usize {
-    read_stored(existing, obj, |am, o| {
-        am.parents(o).ok().map(Iterator::count)
-    })
-    .map_or(1, |n| n.max(1))
+fn stored_depth(existing: Option<&Document>, obj: &str) -> usize {
+    let Some(doc) = existing else { return 1 };
+    let am = doc.automerge();
+    // A read of untrusted structure: a panic inside Automerge counts as unknown.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match am
+            .import_obj(obj)
+            .and_then(|o| am.parents(o).map(Iterator::count))
+        {
+            Ok(n) => n.max(1),
+            Err(_) => 1,
+        }
+    }))
+    .unwrap_or(1)
 }
 
 #[cfg(test)]
