@@ -15,6 +15,7 @@ on_both_backends!(
     migrations_run_once_and_reopen_cleanly,
     users_devices_and_hashed_tokens,
     commits_number_each_territory_feed_in_order,
+    actor_owners_are_claimed_once_and_kept,
     a_stale_writer_is_refused_and_writes_nothing,
     concurrent_writers_leave_no_gap_in_the_feed,
 );
@@ -157,12 +158,55 @@ async fn commits_number_each_territory_feed_in_order(backend: Backend) {
         vec!["t-north".to_owned(), "t-south".to_owned()]
     );
     let heads = vec![("t-north".to_owned(), 4), ("t-south".to_owned(), 2)];
-    assert_eq!(s.epoch_and_heads().await.unwrap(), (epoch, heads));
+    assert_eq!(
+        s.epoch_and_heads().await.unwrap(),
+        (epoch.clone(), heads.clone())
+    );
+    // With a device's cursor positions: the entries there, in the same read; a position
+    // past the end, or in a territory with no feed, has none.
+    let at = [
+        ("t-north".to_owned(), 3),
+        ("t-south".to_owned(), 9),
+        ("t-west".to_owned(), 1),
+    ];
+    assert_eq!(
+        s.epoch_heads_and_hashes(&at).await.unwrap(),
+        (
+            epoch,
+            heads,
+            vec![("t-north".to_owned(), 3, feed[2].hash.clone())]
+        )
+    );
     let stored = s.load_doc(&d1).await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     let doc = Document::load(&stored.snapshot, Hub::actor()).unwrap();
     assert_eq!(doc.id().to_string(), d1);
     assert!(matches!(doc.id(), DocId::Dealer(_)));
+    s.close().await;
+}
+
+async fn actor_owners_are_claimed_once_and_kept(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let s = Store::open(&db.url).await.unwrap();
+    let (a, b) = ("aa01".to_owned(), "bb02".to_owned());
+    assert!(s.actor_owners(&[a.clone()]).await.unwrap().is_empty());
+    let owners = s.claim_actors("dev-1", "kuo", &[a.clone()]).await.unwrap();
+    assert_eq!(owners.get(&a).map(String::as_str), Some("dev-1"));
+    // Another device cannot take it; its own new actor is registered beside it.
+    let owners = s
+        .claim_actors("dev-2", "kuo", &[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    assert_eq!(owners.get(&a).map(String::as_str), Some("dev-1"));
+    assert_eq!(owners.get(&b).map(String::as_str), Some("dev-2"));
+    // A second store on the same database (another replica) reads the same owners.
+    let other = Store::open(&db.url).await.unwrap();
+    let both = other.actor_owners(&[a.clone(), b.clone()]).await.unwrap();
+    assert_eq!(both, owners);
+    // A new epoch (a restored copy) still answers from the database.
+    s.new_epoch().await.unwrap();
+    assert_eq!(s.actor_owners(&[a.clone(), b]).await.unwrap(), owners);
+    other.close().await;
     s.close().await;
 }
 

@@ -62,18 +62,22 @@ pub async fn sync(
     // A cursor of another epoch, or past the end of a feed, was issued by a
     // database that no longer exists (restored from an older copy, or a lagging
     // replica promoted): the device is reset and reads from the start.
-    let (epoch, heads) = state.store.epoch_and_heads().await?;
+    // The cursor's positions are checked against this database's entries there,
+    // read with the epoch and the heads in one query.
+    let at: Vec<(String, i64)> = req
+        .cursor
+        .tagged()
+        .filter(|(t, _, _)| principal.can_access(t))
+        .map(|(t, seq, _)| (t.to_string(), seq_i64(seq)))
+        .collect();
+    let (epoch, heads, hashes) = state.store.epoch_heads_and_hashes(&at).await?;
     let start = Cursor::at_epoch(&epoch)
         .map_err(|e| EngineError::Internal(format!("the stored epoch is unusable: {e}")))?;
     let ends: BTreeMap<&str, i64> = heads.iter().map(|(t, s)| (t.as_str(), *s)).collect();
-    let mut held: BTreeMap<(String, u64), String> = BTreeMap::new();
-    for (t, seq, _) in req.cursor.tagged() {
-        if principal.can_access(t)
-            && let Some(hash) = state.store.feed_hash_at(t.as_str(), seq_i64(seq)).await?
-        {
-            held.insert((t.to_string(), seq), hash);
-        }
-    }
+    let held: BTreeMap<(String, u64), String> = hashes
+        .into_iter()
+        .filter_map(|(t, seq, hash)| Some(((t, u64::try_from(seq).ok()?), hash)))
+        .collect();
     let reset = !req.cursor.fits(
         &epoch,
         |t| {

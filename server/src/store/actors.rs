@@ -1,6 +1,12 @@
 //! Which device owns each Automerge actor id: registered on first use, never reassigned.
+//!
+//! An owner never changes, so owners once read are answered from memory
+//! ([`OwnerCache`]) instead of a query on every sync request. The cache forgets
+//! everything when the database's epoch changes (a restored copy may not hold
+//! what it read) and when it is full, so it never holds more than
+//! [`MAX_CACHED_OWNERS`] entries.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::Row;
 
@@ -16,6 +22,35 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Most owners kept in memory: about 100 bytes each.
+pub const MAX_CACHED_OWNERS: usize = 65_536;
+
+/// Owners already read from the database, and the epoch they were read under.
+#[derive(Debug, Default)]
+pub(super) struct OwnerCache {
+    epoch: Option<String>,
+    owners: HashMap<String, String>,
+}
+
+impl OwnerCache {
+    /// Forgets everything if `epoch` is not the one the cache was filled under.
+    pub(super) fn saw_epoch(&mut self, epoch: &str) {
+        if self.epoch.as_deref() != Some(epoch) {
+            self.owners.clear();
+            self.epoch = Some(epoch.to_owned());
+        }
+    }
+
+    fn remember(&mut self, owners: &BTreeMap<String, String>) {
+        if self.owners.len() + owners.len() > MAX_CACHED_OWNERS {
+            self.owners.clear();
+        }
+        for (a, d) in owners.iter().take(MAX_CACHED_OWNERS) {
+            self.owners.insert(a.clone(), d.clone());
+        }
+    }
+}
+
 impl Store {
     /// The owning device of each of `actors` (hex ids) that is registered.
     pub async fn actor_owners(
@@ -23,7 +58,23 @@ impl Store {
         actors: &[String],
     ) -> Result<BTreeMap<String, String>, StoreError> {
         let mut owners = BTreeMap::new();
-        for chunk in actors.chunks(CHUNK) {
+        let mut unknown: Vec<&String> = Vec::new();
+        {
+            let cache = self.owner_cache();
+            for a in actors {
+                match cache.owners.get(a) {
+                    Some(d) => {
+                        owners.insert(a.clone(), d.clone());
+                    }
+                    None => unknown.push(a),
+                }
+            }
+        }
+        if unknown.is_empty() {
+            return Ok(owners);
+        }
+        let mut read = BTreeMap::new();
+        for chunk in unknown.chunks(CHUNK) {
             let sql = format!(
                 "SELECT actor, device FROM device_actors WHERE actor IN ({})",
                 placeholders(1, chunk.len())
@@ -33,9 +84,11 @@ impl Store {
                 q = q.bind(a);
             }
             for r in q.fetch_all(self.pool()).await? {
-                owners.insert(r.try_get("actor")?, r.try_get("device")?);
+                read.insert(r.try_get("actor")?, r.try_get("device")?);
             }
         }
+        self.owner_cache().remember(&read);
+        owners.extend(read);
         Ok(owners)
     }
 

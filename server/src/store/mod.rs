@@ -70,6 +70,8 @@ pub struct Store {
     write_gate: Option<Arc<Mutex<()>>>,
     /// PostgreSQL's URL, for the LISTEN connection of the live channel.
     pg_url: Option<Arc<str>>,
+    /// Actor owners already read (they never change): see `actors`.
+    owners: Arc<std::sync::Mutex<actors::OwnerCache>>,
 }
 
 /// The PostgreSQL channel on which commits announce their territory.
@@ -140,6 +142,7 @@ impl Store {
             backend,
             write_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             pg_url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
+            owners: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -169,6 +172,14 @@ impl Store {
     /// PostgreSQL's URL (None on SQLite), for LISTEN/NOTIFY between server replicas.
     pub fn pg_url(&self) -> Option<&str> {
         self.pg_url.as_deref()
+    }
+
+    /// The actor owners read so far (a poisoned lock only means a panic elsewhere
+    /// mid-update of a cache: its entries are still owners once read).
+    fn owner_cache(&self) -> std::sync::MutexGuard<'_, actors::OwnerCache> {
+        self.owners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The connection pool, for queries that need no transaction.
