@@ -90,7 +90,18 @@ impl<'a> Replay<'a> {
     /// The edits of `change`, the next pushed change in causal order; `merged`
     /// holds every change of the push (for a change that is not replayed).
     pub fn edits(&mut self, change: &Change, merged: &mut AutoCommit) -> Vec<Edit> {
-        let ops = operations(change);
+        self.edits_decoded(change, change.decode().operations, merged)
+    }
+
+    /// [`Self::edits`] of a change whose operations were decoded already (`ops`,
+    /// its `decode().operations`: the push's checks decode each change once).
+    pub fn edits_decoded(
+        &mut self,
+        change: &Change,
+        ops: Vec<legacy::Op>,
+        merged: &mut AutoCommit,
+    ) -> Vec<Edit> {
+        let ops = with_ids(change, ops);
         let follows = same(&self.heads, change.deps());
         let replayed = if follows { self.read(&ops) } else { None };
         self.take(change, &ops);
@@ -105,7 +116,12 @@ impl<'a> Replay<'a> {
 
     /// Takes in a change that is not checked (fieldsync's own skeleton).
     pub fn pass(&mut self, change: &Change) {
-        let ops = operations(change);
+        self.pass_decoded(change, change.decode().operations);
+    }
+
+    /// [`Self::pass`] of a change whose operations were decoded already.
+    pub fn pass_decoded(&mut self, change: &Change, ops: Vec<legacy::Op>) {
+        let ops = with_ids(change, ops);
         self.take(change, &ops);
     }
 
@@ -253,14 +269,11 @@ impl<'a> Replay<'a> {
     }
 }
 
-/// A change's operations with their ids.
-fn operations(change: &Change) -> Vec<(OpRef, legacy::Op)> {
+/// A change's operations (`ops`, decoded) with their ids.
+fn with_ids(change: &Change, ops: Vec<legacy::Op>) -> Vec<(OpRef, legacy::Op)> {
     let start = change.start_op().get();
     let actor = change.actor_id().to_bytes().to_vec();
-    change
-        .decode()
-        .operations
-        .into_iter()
+    ops.into_iter()
         .enumerate()
         .map(|(i, op)| ((start + i as u64, actor.clone()), op))
         .collect()

@@ -226,8 +226,9 @@ fn decide(
         forbid_unless_access(id, d.territory(), principal)?;
     }
     // Before any Automerge work.
-    // The skeleton (genesis and migrations) is made once here and reused below.
-    let skeleton = limits::history(existing.as_deref_mut(), id, &incoming, &limits)
+    // The skeleton (genesis and migrations) is made once here and reused below, and
+    // so is each change's decoding.
+    let (skeleton, mut decoded) = limits::history(existing.as_deref_mut(), id, &incoming, &limits)
         .map_err(|e| reject(id, e.code(), e.to_string()))?;
     let hashes: Vec<ChangeHash> = incoming.iter().map(Change::hash).collect();
     let server_actor = ActorId::from(b"fieldsync-server".to_vec());
@@ -300,7 +301,15 @@ fn decide(
     let bounds = (ceiling.as_deref(), authority.as_deref());
     let touched = (fresh.as_slice(), skeleton.as_slice());
     let stored = (stored, before_heads.as_slice());
-    let settled = check_schema(id, &mut doc, touched, principal, bounds, &incoming, stored)?;
+    let settled = check_schema(
+        id,
+        &mut doc,
+        (touched, &mut decoded),
+        principal,
+        bounds,
+        &incoming,
+        stored,
+    )?;
     if !ctx.release
         && let Some(out) = ctx.handovers.outgoing_in(doc.territory())
     {
@@ -397,7 +406,7 @@ fn check_signatures(
 fn check_schema(
     id: &DocId,
     doc: &mut Document,
-    (fresh, skeleton): (&[Change], &[ChangeHash]),
+    ((fresh, skeleton), decoded): ((&[Change], &[ChangeHash]), &mut limits::Decoded),
     principal: &Principal,
     (limit, authority): (
         Option<&[crate::money::Money]>,
@@ -422,11 +431,14 @@ fn check_schema(
     // Each touched record's judgement after the last change that touched it.
     let mut judgements: BTreeMap<Vec<String>, bool> = BTreeMap::new();
     for c in fresh {
+        let ops = decoded
+            .remove(&c.hash())
+            .unwrap_or_else(|| c.decode().operations);
         if skeleton.contains(&c.hash()) {
-            replay.pass(c);
+            replay.pass_decoded(c, ops);
             continue;
         }
-        let edits = replay.edits(c, am);
+        let edits = replay.edits_decoded(c, ops, am);
         let pushed = schema::Pushed {
             doc: am,
             // The document's last change reads it as it is (a read at given heads walks the history).

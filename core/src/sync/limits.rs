@@ -539,14 +539,20 @@ pub fn check_history(
     history(existing, id, incoming, limits).map(|_| ())
 }
 
+/// The operations of each change [`history`] checked, by hash (decoded once:
+/// the schema's checks read them again).
+pub(crate) type Decoded = HashMap<ChangeHash, Vec<legacy::Op>>;
+
 /// [`check_history`], returning the document's skeleton (`genesis::Skeleton`)
-/// if it is known: the stored document's, or a new one's from its genesis change.
+/// if it is known (the stored document's, or a new one's from its genesis
+/// change) and the operations of every change it checked.
 pub(crate) fn history(
     mut existing: Option<&mut Document>,
     id: &DocId,
     incoming: &[Change],
     limits: &Limits,
-) -> Result<Option<Skeleton>, LimitError> {
+) -> Result<(Option<Skeleton>, Decoded), LimitError> {
+    let mut decoded_ops = Decoded::new();
     let mut known = Known::of(existing.as_deref_mut());
     // Fresh changes in an applicable order (Kahn's algorithm, iterative).
     let mut pending: Vec<&Change> = Vec::new();
@@ -589,12 +595,13 @@ pub(crate) fn history(
             known.max_op.insert(c.hash(), c.max_op());
             known.deps.insert(c.hash(), c.deps().to_vec());
             known.last.insert(c.actor_id().clone(), (c.seq(), c.hash()));
-            for (i, op) in ops.into_iter().enumerate() {
+            for (i, op) in ops.iter().enumerate() {
                 if let OpType::Make(_) = op.action {
                     let child = legacy::OpId(c.start_op().get() + i as u64, c.actor_id().clone());
-                    made.insert(child, op.obj);
+                    made.insert(child, op.obj.clone());
                 }
             }
+            decoded_ops.insert(c.hash(), ops);
         }
         pending = rest;
         if pending.is_empty() || pending.len() == before {
@@ -602,7 +609,7 @@ pub(crate) fn history(
         }
     }
     check_depth(existing.as_deref(), &made, limits.max_depth)?;
-    Ok(known.skeleton)
+    Ok((known.skeleton, decoded_ops))
 }
 
 fn check_change(
