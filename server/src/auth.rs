@@ -140,9 +140,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     if token.is_empty() || token.len() > 200 {
         return Err(ApiError::Unauthorized);
     }
-    let session = state
+    // The session, its user and the territories they read, in one query.
+    let (session, names) = state
         .store
-        .token_session(&hash_token(token))
+        .token_caller(&hash_token(token), state.now())
         .await?
         .ok_or(ApiError::Unauthorized)?;
     if let Some(e) = refusal(&session, now_millis()) {
@@ -155,7 +156,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         .limiter
         .try_acquire(&device)
         .ok_or(ApiError::TooManyRequests)?;
-    let principal = principal_of(state, &user).await?;
+    let principal = principal_named(&user, &names)?;
     Ok(Caller {
         device,
         user,
@@ -167,6 +168,17 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
 /// Builds the core's principal for a stored user: their assigned territories and, during a
 /// handover's read period, the territories they hand over.
 pub async fn principal_of(state: &AppState, user: &UserRow) -> Result<Principal, ApiError> {
+    // Assigned territories, and those the user hands over and still reads: until the
+    // handover is completed or its deadline passes (then the next sync revokes them).
+    let names = state
+        .store
+        .readable_territories(&user.id, state.now())
+        .await?;
+    principal_named(user, &names)
+}
+
+/// The core's principal for a stored user who reads the territories `names`.
+fn principal_named(user: &UserRow, names: &[String]) -> Result<Principal, ApiError> {
     let role: Role = user.role.parse().map_err(|_| {
         ApiError::Internal(format!("user {} has unknown role {}", user.id, user.role))
     })?;
@@ -174,12 +186,6 @@ pub async fn principal_of(state: &AppState, user: &UserRow) -> Result<Principal,
         .id
         .parse()
         .map_err(|_| ApiError::Internal(format!("user id {} is invalid", user.id)))?;
-    // Assigned territories, and those the user hands over and still reads: until the
-    // handover is completed or its deadline passes (then the next sync revokes them).
-    let names = state
-        .store
-        .readable_territories(&user.id, state.now())
-        .await?;
     let territories = names
         .iter()
         .filter_map(|t| t.parse::<TerritoryId>().ok())

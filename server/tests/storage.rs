@@ -80,6 +80,20 @@ async fn users_devices_and_hashed_tokens(backend: Backend) {
         s.readable_territories("m1", 0).await.unwrap(),
         vec!["t-north".to_owned()]
     );
+    // What a request reads first: the session and the territories, in one query.
+    s.set_user_territories("m1", &["t-south".into(), "t-north".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.token_caller(&hash, 0).await.unwrap(),
+        Some((session, vec!["t-north".to_owned(), "t-south".to_owned()]))
+    );
+    assert_eq!(
+        s.token_caller(&auth::hash_token("fs_other"), 0)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(s.revoke_device(&issued.device).await.unwrap());
     assert!(!s.revoke_device(&issued.device).await.unwrap());
     assert!(s.device_by_token_hash(&hash).await.unwrap().is_none());

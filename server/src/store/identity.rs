@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::secrets::{self, SecretCheck};
-use super::{Store, StoreError, now_millis};
+use super::{Backend, Store, StoreError, now_millis};
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -252,6 +252,54 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<TokenSession>, StoreError> {
         self.session_where("d.token_hash = $1", token_hash).await
+    }
+
+    /// [`Self::token_session`] and the territories its user may read at `now`
+    /// ([`Self::readable_territories`]), in one query: what every request reads first.
+    pub async fn token_caller(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(TokenSession, Vec<String>)>, StoreError> {
+        // Each list as a JSON array (any text survives it), merged below.
+        let list = |from: &str| match self.backend {
+            Backend::Sqlite => format!("(SELECT json_group_array(territory) FROM {from})"),
+            Backend::Postgres => {
+                format!("(SELECT COALESCE(json_agg(territory)::text, '[]') FROM {from})")
+            }
+        };
+        let sql = format!(
+            "SELECT d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at, u.name, u.role, \
+             {} AS assigned, {} AS handing \
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
+            list("user_territories WHERE user_id = d.user_id"),
+            list(
+                "handovers WHERE from_user = d.user_id AND completed_at IS NULL AND deadline > $2"
+            ),
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let mut names = std::collections::BTreeSet::new();
+        for column in ["assigned", "handing"] {
+            let json: String = r.try_get(column)?;
+            let list: Vec<String> = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("territory list: {e}")))?;
+            names.extend(list);
+        }
+        let session = TokenSession {
+            device: r.try_get("id")?,
+            user: r.try_get("user_id")?,
+            revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+            expires_at: r.try_get("expires_at")?,
+            user_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+            user_name: r.try_get("name")?,
+            user_role: r.try_get("role")?,
+        };
+        Ok(Some((session, names.into_iter().collect())))
     }
 
     /// The session of a device by id (to re-check a long-lived live channel).
