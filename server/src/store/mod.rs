@@ -119,7 +119,11 @@ impl Store {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(30));
+            .acquire_timeout(Duration::from_secs(30))
+            // An SQLite connection is a file handle that cannot break: no ping (a
+            // round trip to its worker thread) before each query. PostgreSQL's are
+            // still checked, as a restarted database leaves broken ones behind.
+            .test_before_acquire(backend == Backend::Postgres);
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
