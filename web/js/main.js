@@ -272,6 +272,10 @@ async function route() {
 
 async function start() {
   const s = session();
+  // The start right after logging in (the login just read /v1/me): taken at once, so a reload before this
+  // start is done still refreshes who I am (a PIN reset shown, territories) on the next.
+  const loggedIn = s?.fresh;
+  if (loggedIn) saveSession({ ...s, fresh: undefined });
   if (s && !isOffice(s)) {
     try {
       local = await import('./local.js');
@@ -290,8 +294,7 @@ async function start() {
   addEventListener('hashchange', route);
   await route();
   updates.booted();
-  if (s?.fresh) saveSession({ ...s, fresh: undefined }); // the start right after logging in: the login just read /v1/me
-  else if (s && !isOffice(s)) {
+  if (!loggedIn && s && !isOffice(s)) {
     // Refresh who I am and my territories when online; offline we keep what we had.
     getJSON('/v1/me').then(refreshSession).catch(() => {});
   }
