@@ -369,6 +369,52 @@ fn a_change_automerge_would_hold_under_another_hash_is_refused() {
     assert_eq!(heads(&hub, &id), before, "nothing stored");
 }
 
+/// Change times any clock gives are kept, even far apart; one far outside them is refused before Automerge
+/// sees it: Automerge stores a document's times as differences, and two times further apart than an i64
+/// overflow that column (found by fuzzing).
+#[test]
+fn a_change_time_beyond_any_clock_is_refused_and_far_apart_times_are_kept() {
+    let (mut hub, m1) = setup();
+    let id = DocId::Dealer(dealer());
+    let bytes = m1.dealer(&dealer()).unwrap().automerge().clone().save();
+    let mut raw = AutoCommit::load(&bytes).unwrap();
+    let claims = raw.get(ROOT, "claims").unwrap().unwrap().1;
+    let c1 = raw.get(&claims, "c1").unwrap().unwrap().1;
+    let commit_at = |raw: &mut AutoCommit, purpose: &str, time: i64| {
+        raw.put(&c1, "purpose", purpose).unwrap();
+        let options = CommitOptions::default()
+            .with_message(stamp("m1", 9).to_message())
+            .with_time(time);
+        let hash = raw.commit_with(options).unwrap();
+        raw.get_change_by_hash(&hash).unwrap()
+    };
+    let edge = i64::try_from(limits::MAX_TIME_MS).unwrap();
+    let early = commit_at(&mut raw, "鋪市費用（一）", -edge);
+    let late = commit_at(&mut raw, "鋪市費用（二）", edge);
+    let resp = hub
+        .sync(&manager("m1"), &push_request(id.clone(), &[early, late]))
+        .unwrap();
+    assert!(resp.rejected.is_empty(), "{resp:?}");
+    // The stored document saves and loads whole.
+    let kept = heads(&hub, &id);
+    assert_eq!(kept, vec![raw.get_heads()[0].to_string()]);
+    // Automerge itself cannot commit such a time next to the others (its time column overflows): the change is
+    // made with an ordinary time, then given the far one.
+    let next = commit_at(&mut raw.fork(), "鋪市費用（三）", 0);
+    for time in [i64::MAX, i64::MIN, edge + 1, -edge - 1] {
+        let mut crafted = next.decode();
+        crafted.time = time;
+        crafted.hash = None;
+        let far = fieldsync_core::automerge::Change::from(crafted);
+        let resp = hub
+            .sync(&manager("m1"), &push_request(id.clone(), &[far]))
+            .unwrap();
+        assert_eq!(resp.rejected.len(), 1, "{time}: {resp:?}");
+        assert_eq!(resp.rejected[0].code, RejectCode::Malformed, "{time}");
+        assert_eq!(heads(&hub, &id), kept, "{time}: nothing stored");
+    }
+}
+
 /// A new dealer pushed as one chain: the server's checks settle its conflicts (none, and its records keep their
 /// rules), so the read model need not search them again; a push onto a stored document is not settled.
 #[test]

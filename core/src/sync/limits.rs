@@ -137,6 +137,8 @@ pub enum LimitError {
     UnknownActor(String),
     #[error("a change is not encoded as Automerge encodes it (its re-encoding has another hash)")]
     NotCanonical,
+    #[error("a change's time ({0} ms from 1970) is further from 1970 than any clock gives")]
+    Time(i64),
 }
 
 impl LimitError {
@@ -146,7 +148,8 @@ impl LimitError {
             LimitError::Malformed(_)
             | LimitError::TrailingBytes
             | LimitError::UnknownActor(_)
-            | LimitError::NotCanonical => RejectCode::Malformed,
+            | LimitError::NotCanonical
+            | LimitError::Time(_) => RejectCode::Malformed,
             LimitError::Compressed => RejectCode::CompressedChange,
             LimitError::TooManyOps { .. }
             | LimitError::TooManyPreds { .. }
@@ -193,6 +196,10 @@ const MAX_DEPS: u64 = 1_024;
 const MAX_ACTOR_BYTES: u64 = 256;
 const MAX_OTHER_ACTORS: u64 = 1_024;
 const MAX_MESSAGE_BYTES: u64 = 16 * 1024;
+/// Furthest a change's time (ms from 1970) may be from 1970, either way: 2^50 ms,
+/// about 35,700 years. Automerge stores a document's change times as differences;
+/// two times further apart than an i64 overflow that column (found by fuzzing).
+pub const MAX_TIME_MS: u64 = 1 << 50;
 const MAX_COLUMNS: u64 = 64;
 
 /// A cursor over untrusted bytes; every read is bounds-checked.
@@ -349,7 +356,10 @@ pub fn peek(bytes: &[u8]) -> Result<Peek, LimitError> {
     let actor = ActorId::from(r.take(actor_len)?);
     let seq = r.uleb()?;
     let start_op = r.uleb()?;
-    r.sleb()?;
+    let time = r.sleb()?;
+    if time.unsigned_abs() > MAX_TIME_MS {
+        return Err(LimitError::Time(time));
+    }
     let message_len = r.bounded("message length", MAX_MESSAGE_BYTES)?;
     r.take(message_len)?;
     let other_actors = r.bounded("other actor count", MAX_OTHER_ACTORS)?;
