@@ -203,8 +203,16 @@ async fn actor_owners_are_claimed_once_and_kept(backend: Backend) {
     let db = TestDb::new(backend).await;
     let s = Store::open(&db.url).await.unwrap();
     let (a, b) = ("aa01".to_owned(), "bb02".to_owned());
-    assert!(s.actor_owners(&[a.clone()]).await.unwrap().is_empty());
-    let owners = s.claim_actors("dev-1", "kuo", &[a.clone()]).await.unwrap();
+    assert!(
+        s.actor_owners(std::slice::from_ref(&a))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let owners = s
+        .claim_actors("dev-1", "kuo", std::slice::from_ref(&a))
+        .await
+        .unwrap();
     assert_eq!(owners.get(&a).map(String::as_str), Some("dev-1"));
     // Another device cannot take it; its own new actor is registered beside it.
     let owners = s

@@ -22,7 +22,8 @@
 //!   under another hash); every op's key fits the object it writes (a map's ops
 //!   name a key, a list's a position: found by review, a position in a map
 //!   corrupts it where Automerge runs without its debug assertions); and no
-//!   object nests deeper than [`Limits::max_depth`].
+//!   object nests deeper than [`Limits::max_depth`]. (`peek` also refuses a
+//!   change time further than [`MAX_TIME_MS`] from 1970.)
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
