@@ -2,6 +2,7 @@
 //! (redeemed together with the user's secret: `secrets.rs`).
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::secrets::{self, SecretCheck};
 use super::{Backend, Store, StoreError, now_millis};
@@ -53,6 +54,23 @@ impl TokenSession {
             disabled_at: None,
         }
     }
+}
+
+/// The columns [`session_of`] reads, from `devices d JOIN users u`.
+const SESSION_COLUMNS: &str =
+    "d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at, u.name, u.role";
+
+/// A session from a row of [`SESSION_COLUMNS`].
+fn session_of(r: &AnyRow) -> Result<TokenSession, StoreError> {
+    Ok(TokenSession {
+        device: r.try_get("id")?,
+        user: r.try_get("user_id")?,
+        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        expires_at: r.try_get("expires_at")?,
+        user_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        user_name: r.try_get("name")?,
+        user_role: r.try_get("role")?,
+    })
 }
 
 /// Why a login code gave no token.
@@ -269,8 +287,7 @@ impl Store {
             }
         };
         let sql = format!(
-            "SELECT d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at, u.name, u.role, \
-             {} AS assigned, {} AS handing \
+            "SELECT {SESSION_COLUMNS}, {} AS assigned, {} AS handing \
              FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
             list("user_territories WHERE user_id = d.user_id"),
             list(
@@ -290,16 +307,7 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("territory list: {e}")))?;
             names.extend(list);
         }
-        let session = TokenSession {
-            device: r.try_get("id")?,
-            user: r.try_get("user_id")?,
-            revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-            expires_at: r.try_get("expires_at")?,
-            user_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
-            user_name: r.try_get("name")?,
-            user_role: r.try_get("role")?,
-        };
-        Ok(Some((session, names.into_iter().collect())))
+        Ok(Some((session_of(&r)?, names.into_iter().collect())))
     }
 
     /// The session of a device by id (to re-check a long-lived live channel).
@@ -313,25 +321,13 @@ impl Store {
         value: &str,
     ) -> Result<Option<TokenSession>, StoreError> {
         let sql = format!(
-            "SELECT d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at, u.name, u.role \
-             FROM devices d JOIN users u ON u.id = d.user_id WHERE {condition}"
+            "SELECT {SESSION_COLUMNS} FROM devices d JOIN users u ON u.id = d.user_id WHERE {condition}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(value)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| {
-            Ok(TokenSession {
-                device: r.try_get("id")?,
-                user: r.try_get("user_id")?,
-                revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-                expires_at: r.try_get("expires_at")?,
-                user_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
-                user_name: r.try_get("name")?,
-                user_role: r.try_get("role")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(session_of).transpose()
     }
 
     /// Disables (or re-enables) a user: a disabled user's tokens stop working. False if no such user.
