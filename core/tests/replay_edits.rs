@@ -5,7 +5,7 @@
 use fieldsync_core::automerge::{
     AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ValueRef, transaction::Transactable,
 };
-use fieldsync_core::schema::{Edit, Replay, from_patches};
+use fieldsync_core::schema::{At, Edit, Replay, View, from_patches};
 use proptest::prelude::*;
 
 /// One step of a random history: actor `who` writes, deletes or makes a map, or takes in another actor's changes.
@@ -137,15 +137,74 @@ fn run(steps: &[Step], cut: usize) -> Result<usize, TestCaseError> {
         .unwrap_or_default();
     let fresh = merged.get_changes(&before);
     let mut replay = Replay::new(stored.as_ref(), &before);
+    let mut mirrored = 0;
     for c in &fresh {
         let full = from_patches(merged.diff(c.deps(), &[c.hash()]));
         let read = replay.edits(c, &mut merged);
         prop_assert_eq!(sorted(read), sorted(full), "change {}", c.hash());
+        // A new document read without Automerge reads as Automerge does, just before and just after the change.
+        if let Some((before, after)) = replay.views() {
+            prop_assert!(stored.is_none(), "a mirror of a stored document");
+            let hash = [c.hash()];
+            same_view(&before, &At::new(&merged, Some(c.deps())), "before")?;
+            same_view(&after, &At::new(&merged, Some(&hash)), "after")?;
+            mirrored += 1;
+        }
+    }
+    // One chain of puts, maps and records on a new document is mirrored throughout.
+    if stored.is_none()
+        && steps
+            .iter()
+            .all(|s| s_who(s) == 0 && !matches!(s, Step::Merge { .. }))
+    {
+        prop_assert_eq!(mirrored, fresh.len(), "a chain not mirrored");
     }
     // The conflicts list reads Automerge's flag on a map's scan
     // (`Document::conflicts`): it must be set exactly where a key holds several values.
     same_conflicts(&merged, &ROOT)?;
     Ok(replay.replayed())
+}
+
+/// Every key a history can write, as probes of what is absent too.
+const KEYS: [&str; 11] = [
+    "k0", "k1", "k2", "k3", "m0", "m1", "r0", "r1", "r2", "by", "n",
+];
+
+/// `mirror` and `at` show the same at every path of either (and one key deeper, absent or not).
+fn same_view(mirror: &dyn View, at: &dyn View, when: &str) -> Result<(), TestCaseError> {
+    prop_assert_eq!(
+        mirror.json(&[]),
+        at.json(&[]),
+        "the whole document, {}",
+        when
+    );
+    let mut maps = vec![Vec::<String>::new()];
+    while let Some(path) = maps.pop() {
+        prop_assert_eq!(
+            mirror.keys(&path),
+            at.keys(&path),
+            "keys at {:?}, {}",
+            path,
+            when
+        );
+        prop_assert_eq!(
+            mirror.json(&path),
+            at.json(&path),
+            "json at {:?}, {}",
+            path,
+            when
+        );
+        for key in KEYS {
+            let mut p = path.clone();
+            p.push(key.to_owned());
+            let seen = at.seen(&p);
+            prop_assert_eq!(mirror.seen(&p), seen.clone(), "at {:?}, {}", p, when);
+            if seen == fieldsync_core::schema::Seen::Map {
+                maps.push(p);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn same_conflicts(doc: &AutoCommit, obj: &ObjId) -> Result<(), TestCaseError> {

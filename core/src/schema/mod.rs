@@ -95,6 +95,7 @@
 mod approval;
 mod check;
 mod edit;
+mod mirror;
 mod records;
 mod replay;
 mod role;
@@ -105,6 +106,7 @@ mod view;
 pub use approval::{ApprovalLimit, ApprovalLimits, Ceiling, LimitKind, within};
 pub use check::{Author, DocKind, Touched, check_concurrent, check_edits};
 pub use edit::{Edit, Op, Val, from_patches};
+pub use mirror::Mirror;
 pub use records::{Broken, Judged, broken, broken_where, keeps_rules};
 pub use replay::Replay;
 pub use role::Role;
@@ -144,7 +146,19 @@ pub fn check_pushed(
     let last = doc.get_heads() == [change.hash()];
     let doc: &AutoCommit = doc;
     let at = last.then_some(doc);
-    check_pushed_edits(Pushed { doc, at }, change, edits, kind, author, stored).map(|_| ())
+    check_pushed_edits(
+        Pushed {
+            doc,
+            at,
+            views: None,
+        },
+        change,
+        edits,
+        kind,
+        author,
+        stored,
+    )
+    .map(|_| ())
 }
 
 /// Where a pushed change is checked: `doc`, the document holding the whole push,
@@ -155,6 +169,9 @@ pub fn check_pushed(
 pub struct Pushed<'a> {
     pub doc: &'a AutoCommit,
     pub at: Option<&'a AutoCommit>,
+    /// The document just before and just after the change, if read without
+    /// Automerge (a [`Mirror`] of a new document's push).
+    pub views: Option<(Mirror<'a>, Mirror<'a>)>,
 }
 
 /// [`check_pushed`] with the change's `edits` already read (by a [`Replay`]); on
@@ -175,15 +192,26 @@ pub fn check_pushed_edits(
         Some(at) => (At::new(at, Some(&deps)), At::now(at)),
         None => (At::new(doc, Some(&deps)), At::new(doc, Some(&after))),
     };
-    let touched = check_edits(kind, &edits, &before, author)?;
-    let judged = records::check_touched(kind, &touched, &before, &after)?;
+    // A mirror is of a new document only (it cannot say what the concurrent checks ask).
+    let views = pushed.views.filter(|_| stored.is_none());
+    let mirrored = views
+        .as_ref()
+        .map(|(b, a)| (b as &dyn View, a as &dyn View));
+    let (before, after): (&dyn View, &dyn View) = mirrored.unwrap_or((&before, &after));
+    let touched = check_edits(kind, &edits, before, author)?;
+    let judged = records::check_touched(kind, &touched, before, after)?;
+    #[cfg(debug_assertions)]
+    if let Some((b, a)) = &views {
+        mirror::assert_same(b, &At::new(doc, Some(&deps)), &touched, &edits);
+        mirror::assert_same(a, &At::new(doc, Some(&[change.hash()])), &touched, &edits);
+    }
     let Some(stored) = stored else {
         return Ok(judged);
     };
     // Both read as they are now (a read at given heads costs a walk of the history).
     let held = At::now(stored);
     let merged = At::now(doc);
-    check_concurrent(kind, &edits, &before, &held, &merged)?;
+    check_concurrent(kind, &edits, before, &held, &merged)?;
     Ok(judged)
 }
 

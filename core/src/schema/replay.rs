@@ -30,12 +30,13 @@ use automerge::legacy::{self, Key, ObjectId, OpType};
 use automerge::{AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use super::edit::{Edit, Op, Val, from_patches};
+use super::mirror::{Mirror, Node, Tree};
 
 /// An operation's id: its counter and actor.
-type OpRef = (u64, Vec<u8>);
+pub(super) type OpRef = (u64, Vec<u8>);
 
 /// A map key: the map (`None`: the root) and the key.
-type Slot = (Option<OpRef>, String);
+pub(super) type Slot = (Option<OpRef>, String);
 
 /// What each pushed change did, in turn (see the module docs).
 #[derive(Debug)]
@@ -54,6 +55,9 @@ pub struct Replay<'a> {
     /// made: what its key shows is not known here.
     named: HashSet<OpRef>,
     replayed: usize,
+    /// A new document's every value, for reading it at the last change without
+    /// Automerge (`super::mirror`), while that stays exact.
+    tree: Tree,
 }
 
 impl<'a> Replay<'a> {
@@ -79,7 +83,17 @@ impl<'a> Replay<'a> {
             visible: HashMap::new(),
             named: HashSet::new(),
             replayed: 0,
+            tree: Tree::new(stored.is_none()),
         }
+    }
+
+    /// The document just before and just after the change taken in last, read
+    /// from the values the push wrote, where that is exact (a new document, one
+    /// value at every key, the change following on the ones before it).
+    pub fn views(&self) -> Option<(Mirror<'_>, Mirror<'_>)> {
+        self.tree
+            .usable()
+            .then(|| (Mirror::before(&self.tree), Mirror::after(&self.tree)))
     }
 
     /// How many changes' edits were read from their operations so far.
@@ -239,10 +253,21 @@ impl<'a> Replay<'a> {
 
     /// Takes `change`'s operations in: what each key now shows, where new maps are.
     fn take(&mut self, change: &Change, ops: &[(OpRef, legacy::Op)]) {
+        self.tree.start(same(&self.heads, change.deps()));
         for (id, op) in ops {
             self.named.extend(op.pred.iter().map(legacy_ref));
             let Some(slot) = slot_of(op) else {
+                self.tree.lose();
                 continue;
+            };
+            let node = match &op.action {
+                _ if op.insert => None,
+                OpType::Make(ObjType::Map) => Some(Some(Node::Map)),
+                OpType::Put(s) if !matches!(s, automerge::ScalarValue::Counter(_)) => {
+                    Some(Some(Node::Scalar(s.clone())))
+                }
+                OpType::Delete => Some(None),
+                _ => None,
             };
             let hidden = self.named.contains(id);
             let now = self.seen(&slot).filter(|_| !hidden).map(|mut seen| {
@@ -262,7 +287,9 @@ impl<'a> Replay<'a> {
             if let OpType::Make(ObjType::Map) = op.action {
                 self.made.insert(id.clone(), slot.clone());
             }
-            self.visible.insert(slot, now.flatten());
+            let now = now.flatten();
+            self.tree.write(&slot, now.as_ref(), (id, node));
+            self.visible.insert(slot, now);
         }
         self.heads.retain(|h| !change.deps().contains(h));
         self.heads.push(change.hash());

@@ -443,6 +443,7 @@ fn check_schema(
             doc: am,
             // The document's last change reads it as it is (a read at given heads walks the history).
             at: (last == [c.hash()]).then_some(&*am),
+            views: replay.views(),
         };
         let judged = schema::check_pushed_edits(pushed, c, edits, kind, &author, stored)
             .map_err(|v| violation(id, v))?;
