@@ -106,7 +106,7 @@ impl Tree {
         }
         match node {
             Some(node) => {
-                self.shown.insert(slot.clone(), (id.clone(), node));
+                self.shown.insert(slot.clone(), (*id, node));
             }
             None if now.is_empty() => {
                 self.shown.remove(slot);
@@ -152,14 +152,14 @@ impl<'t> Mirror<'t> {
             let (op, Node::Map) = self.shows(&(at, key.clone()))? else {
                 return None;
             };
-            at = Some(op.clone());
+            at = Some(*op);
         }
         Some(at)
     }
 
     /// What each key of map `map` shows, in key order.
     fn entries(&self, map: &Option<OpRef>) -> Vec<(&'t str, &'t Shown)> {
-        let from = (map.clone(), String::new());
+        let from = (*map, String::new());
         let mut out: Vec<(&str, &Shown)> = Vec::new();
         let mut keys: Vec<&str> = Vec::new();
         for ((m, key), _) in self.tree.shown.range(from..) {
@@ -178,7 +178,7 @@ impl<'t> Mirror<'t> {
             keys.sort_unstable();
         }
         for key in keys {
-            if let Some(shown) = self.shows(&(map.clone(), key.to_owned())) {
+            if let Some(shown) = self.shows(&(*map, key.to_owned())) {
                 out.push((key, shown));
             }
         }
@@ -190,7 +190,7 @@ impl<'t> Mirror<'t> {
         for (key, (op, node)) in self.entries(map) {
             let value = match node {
                 Node::Scalar(s) => scalar_to_json(s),
-                Node::Map => self.json_of(&Some(op.clone())),
+                Node::Map => self.json_of(&Some(*op)),
             };
             out.insert(key.to_owned(), value);
         }

@@ -24,6 +24,7 @@
 //! Operation ids are unique and ordered along the history: `sync::limits` refuses
 //! a change whose `start_op` is not one past its dependencies' last op.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use automerge::legacy::{self, Key, ObjectId, OpType};
@@ -32,8 +33,8 @@ use automerge::{AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, V
 use super::edit::{Edit, Op, Val, from_patches};
 use super::mirror::{Mirror, Node, Tree};
 
-/// An operation's id: its counter and actor.
-pub(super) type OpRef = (u64, Vec<u8>);
+/// An operation's id: its counter and its actor's number in this replay (`Actors`).
+pub(super) type OpRef = (u64, u32);
 
 /// A map key: the map (`None`: the root) and the key.
 pub(super) type Slot = (Option<OpRef>, String);
@@ -55,6 +56,7 @@ pub struct Replay<'a> {
     /// made: what its key shows is not known here.
     named: HashSet<OpRef>,
     replayed: usize,
+    actors: Actors,
     /// A new document's every value, for reading it at the last change without
     /// Automerge (`super::mirror`), while that stays exact.
     tree: Tree,
@@ -64,12 +66,13 @@ impl<'a> Replay<'a> {
     /// Starts from `stored`, the document as the server held it (`None`: the push
     /// creates it), whose heads are `heads`.
     pub fn new(stored: Option<&'a AutoCommit>, heads: &[ChangeHash]) -> Self {
+        let actors = Actors::default();
         let mut collections = HashMap::new();
         if let Some(doc) = stored {
             for key in doc.keys(ROOT) {
                 if let Ok(all) = doc.get_all(ROOT, key.as_str())
                     && let [(Value::Object(ObjType::Map), id)] = all.as_slice()
-                    && let Some(at) = op_ref(id)
+                    && let Some(at) = actors.obj(id)
                 {
                     collections.insert(at, (key, id.clone()));
                 }
@@ -83,6 +86,7 @@ impl<'a> Replay<'a> {
             visible: HashMap::new(),
             named: HashSet::new(),
             replayed: 0,
+            actors,
             tree: Tree::new(stored.is_none()),
         }
     }
@@ -115,7 +119,7 @@ impl<'a> Replay<'a> {
         ops: Vec<legacy::Op>,
         merged: &mut AutoCommit,
     ) -> Vec<Edit> {
-        let ops = with_ids(change, ops);
+        let ops = self.actors.with_ids(change, ops);
         let follows = same(&self.heads, change.deps());
         let replayed = if follows { self.read(&ops) } else { None };
         self.take(change, &ops);
@@ -135,7 +139,7 @@ impl<'a> Replay<'a> {
 
     /// [`Self::pass`] of a change whose operations were decoded already.
     pub fn pass_decoded(&mut self, change: &Change, ops: Vec<legacy::Op>) {
-        let ops = with_ids(change, ops);
+        let ops = self.actors.with_ids(change, ops);
         self.take(change, &ops);
     }
 
@@ -146,7 +150,7 @@ impl<'a> Replay<'a> {
             if self.named.contains(id) {
                 return None;
             }
-            slots.push(slot_of(op)?);
+            slots.push(self.actors.slot_of(op)?);
         }
         // No key written twice, and no write into a map whose own key this change
         // writes too (`path_in`: the diff shows nothing inside a map it replaces).
@@ -164,7 +168,7 @@ impl<'a> Replay<'a> {
                 Some(_) => BTreeSet::new(),
                 None => self.seen(slot)?,
             };
-            let pred: BTreeSet<OpRef> = op.pred.iter().map(legacy_ref).collect();
+            let pred: BTreeSet<OpRef> = op.pred.iter().map(|p| self.actors.op(p)).collect();
             if pred != seen || op.insert {
                 return None;
             }
@@ -205,7 +209,7 @@ impl<'a> Replay<'a> {
         written: &BTreeSet<&Slot>,
     ) -> Option<Vec<String>> {
         let mut path = Vec::new();
-        let mut at = map.clone();
+        let mut at = *map;
         // Each step goes to a map made earlier (a smaller op id): this ends.
         while let Some(m) = at {
             let slot = match fresh.get(&m) {
@@ -218,7 +222,7 @@ impl<'a> Replay<'a> {
                             (None, key.clone())
                         }
                     };
-                    let only = BTreeSet::from([m.clone()]);
+                    let only = BTreeSet::from([m]);
                     if written.contains(&slot) || self.seen(&slot)? != only {
                         return None;
                     }
@@ -248,15 +252,18 @@ impl<'a> Replay<'a> {
                 doc.get_all(obj, slot.1.as_str())
             }
         };
-        all.ok()?.iter().map(|(_, id)| op_ref(id)).collect()
+        all.ok()?
+            .iter()
+            .map(|(_, id)| self.actors.obj(id))
+            .collect()
     }
 
     /// Takes `change`'s operations in: what each key now shows, where new maps are.
     fn take(&mut self, change: &Change, ops: &[(OpRef, legacy::Op)]) {
         self.tree.start(same(&self.heads, change.deps()));
         for (id, op) in ops {
-            self.named.extend(op.pred.iter().map(legacy_ref));
-            let Some(slot) = slot_of(op) else {
+            self.named.extend(op.pred.iter().map(|p| self.actors.op(p)));
+            let Some(slot) = self.actors.slot_of(op) else {
                 self.tree.lose();
                 continue;
             };
@@ -272,20 +279,20 @@ impl<'a> Replay<'a> {
             let hidden = self.named.contains(id);
             let now = self.seen(&slot).filter(|_| !hidden).map(|mut seen| {
                 for p in op.pred.iter() {
-                    seen.remove(&legacy_ref(p));
+                    seen.remove(&self.actors.op(p));
                 }
                 match op.action {
                     OpType::Delete => {}
                     // A counter's increments name it as their predecessor and leave it visible.
                     OpType::Increment(_) => return None,
                     _ => {
-                        seen.insert(id.clone());
+                        seen.insert(*id);
                     }
                 }
                 Some(seen)
             });
             if let OpType::Make(ObjType::Map) = op.action {
-                self.made.insert(id.clone(), slot.clone());
+                self.made.insert(*id, slot.clone());
             }
             let now = now.flatten();
             self.tree.write(&slot, now.as_ref(), (id, node));
@@ -296,36 +303,54 @@ impl<'a> Replay<'a> {
     }
 }
 
-/// A change's operations (`ops`, decoded) with their ids.
-fn with_ids(change: &Change, ops: Vec<legacy::Op>) -> Vec<(OpRef, legacy::Op)> {
-    let start = change.start_op().get();
-    let actor = change.actor_id().to_bytes().to_vec();
-    ops.into_iter()
-        .enumerate()
-        .map(|(i, op)| ((start + i as u64, actor.clone()), op))
-        .collect()
-}
+/// The actors of a replay, numbered as first met (op ids compared and hashed as
+/// two numbers, not a counter and the actor's bytes).
+#[derive(Debug, Default)]
+struct Actors(RefCell<HashMap<Vec<u8>, u32>>);
 
-/// The map key an operation writes (`None`: a list or text position).
-fn slot_of(op: &legacy::Op) -> Option<Slot> {
-    let Key::Map(key) = &op.key else {
-        return None;
-    };
-    let map = match &op.obj {
-        ObjectId::Root => None,
-        ObjectId::Id(id) => Some(legacy_ref(id)),
-    };
-    Some((map, key.to_string()))
-}
+impl Actors {
+    fn number(&self, actor: &automerge::ActorId) -> u32 {
+        let bytes = actor.to_bytes();
+        if let Some(n) = self.0.borrow().get(bytes) {
+            return *n;
+        }
+        let mut all = self.0.borrow_mut();
+        let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        all.insert(bytes.to_vec(), n);
+        n
+    }
 
-fn legacy_ref(id: &legacy::OpId) -> OpRef {
-    (id.0, id.1.to_bytes().to_vec())
-}
+    fn op(&self, id: &legacy::OpId) -> OpRef {
+        (id.0, self.number(&id.1))
+    }
 
-fn op_ref(id: &ObjId) -> Option<OpRef> {
-    match id {
-        ObjId::Root => None,
-        ObjId::Id(counter, actor, _) => Some((*counter, actor.to_bytes().to_vec())),
+    fn obj(&self, id: &ObjId) -> Option<OpRef> {
+        match id {
+            ObjId::Root => None,
+            ObjId::Id(counter, actor, _) => Some((*counter, self.number(actor))),
+        }
+    }
+
+    /// A change's operations (`ops`, decoded) with their ids.
+    fn with_ids(&self, change: &Change, ops: Vec<legacy::Op>) -> Vec<(OpRef, legacy::Op)> {
+        let start = change.start_op().get();
+        let actor = self.number(change.actor_id());
+        ops.into_iter()
+            .enumerate()
+            .map(|(i, op)| ((start + i as u64, actor), op))
+            .collect()
+    }
+
+    /// The map key an operation writes (`None`: a list or text position).
+    fn slot_of(&self, op: &legacy::Op) -> Option<Slot> {
+        let Key::Map(key) = &op.key else {
+            return None;
+        };
+        let map = match &op.obj {
+            ObjectId::Root => None,
+            ObjectId::Id(id) => Some(self.op(id)),
+        };
+        Some((map, key.to_string()))
     }
 }
 
