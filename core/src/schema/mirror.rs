@@ -14,7 +14,7 @@
 //! before it) turns the mirror off and the checks read Automerge as before. A
 //! proptest holds its reads equal to Automerge's (`core/tests/replay_edits.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{ObjId, ScalarValue};
 use serde_json::{Map, Value as Json};
@@ -42,7 +42,10 @@ pub(super) struct Tree {
     /// What each key shows, in key order within each map (`None`: the root).
     shown: BTreeMap<Slot, Shown>,
     /// What each key the last change wrote showed before it.
-    undo: Vec<(Slot, Option<Shown>)>,
+    undo: HashMap<Slot, Option<Shown>>,
+    /// The keys of each map that the last change replaced or deleted (they showed
+    /// something before it).
+    undone: HashMap<Option<OpRef>, Vec<String>>,
 }
 
 impl Tree {
@@ -53,7 +56,8 @@ impl Tree {
             exact: new_document,
             followed: false,
             shown: BTreeMap::new(),
-            undo: Vec::new(),
+            undo: HashMap::new(),
+            undone: HashMap::new(),
         }
     }
 
@@ -65,6 +69,7 @@ impl Tree {
     /// A change starts; `followed`: its dependencies are the heads so far.
     pub(super) fn start(&mut self, followed: bool) {
         self.undo.clear();
+        self.undone.clear();
         self.followed = followed;
     }
 
@@ -73,6 +78,7 @@ impl Tree {
         self.exact = false;
         self.shown.clear();
         self.undo.clear();
+        self.undone.clear();
     }
 
     /// Operation `id` put `node` at `slot` (`None` in `node`: a delete; `None`
@@ -101,8 +107,11 @@ impl Tree {
         if !exact {
             return self.lose();
         }
-        if !self.undo.iter().any(|(s, _)| s == slot) {
-            self.undo.push((slot.clone(), held.cloned()));
+        if !self.undo.contains_key(slot) {
+            if held.is_some() {
+                self.undone.entry(slot.0).or_default().push(slot.1.clone());
+            }
+            self.undo.insert(slot.clone(), held.cloned());
         }
         match node {
             Some(node) => {
@@ -138,7 +147,7 @@ impl<'t> Mirror<'t> {
     /// What `slot` shows (as it was for the last change's keys, before it).
     fn shows(&self, slot: &Slot) -> Option<&'t Shown> {
         if self.before
-            && let Some((_, prior)) = self.tree.undo.iter().find(|(s, _)| s == slot)
+            && let Some(prior) = self.tree.undo.get(slot)
         {
             return prior.as_ref();
         }
@@ -168,14 +177,13 @@ impl<'t> Mirror<'t> {
             }
             keys.push(key);
         }
-        if self.before {
-            // Keys the last change wrote that showed something before it.
-            for (slot, prior) in &self.tree.undo {
-                if &slot.0 == map && prior.is_some() && !keys.contains(&slot.1.as_str()) {
-                    keys.push(&slot.1);
-                }
-            }
+        if self.before
+            && let Some(undone) = self.tree.undone.get(map)
+        {
+            // Keys the last change replaced or deleted showed something before it.
+            keys.extend(undone.iter().map(String::as_str));
             keys.sort_unstable();
+            keys.dedup();
         }
         for key in keys {
             if let Some(shown) = self.shows(&(*map, key.to_owned())) {
