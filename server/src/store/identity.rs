@@ -60,6 +60,17 @@ impl TokenSession {
 const SESSION_COLUMNS: &str =
     "d.id, d.user_id, d.revoked_at, d.expires_at, u.disabled_at, u.name, u.role";
 
+/// Where the territories `user` reads at `now` come from (both SQL expressions): those
+/// assigned, and those they hand over and still read until the handover is completed or its
+/// deadline passes (then the next sync revokes them). `readable_territories` and
+/// `token_caller` both read them so.
+fn readable_from(user: &str, now: &str) -> [String; 2] {
+    [
+        format!("user_territories WHERE user_id = {user}"),
+        format!("handovers WHERE from_user = {user} AND completed_at IS NULL AND deadline > {now}"),
+    ]
+}
+
 /// A session from a row of [`SESSION_COLUMNS`].
 fn session_of(r: &AnyRow) -> Result<TokenSession, StoreError> {
     Ok(TokenSession {
@@ -224,16 +235,18 @@ impl Store {
         user: &str,
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT territory FROM user_territories WHERE user_id = $1 \
-             UNION SELECT territory FROM handovers \
-             WHERE from_user = $2 AND completed_at IS NULL AND deadline > $3 ORDER BY 1",
-        )
-        .bind(user)
-        .bind(user)
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?)
+        // Each mark once (the user twice): as the query has always bound them.
+        let [assigned, _] = readable_from("$1", "$3");
+        let [_, handing] = readable_from("$2", "$3");
+        let sql = format!(
+            "SELECT territory FROM {assigned} UNION SELECT territory FROM {handing} ORDER BY 1"
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .bind(user)
+            .bind(now)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// Registers a device whose token hashes to `d.token_hash`.
@@ -286,13 +299,12 @@ impl Store {
                 format!("(SELECT COALESCE(json_agg(territory)::text, '[]') FROM {from})")
             }
         };
+        let readable = readable_from("d.user_id", "$2");
         let sql = format!(
             "SELECT {SESSION_COLUMNS}, {} AS assigned, {} AS handing \
              FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
-            list("user_territories WHERE user_id = d.user_id"),
-            list(
-                "handovers WHERE from_user = d.user_id AND completed_at IS NULL AND deadline > $2"
-            ),
+            list(&readable[0]),
+            list(&readable[1]),
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(token_hash)
