@@ -3,6 +3,7 @@
 //! no async runtime, no wasm-bindgen: the server and the browser adapt it.
 
 pub mod calendar;
+pub mod chunk;
 pub mod doc;
 mod fields;
 pub mod geo;

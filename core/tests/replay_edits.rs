@@ -1,10 +1,12 @@
 //! The edits a `schema::Replay` reads from a change's own operations are the ones a full `diff(deps, [change])`
 //! shows, for any history: chains, concurrent branches, merges, conflicts, deletes, nested maps, records made with
-//! their fields in one change (what the schema decides on).
+//! their fields in one change (what the schema decides on); and whether a change has an op on the root map
+//! (`chunk::writes_root`, read from its bytes) is what Automerge decodes.
 
 use fieldsync_core::automerge::{
-    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ValueRef, transaction::Transactable,
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ValueRef, legacy, transaction::Transactable,
 };
+use fieldsync_core::chunk;
 use fieldsync_core::schema::{At, Edit, Replay, View, from_patches};
 use proptest::prelude::*;
 
@@ -139,6 +141,17 @@ fn run(steps: &[Step], cut: usize) -> Result<usize, TestCaseError> {
     let mut replay = Replay::new(stored.as_ref(), &before);
     let mut mirrored = 0;
     for c in &fresh {
+        let on_root = c
+            .decode()
+            .operations
+            .iter()
+            .any(|op| op.obj == legacy::ObjectId::Root);
+        prop_assert_eq!(
+            chunk::writes_root(c.raw_bytes()),
+            on_root,
+            "root ops of {}",
+            c.hash()
+        );
         let full = from_patches(merged.diff(c.deps(), &[c.hash()]));
         let read = replay.edits(c, &mut merged);
         prop_assert_eq!(sorted(read), sorted(full), "change {}", c.hash());

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use fieldsync_server::limiter::GateSettings;
 use fieldsync_server::{AppState, Settings, Store, admin, seed};
 use tokio::net::TcpListener;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 #[derive(Parser)]
 #[command(name = "fieldsync-server", version, about = "fieldsync's sync server")]
@@ -166,17 +167,35 @@ enum DeviceCmd {
     },
 }
 
-fn init_tracing() {
+/// Logs to standard output, colours only on a terminal. While serving, lines are
+/// written by a thread of their own (`tracing-appender`), so a request never waits
+/// for the terminal or the pipe; it never drops a line (a full buffer makes the
+/// logging request wait instead), and the returned guard flushes what is left at exit.
+fn init_tracing(serving: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let json = std::env::var("FIELDSYNC_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let ansi = std::io::stdout().is_terminal();
+    let (writer, guard) = if serving {
+        let (w, g) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(std::io::stdout());
+        (BoxMakeWriter::new(w), Some(g))
+    } else {
+        (BoxMakeWriter::new(std::io::stdout), None)
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
     if json {
         builder.json().init();
     } else {
         builder.init();
     }
+    guard
 }
 
 async fn shutdown_signal() {
@@ -200,8 +219,8 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    init_tracing();
     let cli = Cli::parse();
+    let _logs = init_tracing(matches!(cli.command, Command::Serve { .. }));
     let store = Store::open(&cli.database)
         .await
         .with_context(|| format!("opening the database {}", redact(&cli.database)))?;

@@ -31,6 +31,9 @@ use automerge::legacy::{self, OpType};
 use automerge::{ActorId, Change, ChangeHash, ReadDoc};
 use sha2::{Digest, Sha256};
 
+pub use crate::chunk::MAX_TIME_MS;
+use crate::chunk::{self, ChunkError};
+
 use super::wire::RejectCode;
 use crate::doc::genesis::Skeleton;
 use crate::doc::{DocId, Document};
@@ -168,6 +171,20 @@ impl LimitError {
     }
 }
 
+impl From<ChunkError> for LimitError {
+    fn from(e: ChunkError) -> Self {
+        match e {
+            ChunkError::Malformed(what) => LimitError::Malformed(what),
+            ChunkError::Compressed => LimitError::Compressed,
+            ChunkError::TrailingBytes => LimitError::TrailingBytes,
+            ChunkError::FieldTooLarge { what, found, max } => {
+                LimitError::FieldTooLarge { what, found, max }
+            }
+            ChunkError::Time(t) => LimitError::Time(t),
+        }
+    }
+}
+
 /// What one change chunk's bytes say, read without Automerge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peek {
@@ -182,165 +199,10 @@ pub struct Peek {
     pub preds: u64,
 }
 
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-const CHUNK_CHANGE: u8 = 1;
-const CHUNK_COMPRESSED: u8 = 2;
-/// Column specs: `id << 4 | deflate << 3 | type`.
-const ACTION_COLUMN: u32 = (4 << 4) | 2;
-const PRED_GROUP_COLUMN: u32 = 7 << 4;
-const DEFLATE_BIT: u32 = 1 << 3;
-/// A column spec's low three bits give its type; 1 is an actor index.
-const COLUMN_TYPE_MASK: u32 = 0b111;
-const ACTOR_COLUMN_TYPE: u32 = 1;
-
-const MAX_DEPS: u64 = 1_024;
-const MAX_ACTOR_BYTES: u64 = 256;
-const MAX_OTHER_ACTORS: u64 = 1_024;
-const MAX_MESSAGE_BYTES: u64 = 16 * 1024;
-/// Furthest a change's time (ms from 1970) may be from 1970, either way: 2^50 ms,
-/// about 35,700 years. Automerge stores a document's change times as differences;
-/// two times further apart than an i64 overflow that column (found by fuzzing).
-pub const MAX_TIME_MS: u64 = 1 << 50;
-const MAX_COLUMNS: u64 = 64;
-
-/// A cursor over untrusted bytes; every read is bounds-checked.
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-type Read<T> = Result<T, LimitError>;
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: u64) -> Read<&'a [u8]> {
-        let n = usize::try_from(n).map_err(|_| LimitError::Malformed("length out of range"))?;
-        if n > self.bytes.len() {
-            return Err(LimitError::Malformed("truncated"));
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn uleb(&mut self) -> Read<u64> {
-        let mut value: u64 = 0;
-        for i in 0..10 {
-            let [b, rest @ ..] = self.bytes else {
-                return Err(LimitError::Malformed("truncated number"));
-            };
-            self.bytes = rest;
-            let low = u64::from(b & 0x7f);
-            if i == 9 && low > 1 {
-                return Err(LimitError::Malformed("number overflows 64 bits"));
-            }
-            value |= low << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(LimitError::Malformed("number overflows 64 bits"))
-    }
-
-    fn sleb(&mut self) -> Read<i64> {
-        let mut value: i64 = 0;
-        let mut shift = 0;
-        loop {
-            let [b, rest @ ..] = self.bytes else {
-                return Err(LimitError::Malformed("truncated number"));
-            };
-            self.bytes = rest;
-            if shift >= 64 {
-                return Err(LimitError::Malformed("number overflows 64 bits"));
-            }
-            value |= i64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                if shift < 64 && b & 0x40 != 0 {
-                    value |= -1_i64 << shift;
-                }
-                return Ok(value);
-            }
-        }
-    }
-
-    fn bounded(&mut self, what: &'static str, max: u64) -> Read<u64> {
-        let found = self.uleb()?;
-        if found > max {
-            return Err(LimitError::FieldTooLarge { what, found, max });
-        }
-        Ok(found)
-    }
-
-    fn hash(&mut self) -> Read<ChangeHash> {
-        let raw = self.take(32)?;
-        ChangeHash::try_from(raw).map_err(|_| LimitError::Malformed("bad hash"))
-    }
-}
-
-/// Rows an RLE column of unsigned integers expands to, and the sum of its values
-/// (runs count `n` times); O(bytes), nothing is expanded.
-fn rle_rows_and_sum(data: &[u8]) -> Read<(u64, u64)> {
-    let mut r = Reader { bytes: data };
-    let (mut rows, mut sum) = (0u64, 0u64);
-    while !r.bytes.is_empty() {
-        let count = r.sleb()?;
-        if count > 0 {
-            let n = count.unsigned_abs();
-            let v = r.uleb()?;
-            rows = rows.saturating_add(n);
-            sum = sum.saturating_add(v.saturating_mul(n));
-        } else if count < 0 {
-            let n = count.unsigned_abs();
-            // Each literal takes at least one byte: bounded by the input.
-            for _ in 0..n {
-                sum = sum.saturating_add(r.uleb()?);
-            }
-            rows = rows.saturating_add(n);
-        } else {
-            rows = rows.saturating_add(r.uleb()?);
-        }
-    }
-    Ok((rows, sum))
-}
-
-/// The largest value of an RLE column of unsigned integers (nulls ignored), 0 if
-/// none; O(bytes), nothing is expanded.
-fn rle_max(data: &[u8]) -> Read<u64> {
-    let mut r = Reader { bytes: data };
-    let mut max = 0u64;
-    while !r.bytes.is_empty() {
-        let count = r.sleb()?;
-        if count > 0 {
-            max = max.max(r.uleb()?);
-        } else if count < 0 {
-            for _ in 0..count.unsigned_abs() {
-                max = max.max(r.uleb()?);
-            }
-        } else {
-            r.uleb()?;
-        }
-    }
-    Ok(max)
-}
-
 /// Reads one change chunk's header and counts its ops, without Automerge and
 /// without expanding anything; refuses compressed chunks and trailing bytes.
 pub fn peek(bytes: &[u8]) -> Result<Peek, LimitError> {
-    let mut r = Reader { bytes };
-    if r.take(4)? != MAGIC {
-        return Err(LimitError::Malformed("bad magic bytes"));
-    }
-    let checksum = r.take(4)?;
-    let chunk_type = r.take(1)?[0];
-    match chunk_type {
-        CHUNK_CHANGE => {}
-        CHUNK_COMPRESSED => return Err(LimitError::Compressed),
-        _ => return Err(LimitError::Malformed("not a change chunk")),
-    }
-    let len = r.uleb()?;
-    let data = r.take(len)?;
-    if !r.bytes.is_empty() {
-        return Err(LimitError::Malformed("bytes after the chunk"));
-    }
+    let (checksum, data) = chunk::chunk(bytes)?;
     let header_len = bytes.len() - data.len() - 8;
     let hash: [u8; 32] = Sha256::new()
         .chain_update(&bytes[8..8 + header_len])
@@ -350,59 +212,14 @@ pub fn peek(bytes: &[u8]) -> Result<Peek, LimitError> {
     if hash[..4] != *checksum {
         return Err(LimitError::Malformed("checksum does not match"));
     }
-    let mut r = Reader { bytes: data };
-    let n_deps = r.bounded("dependency count", MAX_DEPS)?;
-    let deps = (0..n_deps).map(|_| r.hash()).collect::<Read<Vec<_>>>()?;
-    let actor_len = r.bounded("actor id length", MAX_ACTOR_BYTES)?;
-    let actor = ActorId::from(r.take(actor_len)?);
-    let seq = r.uleb()?;
-    let start_op = r.uleb()?;
-    let time = r.sleb()?;
-    if time.unsigned_abs() > MAX_TIME_MS {
-        return Err(LimitError::Time(time));
-    }
-    let message_len = r.bounded("message length", MAX_MESSAGE_BYTES)?;
-    r.take(message_len)?;
-    let other_actors = r.bounded("other actor count", MAX_OTHER_ACTORS)?;
-    for _ in 0..other_actors {
-        let n = r.bounded("actor id length", MAX_ACTOR_BYTES)?;
-        r.take(n)?;
-    }
-    let n_columns = r.bounded("column count", MAX_COLUMNS)?;
-    let mut columns = Vec::new();
-    for _ in 0..n_columns {
-        let spec = r.uleb()?;
-        let spec = u32::try_from(spec).map_err(|_| LimitError::Malformed("column spec"))?;
-        if spec & DEFLATE_BIT != 0 {
-            return Err(LimitError::Compressed);
-        }
-        columns.push((spec, r.uleb()?));
-    }
-    let (mut ops, mut preds) = (0, 0);
-    for (spec, len) in columns {
-        let data = r.take(len)?;
-        match spec {
-            ACTION_COLUMN => ops = rle_rows_and_sum(data)?.0,
-            PRED_GROUP_COLUMN => preds = rle_rows_and_sum(data)?.1,
-            // An op naming an actor the change does not list (index 0 is the
-            // change's own actor): Automerge's decoder would panic on it.
-            _ if spec & COLUMN_TYPE_MASK == ACTOR_COLUMN_TYPE && rle_max(data)? > other_actors => {
-                return Err(LimitError::Malformed(
-                    "an op names an actor the change does not list",
-                ));
-            }
-            _ => {}
-        }
-    }
-    if !r.bytes.is_empty() {
-        return Err(LimitError::TrailingBytes);
-    }
+    let l = chunk::layout(data)?;
+    let (ops, preds) = l.counts()?;
     Ok(Peek {
         hash: ChangeHash(hash),
-        actor,
-        seq,
-        start_op,
-        deps,
+        actor: l.actor,
+        seq: l.seq,
+        start_op: l.start_op,
+        deps: l.deps,
         ops,
         preds,
     })
@@ -837,16 +654,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rle_counts_runs_literals_and_nulls_without_expanding() {
-        // run of 3 × 7, literal [1, 2], 4 nulls, run of 2^40 × 1
-        let mut b = vec![3, 7, 0x7e, 1, 2, 0, 4];
-        b.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 1]);
-        let (rows, sum) = rle_rows_and_sum(&b).unwrap();
-        assert_eq!(rows, 3 + 2 + 4 + (1 << 40));
-        assert_eq!(sum, 21 + 3 + (1 << 40));
-    }
-
-    #[test]
     fn reserved_actors() {
         assert!(is_reserved(b"fieldsync-genesis/dealer:d1"));
         assert!(is_reserved(b"fieldsync-migration/2/dealer:d1"));
@@ -858,9 +665,13 @@ mod tests {
         for len in 0..64 {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
             let _ = peek(&bytes);
-            let mut with_magic = MAGIC.to_vec();
+            let mut with_magic = crate::chunk::MAGIC.to_vec();
             with_magic.extend(&bytes);
             let _ = peek(&with_magic);
+            assert!(
+                crate::chunk::writes_root(&with_magic),
+                "unreadable counts as the root"
+            );
         }
     }
 }
