@@ -167,8 +167,13 @@ enum DeviceCmd {
     },
 }
 
+/// Log lines waiting for the writing thread, at most (a few hundred bytes each): a
+/// reader of the output that falls further behind slows the requests that log,
+/// instead of the server's memory growing.
+const LOG_LINES_WAITING: usize = 4_096;
+
 /// Logs to standard output, colours only on a terminal. While serving, lines are
-/// written by a thread of their own (`tracing-appender`), so a request never waits
+/// written by a thread of their own (`tracing-appender`), so a request does not wait
 /// for the terminal or the pipe; it never drops a line (a full buffer makes the
 /// logging request wait instead), and the returned guard flushes what is left at exit.
 fn init_tracing(serving: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
@@ -181,6 +186,7 @@ fn init_tracing(serving: bool) -> Option<tracing_appender::non_blocking::WorkerG
     let (writer, guard) = if serving {
         let (w, g) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .lossy(false)
+            .buffered_lines_limit(LOG_LINES_WAITING)
             .finish(std::io::stdout());
         (BoxMakeWriter::new(w), Some(g))
     } else {
