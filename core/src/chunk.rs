@@ -295,7 +295,10 @@ impl Layout<'_> {
 /// object's counter (column 0) is null there, and anything not read as a counter
 /// of at least 1 counts as the root, as do bytes that do not parse. The root holds
 /// a document's skeleton; a change with no op there cannot alter it (see
-/// `Document::apply_with`). O(bytes), nothing expanded, no hash computed.
+/// `Document::apply_with`). Exact for a change encoded as Automerge encodes it
+/// (`core/tests/replay_edits.rs`), which is every change the server applies
+/// (`sync::limits::history` refuses any other first). O(bytes), nothing
+/// expanded, no hash computed.
 pub fn writes_root(bytes: &[u8]) -> bool {
     let read = || -> Read<bool> {
         let l = layout(chunk(bytes)?.1)?;
