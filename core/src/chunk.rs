@@ -26,7 +26,8 @@ const CHUNK_CHANGE: u8 = 1;
 const CHUNK_COMPRESSED: u8 = 2;
 /// Column specs: `id << 4 | deflate << 3 | type`.
 const ACTION_COLUMN: u32 = (4 << 4) | 2;
-/// The counter of each op's object: null for the root map.
+/// The actor and the counter of each op's object: nulls for the root map.
+const OBJ_ACTOR_COLUMN: u32 = 1;
 const OBJ_CTR_COLUMN: u32 = 2;
 const PRED_GROUP_COLUMN: u32 = 7 << 4;
 const DEFLATE_BIT: u32 = 1 << 3;
@@ -143,28 +144,33 @@ fn rle_rows_and_sum(data: &[u8]) -> Read<(u64, u64)> {
     Ok((rows, sum))
 }
 
-/// Rows of an RLE column of unsigned integers holding a value of at least 1 (nulls
-/// and zeros not counted); O(bytes), nothing is expanded.
-fn rle_rows_at_least_one(data: &[u8]) -> Read<u64> {
+/// Rows of an RLE column of unsigned integers: all of them, those holding a value
+/// (not null), and those holding a value of at least 1; O(bytes), nothing expanded.
+fn rle_census(data: &[u8]) -> Read<(u64, u64, u64)> {
     let mut r = Reader { bytes: data };
-    let mut rows = 0u64;
+    let (mut rows, mut values, mut positive) = (0u64, 0u64, 0u64);
+    let mut add = |n: u64, v: Option<u64>| {
+        rows = rows.saturating_add(n);
+        if let Some(v) = v {
+            values = values.saturating_add(n);
+            if v >= 1 {
+                positive = positive.saturating_add(n);
+            }
+        }
+    };
     while !r.bytes.is_empty() {
         let count = r.sleb()?;
         if count > 0 {
-            if r.uleb()? >= 1 {
-                rows = rows.saturating_add(count.unsigned_abs());
-            }
+            add(count.unsigned_abs(), Some(r.uleb()?));
         } else if count < 0 {
             for _ in 0..count.unsigned_abs() {
-                if r.uleb()? >= 1 {
-                    rows = rows.saturating_add(1);
-                }
+                add(1, Some(r.uleb()?));
             }
         } else {
-            r.uleb()?;
+            add(r.uleb()?, None);
         }
     }
-    Ok(rows)
+    Ok((rows, values, positive))
 }
 
 /// The largest value of an RLE column of unsigned integers (nulls ignored), 0 if
@@ -291,25 +297,40 @@ impl Layout<'_> {
     }
 }
 
-/// Whether any op of a change chunk may be on the document's root map: its
-/// object's counter (column 0) is null there, and anything not read as a counter
-/// of at least 1 counts as the root, as do bytes that do not parse. The root holds
-/// a document's skeleton; a change with no op there cannot alter it (see
-/// `Document::apply_with`). Exact for a change encoded as Automerge encodes it
-/// (`core/tests/replay_edits.rs`), which is every change the server applies
-/// (`sync::limits::history` refuses any other first). O(bytes), nothing
-/// expanded, no hash computed.
+/// Whether any op of a change chunk may be on the document's root map. False only
+/// when the chunk reads, its columns are listed once each in ascending order, and
+/// both object columns (actor, column spec 1; counter, spec 2) hold exactly one
+/// row per op (the action column's rows), every actor a value and every counter
+/// at least 1: as Automerge writes a change with no op on the root, which it
+/// writes as nulls. Anything else counts as the root, including encodings
+/// Automerge reads as root ops that another reader would not (an empty or missing
+/// object column, a longer one, a column listed twice: found by an attacker's
+/// review). The root holds a document's skeleton; a change with no op there
+/// cannot alter it (see `Document::apply_with`). O(bytes), nothing expanded, no
+/// hash computed.
 pub fn writes_root(bytes: &[u8]) -> bool {
     let read = || -> Read<bool> {
         let l = layout(chunk(bytes)?.1)?;
+        if l.columns.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Ok(true);
+        }
         let column = |want: u32| {
             l.columns
                 .iter()
                 .find(|(spec, _)| *spec == want)
-                .map_or(&[][..], |(_, d)| *d)
+                .map(|(_, d)| *d)
         };
-        let ops = rle_rows_and_sum(column(ACTION_COLUMN))?.0;
-        Ok(rle_rows_at_least_one(column(OBJ_CTR_COLUMN))? < ops)
+        let (Some(action), Some(actor), Some(counter)) = (
+            column(ACTION_COLUMN),
+            column(OBJ_ACTOR_COLUMN),
+            column(OBJ_CTR_COLUMN),
+        ) else {
+            return Ok(true);
+        };
+        let ops = rle_rows_and_sum(action)?.0;
+        let (actor_rows, actors, _) = rle_census(actor)?;
+        let (counter_rows, _, counters) = rle_census(counter)?;
+        Ok(!(actor_rows == ops && actors == ops && counter_rows == ops && counters == ops))
     };
     read().unwrap_or(true)
 }
@@ -364,5 +385,121 @@ mod tests {
                 .unwrap();
         });
         assert!(writes_root(&replaced));
+    }
+
+    /// A chunk's data up to its column count, and its columns.
+    fn split(bytes: &[u8]) -> (Vec<u8>, Vec<(u32, Vec<u8>)>) {
+        let data = chunk(bytes).unwrap().1;
+        let l = layout(data).unwrap();
+        let mut tail = 0;
+        let mut head = Vec::new();
+        uleb_into(&mut head, l.columns.len() as u64);
+        for (spec, d) in &l.columns {
+            uleb_into(&mut head, u64::from(*spec));
+            uleb_into(&mut head, d.len() as u64);
+            tail += d.len();
+        }
+        let prefix = data[..data.len() - tail - head.len()].to_vec();
+        let columns = l.columns.iter().map(|(s, d)| (*s, d.to_vec())).collect();
+        (prefix, columns)
+    }
+
+    fn uleb_into(out: &mut Vec<u8>, mut v: u64) {
+        loop {
+            let low = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(low);
+                return;
+            }
+            out.push(low | 0x80);
+        }
+    }
+
+    /// A change chunk of `prefix` and `columns`, its checksum right.
+    fn join(prefix: &[u8], columns: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut data = prefix.to_vec();
+        uleb_into(&mut data, columns.len() as u64);
+        for (spec, d) in columns {
+            uleb_into(&mut data, u64::from(*spec));
+            uleb_into(&mut data, d.len() as u64);
+        }
+        for (_, d) in columns {
+            data.extend(d);
+        }
+        let mut header = vec![1u8];
+        uleb_into(&mut header, data.len() as u64);
+        let hash = Sha256::new()
+            .chain_update(&header)
+            .chain_update(&data)
+            .finalize();
+        let mut out = MAGIC.to_vec();
+        out.extend(&hash[..4]);
+        out.extend(header);
+        out.extend(data);
+        out
+    }
+
+    #[test]
+    fn object_columns_automerge_reads_as_the_root_count_as_the_root() {
+        use automerge::transaction::Transactable;
+        // One op on the root (replacing a map), encoded as Automerge does: no object columns.
+        let root = change_of(|d, _| {
+            d.put_object(automerge::ROOT, "m", automerge::ObjType::Map)
+                .unwrap();
+        });
+        let (prefix, columns) = split(&root);
+        assert!(
+            columns
+                .iter()
+                .all(|(s, _)| *s != OBJ_ACTOR_COLUMN && *s != OBJ_CTR_COLUMN)
+        );
+        assert_eq!(
+            join(&prefix, &columns),
+            root,
+            "the test's encoder is Automerge's"
+        );
+        let with = |front: Vec<(u32, Vec<u8>)>| {
+            let mut all = front;
+            all.extend(columns.iter().cloned());
+            join(&prefix, &all)
+        };
+        // Each still decodes to an op on the root (the review found Automerge applies them).
+        let hostile = [
+            (
+                "empty actor column, counter 1",
+                with(vec![(1, vec![]), (2, vec![1, 1])]),
+            ),
+            ("no actor column, counter 1", with(vec![(2, vec![1, 1])])),
+            (
+                "null actor, counter column longer than the ops",
+                with(vec![(1, vec![0, 1]), (2, vec![0, 1, 1, 5])]),
+            ),
+            (
+                "actors [null, 0], counters [null, 5]",
+                with(vec![(1, vec![0, 1, 1, 0]), (2, vec![0, 1, 1, 5])]),
+            ),
+            (
+                "counter column twice, first says 1",
+                with(vec![(1, vec![0, 1]), (2, vec![1, 1]), (2, vec![0, 1])]),
+            ),
+            (
+                "actor 0, counter 0",
+                with(vec![(1, vec![1, 0]), (2, vec![1, 0])]),
+            ),
+        ];
+        for (what, bytes) in hostile {
+            assert!(writes_root(&bytes), "{what}");
+        }
+        // A nested op's columns, listed out of order.
+        let nested = change_of(|d, inner| d.put(inner, "a", 1).unwrap());
+        let (prefix, mut columns) = split(&nested);
+        assert!(!writes_root(&join(&prefix, &columns)));
+        columns.reverse();
+        assert!(
+            writes_root(&join(&prefix, &columns)),
+            "columns out of order"
+        );
     }
 }
