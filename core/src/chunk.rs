@@ -2,22 +2,18 @@
 
 use automerge::{ActorId, ChangeHash};
 
-/// Why a change chunk's bytes do not read (`sync::limits::LimitError` says it to a device).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a change chunk's bytes do not read: `sync::limits::LimitError` says it to a
+/// device (no messages here, so the phone's wasm carries them once).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChunkError {
-    #[error("not an Automerge change chunk: {0}")]
     Malformed(&'static str),
-    #[error("compressed change chunks are not accepted")]
     Compressed,
-    #[error("a change carries trailing bytes")]
     TrailingBytes,
-    #[error("a change has a {what} of {found}; at most {max} is accepted")]
     FieldTooLarge {
         what: &'static str,
         found: u64,
         max: u64,
     },
-    #[error("a change's time ({0} ms from 1970) is out of range")]
     Time(i64),
 }
 
